@@ -1,0 +1,114 @@
+//! Prometheus duration strings (`30s`, `1m30s`, `500ms`, `1h`), so configs copied from
+//! Prometheus parse unchanged.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+
+/// A duration written the Prometheus way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PromDuration(pub Duration);
+
+impl PromDuration {
+    pub const fn from_millis(ms: u64) -> Self {
+        Self(Duration::from_millis(ms))
+    }
+    pub const fn from_secs(s: u64) -> Self {
+        Self(Duration::from_secs(s))
+    }
+}
+
+/// Parses `[0-9]+(y|w|d|h|m|s|ms)` units in decreasing order, like Prometheus'
+/// `model.ParseDuration`; `0` alone is allowed.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    const UNITS: [(&str, u64); 7] = [
+        ("y", 365 * 24 * 3600 * 1000),
+        ("w", 7 * 24 * 3600 * 1000),
+        ("d", 24 * 3600 * 1000),
+        ("h", 3600 * 1000),
+        ("ms", 1),
+        ("m", 60 * 1000),
+        ("s", 1000),
+    ];
+    // Order in which units may appear (ms comes last).
+    const ORDER: [&str; 7] = ["y", "w", "d", "h", "m", "s", "ms"];
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    if text.is_empty() {
+        return Err("empty duration string".into());
+    }
+    let mut rest = text;
+    let mut total_ms: u64 = 0;
+    let mut last_rank: Option<usize> = None;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(format!("not a valid duration string: {text:?}"));
+        }
+        let number: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("number too large in duration {text:?}"))?;
+        rest = &rest[digits..];
+        let (unit, factor) = UNITS
+            .iter()
+            .find(|(unit, _)| rest.starts_with(unit))
+            .ok_or_else(|| format!("not a valid duration string: {text:?} (unit missing or unknown)"))?;
+        let rank = ORDER.iter().position(|u| u == unit).unwrap_or(0);
+        if last_rank.is_some_and(|last| rank <= last) {
+            return Err(format!("not a valid duration string: {text:?} (units out of order)"));
+        }
+        last_rank = Some(rank);
+        rest = &rest[unit.len()..];
+        total_ms = number
+            .checked_mul(*factor)
+            .and_then(|ms| total_ms.checked_add(ms))
+            .ok_or_else(|| format!("duration {text:?} is too large"))?;
+    }
+    Ok(Duration::from_millis(total_ms))
+}
+
+impl<'de> Deserialize<'de> for PromDuration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct DurationVisitor;
+        impl Visitor<'_> for DurationVisitor {
+            type Value = PromDuration;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a Prometheus duration such as 10s, 1m30s or 500ms")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                parse_duration(v).map(PromDuration).map_err(E::custom)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                if v == 0 {
+                    Ok(PromDuration(Duration::ZERO))
+                } else {
+                    Err(E::custom(format!(
+                        "duration {v} has no unit; write e.g. {v}s"
+                    )))
+                }
+            }
+        }
+        deserializer.deserialize_any(DurationVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_prometheus_durations() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1h1ms"), Ok(Duration::from_millis(3_600_001)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("1s1m").is_err());
+        assert!(parse_duration("1.5s").is_err());
+        assert!(parse_duration("").is_err());
+    }
+}

@@ -1,0 +1,134 @@
+use super::*;
+
+const FULL: &str = r#"
+global:
+  scrape_interval: 15s
+  scrape_timeout: 5s
+  external_labels: {cluster: prod}
+scrape_configs:
+  - job_name: node
+    scrape_interval: 30s
+    metrics_path: /metrics
+    scheme: https
+    params: {collect[]: [cpu]}
+    honor_labels: true
+    honor_timestamps: false
+    basic_auth: {username: u, password: p}
+    tls_config: {insecure_skip_verify: true}
+    static_configs:
+      - targets: ['10.0.0.1:9100']
+        labels: {env: prod}
+    relabel_configs:
+      - source_labels: [__address__]
+        target_label: host
+    metric_relabel_configs:
+      - action: labeldrop
+        regex: junk
+    sample_limit: 1000
+    label_limit: 30
+    label_name_length_limit: 100
+    label_value_length_limit: 200
+remote_write:
+  - url: https://aps-workspaces.us-west-2.amazonaws.com/workspaces/ws-1/api/v1/remote_write
+    sigv4: {region: us-west-2, role_arn: 'arn:aws:iam::123456789012:role/writer'}
+    headers: {X-Scope: a}
+    queue_config:
+      max_samples_per_send: 500
+      min_backoff: 50ms
+      max_backoff: 2s
+      retry_on_http_429: false
+      capacity: 10000
+    write_relabel_configs:
+      - source_labels: [__name__]
+        regex: go_.*
+        action: drop
+"#;
+
+#[test]
+fn accepts_prometheus_config_and_warns_once_about_ignored_fields() {
+    let loaded = Config::from_yaml(FULL).expect("valid");
+    let c = &loaded.config;
+    assert_eq!(c.global.scrape_timeout, PromDuration::from_secs(5));
+    assert_eq!(c.global.external_labels.get("cluster").map(String::as_str), Some("prod"));
+    let job = &c.scrape_configs[0];
+    assert_eq!(job.scheme, "https");
+    assert!(job.honor_labels);
+    assert!(!job.honor_timestamps);
+    assert_eq!(job.sample_limit, Some(1000));
+    assert_eq!(job.params.get("collect[]"), Some(&vec!["cpu".to_string()]));
+    let rw = &c.remote_write[0];
+    assert_eq!(rw.queue_config.max_samples_per_send, 500);
+    assert_eq!(rw.queue_config.min_backoff, PromDuration::from_millis(50));
+    assert!(!rw.queue_config.retry_on_http_429);
+    assert_eq!(rw.series_limits, SeriesLimits::default());
+    assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
+    let w = &loaded.warnings[0];
+    for field in [
+        "global.scrape_interval",
+        "scrape_configs[0].scrape_interval",
+        "remote_write[0].queue_config.capacity",
+    ] {
+        assert!(w.contains(field), "{w}");
+    }
+}
+
+#[test]
+fn defaults_match_prometheus() {
+    let c = Config::from_yaml(
+        "scrape_configs: [{job_name: a, static_configs: [{targets: ['h:1']}]}]\nremote_write: [{url: 'http://r/api/v1/write'}]",
+    )
+    .expect("valid")
+    .config;
+    let job = &c.scrape_configs[0];
+    assert_eq!(job.metrics_path, "/metrics");
+    assert_eq!(job.scheme, "http");
+    assert!(job.honor_timestamps);
+    assert!(!job.honor_labels);
+    assert_eq!(c.global.scrape_timeout, PromDuration::from_secs(10));
+    let q = &c.remote_write[0].queue_config;
+    assert_eq!(q.max_samples_per_send, 2000);
+    assert!(q.retry_on_http_429);
+    assert_eq!(c.remote_write[0].remote_timeout, PromDuration::from_secs(30));
+}
+
+fn error_of(yaml: &str) -> String {
+    match Config::from_yaml(yaml) {
+        Ok(_) => panic!("config should be rejected: {yaml}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn errors_name_the_field_and_reason() {
+    let cases = [
+        ("scrape_configs: [{job_name: a, scrape_timout: 5s}]", "scrape_timout"),
+        ("scrape_configs: [{job_name: a}, {job_name: a}]", "multiple scrape configs"),
+        ("scrape_configs: [{job_name: a, scheme: ftp}]", "scheme"),
+        (
+            "scrape_configs: [{job_name: a, static_configs: [{targets: ['http://h:1']}]}]",
+            "without a scheme",
+        ),
+        (
+            "scrape_configs: [{job_name: a, bearer_token: x, basic_auth: {username: u}}]",
+            "at most one of basic_auth",
+        ),
+        (
+            "scrape_configs: [{job_name: a, relabel_configs: [{action: hashmod, target_label: x}]}]",
+            "relabel_configs",
+        ),
+        ("scrape_configs: [{job_name: a, scrape_timeout: 10}]", "no unit"),
+        ("remote_write: [{url: 'not a url'}]", "remote_write[0].url"),
+        ("remote_write: [{url: 'http://r', headers: {Authorization: x}}]", "reserved header"),
+        (
+            "remote_write: [{url: 'http://r', queue_config: {max_samples_per_send: 0}}]",
+            "max_samples_per_send",
+        ),
+        ("remote_write: [{url: 'http://r', sigv4: {access_key: a}}]", "access_key and secret_key"),
+        ("global: {external_labels: {'bad-name': x}}", "external_labels"),
+        ("scrape_configs: [{job_name: a, kubernetes_sd_configs: []}]", "kubernetes_sd_configs"),
+    ];
+    for (yaml, expected) in cases {
+        let err = error_of(yaml);
+        assert!(err.contains(expected), "{yaml}\n  -> {err}\n  expected to mention {expected:?}");
+    }
+}

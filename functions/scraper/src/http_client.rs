@@ -1,0 +1,167 @@
+//! Building HTTP clients from Prometheus' client settings (TLS, basic auth,
+//! authorization), shared by scraping and remote write.
+
+use base64::Engine;
+use reqwest::header::HeaderValue;
+use reqwest::{Certificate, Client, Identity};
+
+use crate::config::{HttpClientSettings, TlsConfig};
+
+/// `User-Agent` sent on scrapes and remote-write requests.
+pub const USER_AGENT: &str = concat!("serverless-pipeline-scraper/", env!("CARGO_PKG_VERSION"));
+
+/// A client setting that cannot be turned into a working client.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("{at}: cannot read {file}: {source}")]
+    ReadFile {
+        at: String,
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{at}: {reason}")]
+    Invalid { at: String, reason: String },
+}
+
+/// Builds a client with the TLS settings of `settings`; `at` names the config block in
+/// errors. Redirects are followed (Prometheus' default) and compression is negotiated.
+pub fn build_client(settings: &HttpClientSettings, at: &str) -> Result<Client, ClientError> {
+    let mut builder = Client::builder()
+        .user_agent(USER_AGENT)
+        .gzip(true)
+        .no_proxy()
+        .pool_max_idle_per_host(4);
+    let tls = &settings.tls_config;
+    if let Some(ca) = pem_source(&tls.ca, &tls.ca_file, &format!("{at}.tls_config.ca"))? {
+        let certs = Certificate::from_pem_bundle(&ca).map_err(|e| ClientError::Invalid {
+            at: format!("{at}.tls_config.ca"),
+            reason: format!("not a PEM certificate bundle: {e}"),
+        })?;
+        builder = builder.tls_certs_only(certs);
+    }
+    if let Some(mut identity_pem) =
+        pem_source(&tls.cert, &tls.cert_file, &format!("{at}.tls_config.cert"))?
+    {
+        let key = pem_source(&tls.key, &tls.key_file, &format!("{at}.tls_config.key"))?
+            .unwrap_or_default();
+        identity_pem.push(b'\n');
+        identity_pem.extend_from_slice(&key);
+        let identity = Identity::from_pem(&identity_pem).map_err(|e| ClientError::Invalid {
+            at: format!("{at}.tls_config.cert"),
+            reason: format!("client certificate and key are not valid PEM: {e}"),
+        })?;
+        builder = builder.identity(identity);
+    }
+    if tls.insecure_skip_verify {
+        builder = builder.tls_danger_accept_invalid_certs(true);
+    }
+    builder = apply_min_version(builder, tls);
+    builder.build().map_err(|e| ClientError::Invalid {
+        at: at.to_string(),
+        reason: format!("cannot build HTTP client: {e}"),
+    })
+}
+
+fn apply_min_version(builder: reqwest::ClientBuilder, tls: &TlsConfig) -> reqwest::ClientBuilder {
+    match tls.min_version.as_deref() {
+        Some("TLS13") => builder.tls_version_min(reqwest::tls::Version::TLS_1_3),
+        _ => builder.tls_version_min(reqwest::tls::Version::TLS_1_2),
+    }
+}
+
+/// The `Authorization` header value for `settings`, reading credential files now so
+/// rotated secrets are picked up on the next invocation.
+pub fn authorization_header(
+    settings: &HttpClientSettings,
+    at: &str,
+) -> Result<Option<HeaderValue>, ClientError> {
+    let value = if let Some(basic) = &settings.basic_auth {
+        let password = match (&basic.password, &basic.password_file) {
+            (Some(p), _) => p.clone(),
+            (None, Some(file)) => read_trimmed(file, &format!("{at}.basic_auth.password_file"))?,
+            (None, None) => String::new(),
+        };
+        let raw = format!("{}:{}", basic.username, password);
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw.as_bytes()))
+    } else if let Some(auth) = &settings.authorization {
+        let credentials = match (&auth.credentials, &auth.credentials_file) {
+            (Some(c), _) => c.clone(),
+            (None, Some(file)) => {
+                read_trimmed(file, &format!("{at}.authorization.credentials_file"))?
+            }
+            (None, None) => String::new(),
+        };
+        format!("{} {}", auth.auth_type, credentials)
+    } else {
+        return Ok(None);
+    };
+    let mut header = HeaderValue::from_str(&value).map_err(|_| ClientError::Invalid {
+        at: at.to_string(),
+        reason: "credentials contain characters not allowed in an HTTP header".into(),
+    })?;
+    header.set_sensitive(true);
+    Ok(Some(header))
+}
+
+fn pem_source(
+    inline: &Option<String>,
+    file: &Option<String>,
+    at: &str,
+) -> Result<Option<Vec<u8>>, ClientError> {
+    match (inline, file) {
+        (Some(text), _) => Ok(Some(text.as_bytes().to_vec())),
+        (None, Some(path)) => std::fs::read(path)
+            .map(Some)
+            .map_err(|source| ClientError::ReadFile {
+                at: at.to_string(),
+                file: path.clone(),
+                source,
+            }),
+        (None, None) => Ok(None),
+    }
+}
+
+fn read_trimmed(path: &str, at: &str) -> Result<String, ClientError> {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_string())
+        .map_err(|source| ClientError::ReadFile {
+            at: at.to_string(),
+            file: path.to_string(),
+            source,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Authorization, BasicAuth};
+
+    #[test]
+    fn basic_auth_header() {
+        let settings = HttpClientSettings {
+            basic_auth: Some(BasicAuth {
+                username: "Aladdin".into(),
+                password: Some("open sesame".into()),
+                password_file: None,
+            }),
+            ..Default::default()
+        };
+        let h = authorization_header(&settings, "x").expect("ok").expect("some");
+        assert_eq!(h.to_str().ok(), Some("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="));
+    }
+
+    #[test]
+    fn bearer_from_missing_file_names_the_field() {
+        let settings = HttpClientSettings {
+            authorization: Some(Authorization {
+                auth_type: "Bearer".into(),
+                credentials: None,
+                credentials_file: Some("/nonexistent/token".into()),
+            }),
+            ..Default::default()
+        };
+        let err = authorization_header(&settings, "scrape_configs[0]").expect_err("must fail");
+        assert!(err.to_string().contains("credentials_file"), "{err}");
+        assert!(err.to_string().contains("/nonexistent/token"), "{err}");
+    }
+}

@@ -1,0 +1,66 @@
+//! The scraper function: on each scheduled invocation, scrape every configured
+//! Prometheus exporter target and remote-write the samples to AMP (or any Prometheus
+//! remote-write receiver), signed with SigV4.
+//!
+//! `main.rs` only wires this library to the Lambda runtime or the CLI; everything
+//! testable lives here.
+
+pub mod config;
+pub mod credentials;
+pub mod error_chain;
+pub mod event;
+pub mod http_client;
+pub mod outbox;
+pub mod run;
+pub mod sample_labels;
+pub mod scrape;
+pub mod sender;
+pub mod summary;
+pub mod target;
+
+use std::time::Instant;
+
+pub use run::RunError;
+pub use summary::RunSummary;
+
+/// Why an invocation failed as a whole (bad event or config, an endpoint that cannot
+/// be set up). Target failures never end up here: they are `up` 0 in the summary.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error(transparent)]
+    Event(#[from] event::EventError),
+    #[error(transparent)]
+    Run(#[from] RunError),
+}
+
+/// Handles one invocation event; `deadline` is when the invocation must have returned.
+pub async fn handle(
+    event: serde_json::Value,
+    deadline: Instant,
+    instance: &str,
+) -> Result<RunSummary, HandlerError> {
+    let loaded = event::load_config(&event)?;
+    for warning in &loaded.warnings {
+        tracing::warn!(warning = %warning, "config");
+    }
+    let summary = run::run(loaded, deadline, instance).await?;
+    let c = &summary.counters;
+    tracing::info!(
+        targets = summary.targets,
+        targets_up = c.targets_up,
+        targets_down = c.targets_down,
+        samples_scraped = c.samples_scraped,
+        samples_sent = c.samples_sent,
+        samples_rejected = c.samples_rejected,
+        samples_unsent = c.samples_unsent,
+        series_dropped_limits = c.series_dropped_limits,
+        requests = c.requests,
+        retries = c.retries,
+        bytes_sent = c.bytes_sent,
+        errors = c.errors,
+        duration_seconds = summary.duration_seconds,
+        deadline_hit = summary.deadline_hit,
+        "run summary"
+    );
+    Ok(summary)
+}

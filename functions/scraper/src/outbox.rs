@@ -1,0 +1,251 @@
+//! The per-target outbox: turns each accepted sample into remote-write requests for
+//! every endpoint, applying what Prometheus applies on the sending side (external
+//! labels, `write_relabel_configs`) and the receiver's per-series limits.
+//!
+//! Requests are kept compressed until the target's scrape completes, so a scrape that
+//! fails half-way sends nothing (as Prometheus discards a failed scrape) while memory
+//! stays at the compressed size of one scrape rather than its parsed form.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use prom::relabel::Relabeler;
+use prom::remote_write::{
+    EncodedRequest, ProtoLabel, ProtoSample, RequestBuilder, TimeSeries, MAX_REQUEST_BYTES,
+};
+use prom::Labels;
+
+use crate::config::{RemoteWriteConfig, SeriesLimits};
+use crate::summary::RunCounters;
+
+/// Log lines for dropped series are capped per run; the counter has the full number.
+const MAX_DROP_LOG_LINES: u64 = 20;
+
+/// The sending-side rules of one `remote_write` endpoint.
+#[derive(Debug)]
+pub struct EndpointRules {
+    pub name: String,
+    write_relabeler: Relabeler,
+    limits: SeriesLimits,
+    max_samples_per_send: usize,
+    send_metadata: bool,
+}
+
+impl EndpointRules {
+    /// Compiles the rules of a validated endpoint config.
+    pub fn new(config: &RemoteWriteConfig) -> Result<Self, String> {
+        let write_relabeler = Relabeler::new(&config.write_relabel_configs)
+            .map_err(|e| format!("remote_write {}: {e}", config.display_name()))?;
+        Ok(Self {
+            name: config.display_name().to_string(),
+            write_relabeler,
+            limits: config.series_limits,
+            max_samples_per_send: config.queue_config.max_samples_per_send,
+            send_metadata: config.metadata_config.send,
+        })
+    }
+
+    /// Why a series breaks the receiver's limits or the remote-write rules, if it does.
+    fn rejection(&self, labels: &Labels) -> Option<String> {
+        if labels.metric_name().is_none_or(str::is_empty) {
+            return Some(format!("series {labels} has no metric name"));
+        }
+        if labels.len() > self.limits.max_labels {
+            return Some(format!(
+                "series {labels} has {} labels, more than the limit of {}",
+                labels.len(),
+                self.limits.max_labels
+            ));
+        }
+        for label in labels {
+            if label.name.len() > self.limits.max_label_name_length {
+                return Some(format!(
+                    "label name {:?}... is {} bytes, more than the limit of {}",
+                    truncate(&label.name, 64),
+                    label.name.len(),
+                    self.limits.max_label_name_length
+                ));
+            }
+            if label.value.len() > self.limits.max_label_value_length {
+                return Some(format!(
+                    "value of label {:?} in series {:?} is {} bytes, more than the limit of {}",
+                    label.name,
+                    labels.metric_name().unwrap_or(""),
+                    label.value.len(),
+                    self.limits.max_label_value_length
+                ));
+            }
+        }
+        None
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// Rules shared by all endpoints of a run.
+#[derive(Debug)]
+pub struct SendRules {
+    pub external_labels: Vec<(String, String)>,
+    pub endpoints: Vec<EndpointRules>,
+    pub counters: Arc<RunCounters>,
+    drop_log_lines: AtomicU64,
+}
+
+impl SendRules {
+    pub fn new(
+        external_labels: &BTreeMap<String, String>,
+        endpoints: Vec<EndpointRules>,
+        counters: Arc<RunCounters>,
+    ) -> Self {
+        Self {
+            external_labels: external_labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            endpoints,
+            counters,
+            drop_log_lines: AtomicU64::new(0),
+        }
+    }
+
+    fn log_drop(&self, endpoint: &str, reason: &str) {
+        if self.drop_log_lines.fetch_add(1, Ordering::Relaxed) < MAX_DROP_LOG_LINES {
+            tracing::warn!(endpoint, reason, "series dropped before sending");
+        }
+    }
+}
+
+/// Encoded requests ready for one endpoint.
+#[derive(Debug)]
+pub struct ReadyRequest {
+    pub endpoint: usize,
+    pub request: EncodedRequest,
+}
+
+/// Builds the requests of one target (or of the run's own series).
+#[derive(Debug)]
+pub struct Outbox {
+    builders: Vec<RequestBuilder>,
+    ready: Vec<ReadyRequest>,
+    series_dropped: u64,
+}
+
+/// Encoding failed (only possible for absurdly large inputs; reported, never panics).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot encode remote-write request: {0}")]
+pub struct EncodeError(#[from] snap::Error);
+
+impl Outbox {
+    pub fn new(rules: &SendRules) -> Self {
+        Self {
+            builders: rules
+                .endpoints
+                .iter()
+                .map(|e| RequestBuilder::new(e.max_samples_per_send, MAX_REQUEST_BYTES))
+                .collect(),
+            ready: Vec::new(),
+            series_dropped: 0,
+        }
+    }
+
+    /// Adds one sample of a series to every endpoint's requests.
+    pub fn add(
+        &mut self,
+        rules: &SendRules,
+        mut labels: Labels,
+        value: f64,
+        timestamp_ms: i64,
+    ) -> Result<(), EncodeError> {
+        for (name, v) in &rules.external_labels {
+            if !labels.contains(name) {
+                labels.set(name.as_str(), v.as_str());
+            }
+        }
+        let last = rules.endpoints.len().saturating_sub(1);
+        let mut owned = Some(labels);
+        for (index, endpoint) in rules.endpoints.iter().enumerate() {
+            let mut series = if index == last {
+                owned.take().unwrap_or_default()
+            } else {
+                owned.clone().unwrap_or_default()
+            };
+            if !endpoint.write_relabeler.is_empty() && !endpoint.write_relabeler.apply(&mut series)
+            {
+                continue;
+            }
+            if let Some(reason) = endpoint.rejection(&series) {
+                self.series_dropped += 1;
+                rules.counters.add(&rules.counters.series_dropped_limits, 1);
+                rules.log_drop(&endpoint.name, &reason);
+                continue;
+            }
+            let ts = TimeSeries {
+                labels: series
+                    .into_vec()
+                    .into_iter()
+                    .map(|l| ProtoLabel {
+                        name: l.name,
+                        value: l.value,
+                    })
+                    .collect(),
+                samples: vec![ProtoSample {
+                    value,
+                    timestamp: timestamp_ms,
+                }],
+            };
+            if let Some(builder) = self.builders.get_mut(index) {
+                if let Some(request) = builder.push_series(ts)? {
+                    self.ready.push(ReadyRequest {
+                        endpoint: index,
+                        request,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds metadata to the requests of every endpoint that sends metadata.
+    pub fn add_metadata(
+        &mut self,
+        rules: &SendRules,
+        metadata: &prom::remote_write::MetricMetadata,
+    ) -> Result<(), EncodeError> {
+        for (index, builder) in self.builders.iter_mut().enumerate() {
+            if !rules.endpoints.get(index).is_some_and(|e| e.send_metadata) {
+                continue;
+            }
+            if let Some(request) = builder.push_metadata(metadata.clone())? {
+                self.ready.push(ReadyRequest {
+                    endpoint: index,
+                    request,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes partial requests and hands over everything built.
+    pub fn finish(mut self) -> Result<Vec<ReadyRequest>, EncodeError> {
+        for (index, builder) in self.builders.iter_mut().enumerate() {
+            if let Some(request) = builder.flush()? {
+                self.ready.push(ReadyRequest {
+                    endpoint: index,
+                    request,
+                });
+            }
+        }
+        Ok(self.ready)
+    }
+
+    /// Series dropped by the endpoints' limits so far.
+    pub fn series_dropped(&self) -> u64 {
+        self.series_dropped
+    }
+}

@@ -1,0 +1,236 @@
+//! One scraper run: build the targets, scrape them concurrently, send each target's
+//! requests as soon as its scrape completes, then send metadata and the run's own
+//! series, all before the deadline.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use prom::relabel::Relabeler;
+use prom::remote_write::MetricMetadata;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::config::{LoadedConfig, ScrapeConfig};
+use crate::http_client::{authorization_header, build_client};
+use crate::outbox::{EndpointRules, Outbox, ReadyRequest, SendRules};
+use crate::sample_labels::LabelLimits;
+use crate::scrape::{now_millis, scrape_target, ScrapeJob, ScrapeResult};
+use crate::sender::EndpointSender;
+use crate::summary::{RunCounters, RunSummary, TargetReport};
+use crate::target::{build_targets, Target};
+
+/// A run that could not start (an endpoint could not be set up).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Sender(#[from] crate::sender::SenderError),
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// Runs one invocation until `deadline` (the Lambda deadline); work stops
+/// `scraper.deadline_margin` before it so the summary is always reported.
+pub async fn run(
+    loaded: LoadedConfig,
+    deadline: Instant,
+    instance: &str,
+) -> Result<RunSummary, RunError> {
+    let started = Instant::now();
+    let config = loaded.config;
+    let margin = config.scraper.deadline_margin.0;
+    let work_deadline = deadline.checked_sub(margin).unwrap_or(started);
+    let final_deadline = deadline.checked_sub(margin / 4).unwrap_or(started);
+    let counters = Arc::new(RunCounters::default());
+
+    let mut senders = Vec::new();
+    let mut endpoint_rules = Vec::new();
+    for (index, rw) in config.remote_write.iter().enumerate() {
+        senders.push(EndpointSender::new(rw, index, counters.clone()).await?);
+        endpoint_rules.push(EndpointRules::new(rw).map_err(RunError::Setup)?);
+    }
+    let senders = Arc::new(senders);
+    let rules = Arc::new(SendRules::new(
+        &config.global.external_labels,
+        endpoint_rules,
+        counters.clone(),
+    ));
+
+    let mut reports: Vec<TargetReport> = Vec::new();
+    let mut work: Vec<(Arc<ScrapeJob>, Target)> = Vec::new();
+    for (index, sc) in config.scrape_configs.iter().enumerate() {
+        let default_timeout = config.global.scrape_timeout.0;
+        let relabeler = Relabeler::new(&sc.relabel_configs)
+            .map_err(|e| RunError::Setup(format!("scrape_configs[{index}]: {e}")))?;
+        let job = match prepare_job(sc, index, &config.global, default_timeout) {
+            Ok(job) => Arc::new(job),
+            Err(error) => {
+                tracing::error!(job = %sc.job_name, error = %error, "job cannot be scraped");
+                for target in build_targets(sc, &relabeler, default_timeout.as_secs_f64()) {
+                    let (instance, url) = match &target {
+                        Ok(t) => (t.instance().to_string(), t.url.to_string()),
+                        Err(e) => (e.address.clone(), String::new()),
+                    };
+                    counters.add(&counters.targets_down, 1);
+                    counters.add(&counters.errors, 1);
+                    reports.push(down_report(&sc.job_name, instance, url, error.clone()));
+                }
+                continue;
+            }
+        };
+        for target in build_targets(sc, &relabeler, job.timeout.as_secs_f64()) {
+            match target {
+                Ok(target) => work.push((job.clone(), target)),
+                Err(error) => {
+                    tracing::error!(error = %error, "invalid target");
+                    counters.add(&counters.targets_down, 1);
+                    counters.add(&counters.errors, 1);
+                    reports.push(down_report(
+                        &error.job,
+                        error.address.clone(),
+                        String::new(),
+                        error.reason.clone(),
+                    ));
+                }
+            }
+        }
+    }
+    let target_count = (work.len() + reports.len()) as u64;
+
+    let limit = Arc::new(Semaphore::new(config.scraper.max_concurrent_scrapes));
+    let mut tasks = JoinSet::new();
+    for (job, target) in work {
+        let limit = limit.clone();
+        let rules = rules.clone();
+        let senders = senders.clone();
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await.ok();
+            let result = scrape_target(&job, &target, &rules, work_deadline).await;
+            deliver(&senders, &result.requests, work_deadline).await;
+            result
+        });
+    }
+    let mut metadata: BTreeMap<String, MetricMetadata> = BTreeMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(result) => record(&counters, &mut reports, &mut metadata, result),
+            Err(e) => {
+                counters.add(&counters.errors, 1);
+                tracing::error!(error = %e, "scrape task failed");
+            }
+        }
+    }
+
+    let mut summary = RunSummary {
+        targets: target_count,
+        counters: counters.snapshot(),
+        duration_seconds: started.elapsed().as_secs_f64(),
+        deadline_hit: Instant::now() >= work_deadline,
+        target_reports: reports,
+        config_warnings: loaded.warnings,
+    };
+    let mut outbox = Outbox::new(&rules);
+    let mut encode_error = None;
+    for meta in metadata.values() {
+        if let Err(e) = outbox.add_metadata(&rules, meta) {
+            encode_error = Some(e);
+        }
+    }
+    let self_ms = now_millis();
+    for (labels, value) in summary.self_metrics(&config.scraper.self_metrics_prefix, instance) {
+        if let Err(e) = outbox.add(&rules, labels, value, self_ms) {
+            encode_error = Some(e);
+        }
+    }
+    match outbox.finish() {
+        Ok(requests) => deliver(&senders, &requests, final_deadline).await,
+        Err(e) => encode_error = Some(e),
+    }
+    if let Some(e) = encode_error {
+        counters.add(&counters.errors, 1);
+        tracing::error!(error = %e, "run metrics not sent");
+    }
+    summary.counters = counters.snapshot();
+    summary.duration_seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+fn prepare_job(
+    sc: &ScrapeConfig,
+    index: usize,
+    global: &crate::config::GlobalConfig,
+    default_timeout: Duration,
+) -> Result<ScrapeJob, String> {
+    let at = format!("scrape_configs[{index}] (job_name {:?})", sc.job_name);
+    let settings = sc.http_settings();
+    let client = build_client(&settings, &at).map_err(|e| e.to_string())?;
+    let authorization = authorization_header(&settings, &at).map_err(|e| e.to_string())?;
+    let metric_relabeler =
+        Relabeler::new(&sc.metric_relabel_configs).map_err(|e| format!("{at}: {e}"))?;
+    Ok(ScrapeJob {
+        client,
+        authorization,
+        metric_relabeler,
+        label_limits: LabelLimits {
+            label_limit: sc.label_limit.unwrap_or(global.label_limit),
+            label_name_length_limit: sc
+                .label_name_length_limit
+                .unwrap_or(global.label_name_length_limit),
+            label_value_length_limit: sc
+                .label_value_length_limit
+                .unwrap_or(global.label_value_length_limit),
+        },
+        sample_limit: sc.sample_limit.unwrap_or(global.sample_limit),
+        timeout: sc.scrape_timeout.map(|d| d.0).unwrap_or(default_timeout),
+        config: sc.clone(),
+    })
+}
+
+/// Sends requests concurrently (each endpoint bounds its own requests in flight).
+async fn deliver(senders: &[EndpointSender], requests: &[ReadyRequest], deadline: Instant) {
+    let sends = requests.iter().filter_map(|ready| {
+        senders
+            .get(ready.endpoint)
+            .map(|sender| sender.send(&ready.request, deadline))
+    });
+    futures_util::future::join_all(sends).await;
+}
+
+fn record(
+    counters: &RunCounters,
+    reports: &mut Vec<TargetReport>,
+    metadata: &mut BTreeMap<String, MetricMetadata>,
+    result: ScrapeResult,
+) {
+    let report = result.report;
+    if report.up {
+        counters.add(&counters.targets_up, 1);
+    } else {
+        counters.add(&counters.targets_down, 1);
+    }
+    counters.add(&counters.samples_scraped, report.samples_scraped);
+    counters.add(
+        &counters.samples_post_relabel,
+        report.samples_post_metric_relabeling,
+    );
+    counters.add(&counters.samples_duplicate, result.samples_duplicate);
+    for meta in result.metadata {
+        metadata
+            .entry(meta.metric_family_name.clone())
+            .or_insert(meta);
+    }
+    reports.push(report);
+}
+
+fn down_report(job: &str, instance: String, url: String, error: String) -> TargetReport {
+    TargetReport {
+        job: job.to_string(),
+        instance,
+        url,
+        up: false,
+        samples_scraped: 0,
+        samples_post_metric_relabeling: 0,
+        duration_seconds: 0.0,
+        error: Some(error),
+    }
+}

@@ -1,0 +1,150 @@
+//! The label rules Prometheus applies to every scraped sample before storing it:
+//! attaching target labels (with `honor_labels` and `exported_*` conflict handling)
+//! and the per-scrape label limits.
+
+use prom::Labels;
+
+/// Attaches the target's labels to a scraped series.
+///
+/// With `honor_labels`, labels exposed by the target win and target labels only fill
+/// gaps. Without it, target labels win and a clashing exposed label is kept as
+/// `exported_<name>` (prefixed again while that name is taken), shortest names first.
+pub fn attach_target_labels(series: &mut Labels, target: &Labels, honor_labels: bool) {
+    if honor_labels {
+        for label in target {
+            if !series.contains(&label.name) {
+                series.set(label.name.as_str(), label.value.as_str());
+            }
+        }
+        return;
+    }
+    let mut conflicts: Vec<(String, String)> = Vec::new();
+    for label in target {
+        if let Some(existing) = series.get(&label.name) {
+            conflicts.push((label.name.clone(), existing.to_string()));
+        }
+        series.set(label.name.as_str(), label.value.as_str());
+    }
+    conflicts.sort_by_key(|(name, _)| name.len());
+    for (name, value) in conflicts {
+        let mut exported = name;
+        loop {
+            exported.insert_str(0, "exported_");
+            if !series.contains(&exported) {
+                series.set(exported, value);
+                break;
+            }
+        }
+    }
+}
+
+/// `label_limit`, `label_name_length_limit`, `label_value_length_limit` of a scrape
+/// config; 0 means no limit, as in Prometheus.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LabelLimits {
+    pub label_limit: u64,
+    pub label_name_length_limit: u64,
+    pub label_value_length_limit: u64,
+}
+
+impl LabelLimits {
+    /// Why a series breaks the limits, if it does. Prometheus fails the whole scrape then.
+    pub fn check(&self, series: &Labels) -> Option<String> {
+        if self.label_limit > 0 && series.len() as u64 > self.label_limit {
+            return Some(format!(
+                "label_limit exceeded: series {series} has {} labels, limit {}",
+                series.len(),
+                self.label_limit
+            ));
+        }
+        for label in series {
+            if self.label_name_length_limit > 0
+                && label.name.len() as u64 > self.label_name_length_limit
+            {
+                return Some(format!(
+                    "label_name_length_limit exceeded: label name {:?} is {} bytes, limit {}",
+                    label.name,
+                    label.name.len(),
+                    self.label_name_length_limit
+                ));
+            }
+            if self.label_value_length_limit > 0
+                && label.value.len() as u64 > self.label_value_length_limit
+            {
+                return Some(format!(
+                    "label_value_length_limit exceeded: value of label {:?} is {} bytes, limit {}",
+                    label.name,
+                    label.value.len(),
+                    self.label_value_length_limit
+                ));
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(l: &Labels) -> Vec<(String, String)> {
+        l.iter()
+            .map(|l| (l.name.clone(), l.value.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn target_labels_win_and_clashes_become_exported() {
+        let mut s = Labels::from_pairs([
+            ("__name__", "m"),
+            ("job", "exposed"),
+            ("exported_job", "taken"),
+            ("instance", "i-exposed"),
+        ]);
+        let t = Labels::from_pairs([("job", "node"), ("instance", "h:1")]);
+        attach_target_labels(&mut s, &t, false);
+        assert_eq!(
+            pairs(&s),
+            Labels::from_pairs([
+                ("__name__", "m"),
+                ("job", "node"),
+                ("instance", "h:1"),
+                ("exported_job", "taken"),
+                ("exported_exported_job", "exposed"),
+                ("exported_instance", "i-exposed"),
+            ])
+            .iter()
+            .map(|l| (l.name.clone(), l.value.clone()))
+            .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn honor_labels_keeps_exposed_values() {
+        let mut s = Labels::from_pairs([("__name__", "m"), ("job", "exposed")]);
+        let t = Labels::from_pairs([("job", "node"), ("instance", "h:1")]);
+        attach_target_labels(&mut s, &t, true);
+        assert_eq!(s.get("job"), Some("exposed"));
+        assert_eq!(s.get("instance"), Some("h:1"));
+        assert!(!s.contains("exported_job"));
+    }
+
+    #[test]
+    fn limits() {
+        let s = Labels::from_pairs([("__name__", "m"), ("a", "12345")]);
+        let none = LabelLimits::default();
+        assert_eq!(none.check(&s), None);
+        let count = LabelLimits {
+            label_limit: 1,
+            ..none
+        };
+        assert!(count.check(&s).is_some_and(|e| e.contains("label_limit")));
+        let value = LabelLimits {
+            label_value_length_limit: 4,
+            ..none
+        };
+        assert!(value
+            .check(&s)
+            .is_some_and(|e| e.contains("label_value_length_limit")));
+    }
+}

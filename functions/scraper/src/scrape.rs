@@ -1,0 +1,349 @@
+//! Scraping one target: the HTTP request Prometheus would send, the response parsed as
+//! it streams in, each sample labeled, relabeled, limited and handed to the outbox,
+//! and the synthetic `up` / `scrape_*` series.
+//!
+//! A scrape is all-or-nothing, as in Prometheus: a malformed exposition, a limit
+//! exceeded or a timeout gives `up` 0 and none of the target's samples.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use prom::exposition::{Entry, Format, MetricType, Parser, Sample, SCRAPE_ACCEPT_HEADER};
+use prom::relabel::Relabeler;
+use prom::remote_write::{MetricMetadata, ProtoMetricType};
+use prom::{Labels, METRIC_NAME};
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+
+use crate::config::ScrapeConfig;
+use crate::error_chain::error_chain;
+use crate::outbox::{EncodeError, Outbox, ReadyRequest, SendRules};
+use crate::sample_labels::{attach_target_labels, LabelLimits};
+use crate::summary::TargetReport;
+use crate::target::Target;
+
+/// Everything needed to scrape the targets of one job, prepared once per run.
+#[derive(Debug)]
+pub struct ScrapeJob {
+    pub config: ScrapeConfig,
+    pub client: reqwest::Client,
+    pub authorization: Option<HeaderValue>,
+    pub metric_relabeler: Relabeler,
+    pub label_limits: LabelLimits,
+    pub sample_limit: u64,
+    pub timeout: Duration,
+}
+
+/// What scraping one target produced.
+#[derive(Debug)]
+pub struct ScrapeResult {
+    pub report: TargetReport,
+    /// Encoded requests (the target's samples and its synthetic series).
+    pub requests: Vec<ReadyRequest>,
+    /// TYPE / HELP / UNIT of the families the target exposed.
+    pub metadata: Vec<MetricMetadata>,
+    pub samples_duplicate: u64,
+}
+
+/// Scrapes `target` and builds its requests; never fails the run, whatever the target
+/// serves.
+pub async fn scrape_target(
+    job: &ScrapeJob,
+    target: &Target,
+    rules: &SendRules,
+    deadline: Instant,
+) -> ScrapeResult {
+    let started = Instant::now();
+    let scrape_ms = now_millis();
+    let timeout = job
+        .timeout
+        .min(deadline.saturating_duration_since(started));
+    let mut sink = SampleSink::new(job, target, rules, scrape_ms);
+    let outcome = tokio::time::timeout(timeout, fetch_and_parse(job, target, &mut sink)).await;
+    let mut failure = match outcome {
+        Err(_) => Some(format!(
+            "scrape timed out after {:.3}s",
+            timeout.as_secs_f64()
+        )),
+        Ok(Err(message)) => Some(message),
+        Ok(Ok(())) => None,
+    };
+    if failure.is_none() {
+        failure = sink.failure.take();
+    }
+    let duration = started.elapsed().as_secs_f64();
+    let scraped = sink.scraped;
+    let (post, added, duplicates) = if failure.is_none() {
+        (sink.post_relabel, sink.seen.len() as u64, sink.duplicates)
+    } else {
+        (0, 0, 0)
+    };
+    let mut outbox = if failure.is_none() {
+        std::mem::replace(&mut sink.outbox, Outbox::new(rules))
+    } else {
+        Outbox::new(rules)
+    };
+    let up = failure.is_none();
+    let synthetic = [
+        ("up", if up { 1.0 } else { 0.0 }),
+        ("scrape_duration_seconds", duration),
+        ("scrape_samples_scraped", scraped as f64),
+        ("scrape_samples_post_metric_relabeling", post as f64),
+        ("scrape_series_added", added as f64),
+    ];
+    for (name, value) in synthetic {
+        let mut labels = target.labels.clone();
+        labels.set(METRIC_NAME, name);
+        if let Err(e) = outbox.add(rules, labels, value, scrape_ms) {
+            failure.get_or_insert_with(|| e.to_string());
+        }
+    }
+    let metadata = if up { sink.take_metadata() } else { Vec::new() };
+    let requests = match outbox.finish() {
+        Ok(requests) => requests,
+        Err(e) => {
+            failure.get_or_insert_with(|| e.to_string());
+            Vec::new()
+        }
+    };
+    if let Some(error) = &failure {
+        tracing::warn!(
+            job = %job.config.job_name,
+            instance = %target.instance(),
+            url = %target.url,
+            error = %error,
+            "scrape failed"
+        );
+    }
+    ScrapeResult {
+        report: TargetReport {
+            job: job.config.job_name.clone(),
+            instance: target.instance().to_string(),
+            url: target.url.to_string(),
+            up,
+            samples_scraped: scraped,
+            samples_post_metric_relabeling: post,
+            duration_seconds: duration,
+            error: failure,
+        },
+        requests,
+        metadata,
+        samples_duplicate: duplicates,
+    }
+}
+
+async fn fetch_and_parse(
+    job: &ScrapeJob,
+    target: &Target,
+    sink: &mut SampleSink<'_>,
+) -> Result<(), String> {
+    let mut request = job
+        .client
+        .get(target.url.clone())
+        .header(ACCEPT, SCRAPE_ACCEPT_HEADER)
+        .header(
+            "X-Prometheus-Scrape-Timeout-Seconds",
+            format!("{}", job.timeout.as_secs_f64()),
+        );
+    if let Some(auth) = &job.authorization {
+        request = request.header(AUTHORIZATION, auth.clone());
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|e| format!("request failed: {}", error_chain(&e)))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(format!("server returned HTTP status {status}"));
+    }
+    let content_type = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut parser = Parser::new(Format::from_content_type(content_type.as_deref()));
+    let mut carry: Vec<u8> = Vec::new();
+    let mut body = response.bytes_stream();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| format!("reading body failed: {}", error_chain(&e)))?;
+        if carry.is_empty() {
+            let used = parser
+                .feed(&chunk, &mut |entry| sink.on_entry(entry))
+                .map_err(|e| format!("malformed exposition: {e}"))?;
+            carry.extend_from_slice(chunk.get(used..).unwrap_or_default());
+        } else {
+            carry.extend_from_slice(&chunk);
+            let used = parser
+                .feed(&carry, &mut |entry| sink.on_entry(entry))
+                .map_err(|e| format!("malformed exposition: {e}"))?;
+            carry.drain(..used.min(carry.len()));
+        }
+        if sink.failure.is_some() {
+            return Ok(());
+        }
+    }
+    parser
+        .finish(&carry, &mut |entry| sink.on_entry(entry))
+        .map_err(|e| format!("malformed exposition: {e}"))
+}
+
+/// Wall-clock time in milliseconds since the epoch, the unit of sample timestamps.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[derive(Debug, Default)]
+struct FamilyMetadata {
+    metric_type: Option<MetricType>,
+    help: Option<String>,
+    unit: Option<String>,
+}
+
+/// Receives parsed entries and applies Prometheus' per-sample rules.
+struct SampleSink<'a> {
+    job: &'a ScrapeJob,
+    target: &'a Target,
+    rules: &'a SendRules,
+    scrape_ms: i64,
+    outbox: Outbox,
+    seen: HashSet<u64>,
+    scraped: u64,
+    post_relabel: u64,
+    duplicates: u64,
+    failure: Option<String>,
+    metadata: BTreeMap<String, FamilyMetadata>,
+}
+
+impl<'a> SampleSink<'a> {
+    fn new(job: &'a ScrapeJob, target: &'a Target, rules: &'a SendRules, scrape_ms: i64) -> Self {
+        Self {
+            job,
+            target,
+            rules,
+            scrape_ms,
+            outbox: Outbox::new(rules),
+            seen: HashSet::new(),
+            scraped: 0,
+            post_relabel: 0,
+            duplicates: 0,
+            failure: None,
+            metadata: BTreeMap::new(),
+        }
+    }
+
+    fn on_entry(&mut self, entry: Entry<'_>) {
+        if self.failure.is_some() {
+            return;
+        }
+        match entry {
+            Entry::Series(sample) => {
+                if let Err(reason) = self.on_sample(&sample) {
+                    self.failure = Some(reason);
+                }
+            }
+            Entry::Type {
+                metric,
+                metric_type,
+            } => {
+                self.family(metric).metric_type = Some(metric_type);
+            }
+            Entry::Help { metric, text } => {
+                self.family(metric).help = Some(text.to_string());
+            }
+            Entry::Unit { metric, unit } => {
+                self.family(metric).unit = Some(unit.to_string());
+            }
+            Entry::Comment => {}
+        }
+    }
+
+    fn family(&mut self, name: &str) -> &mut FamilyMetadata {
+        self.metadata.entry(name.to_string()).or_default()
+    }
+
+    fn on_sample(&mut self, sample: &Sample<'_>) -> Result<(), String> {
+        self.scraped += 1;
+        let mut labels = Labels::with_capacity(sample.labels.len() + self.target.labels.len() + 1);
+        labels.set(METRIC_NAME, sample.name);
+        for (name, value) in sample.labels {
+            let name: &str = name;
+            if name == METRIC_NAME || labels.contains(name) {
+                return Err(format!(
+                    "series {:?} has duplicate label name {name:?}",
+                    sample.name
+                ));
+            }
+            labels.set(name, &**value);
+        }
+        attach_target_labels(&mut labels, &self.target.labels, self.job.config.honor_labels);
+        if !self.job.metric_relabeler.is_empty() && !self.job.metric_relabeler.apply(&mut labels) {
+            return Ok(());
+        }
+        if labels.metric_name().is_none_or(str::is_empty) {
+            return Err(format!(
+                "series {:?} has no __name__ label after metric_relabel_configs",
+                sample.name
+            ));
+        }
+        if let Some(reason) = self.job.label_limits.check(&labels) {
+            return Err(reason);
+        }
+        self.post_relabel += 1;
+        if self.job.sample_limit > 0 && self.post_relabel > self.job.sample_limit {
+            return Err(format!(
+                "sample_limit exceeded: more than {} samples after metric relabeling",
+                self.job.sample_limit
+            ));
+        }
+        if !self.seen.insert(hash_labels(&labels)) {
+            self.duplicates += 1;
+            return Ok(());
+        }
+        let timestamp = match sample.timestamp_ms {
+            Some(ts) if self.job.config.honor_timestamps => ts,
+            _ => self.scrape_ms,
+        };
+        self.outbox
+            .add(self.rules, labels, sample.value, timestamp)
+            .map_err(|e: EncodeError| e.to_string())
+    }
+
+    fn take_metadata(&mut self) -> Vec<MetricMetadata> {
+        std::mem::take(&mut self.metadata)
+            .into_iter()
+            .map(|(name, family)| MetricMetadata {
+                r#type: proto_type(family.metric_type.unwrap_or(MetricType::Unknown)) as i32,
+                metric_family_name: name,
+                help: family.help.unwrap_or_default(),
+                unit: family.unit.unwrap_or_default(),
+            })
+            .collect()
+    }
+}
+
+fn hash_labels(labels: &Labels) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    for label in labels {
+        label.name.hash(&mut hasher);
+        label.value.hash(&mut hasher);
+    }
+    hasher.finish()
+}
+
+fn proto_type(t: MetricType) -> ProtoMetricType {
+    match t {
+        MetricType::Counter => ProtoMetricType::Counter,
+        MetricType::Gauge => ProtoMetricType::Gauge,
+        MetricType::Histogram => ProtoMetricType::Histogram,
+        MetricType::GaugeHistogram => ProtoMetricType::Gaugehistogram,
+        MetricType::Summary => ProtoMetricType::Summary,
+        MetricType::Info => ProtoMetricType::Info,
+        MetricType::StateSet => ProtoMetricType::Stateset,
+        MetricType::Unknown => ProtoMetricType::Unknown,
+    }
+}

@@ -1,0 +1,350 @@
+//! Delivering remote-write requests to one endpoint: headers, SigV4, a bounded number
+//! of requests in flight, and Prometheus' retry rules (5xx and, when enabled, 429 with
+//! exponential backoff and jitter, honouring `Retry-After`; never another 4xx), all
+//! inside the invocation's deadline.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use prom::remote_write::{
+    EncodedRequest, CONTENT_ENCODING, CONTENT_TYPE, VERSION_HEADER, VERSION_HEADER_VALUE,
+};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use reqwest::StatusCode;
+use tokio::sync::Semaphore;
+
+use crate::config::RemoteWriteConfig;
+use crate::credentials::SigV4Signer;
+use crate::error_chain::error_chain;
+use crate::http_client::{authorization_header, build_client};
+use crate::summary::RunCounters;
+
+/// The remote-write service name AMP signs for.
+const SIGV4_SERVICE: &str = "aps";
+/// A retry is only started when at least this much time is left for it.
+const MIN_ATTEMPT_TIME: Duration = Duration::from_millis(200);
+/// How much of a refused request's body goes into the log line.
+const ERROR_BODY_EXCERPT: usize = 512;
+
+/// The result of delivering one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Sent,
+    /// The receiver refused it with a non-retryable status; retrying would not help.
+    Rejected { status: u16, message: String },
+    /// Not delivered in the time available (or credentials/signing failed).
+    Unsent { reason: String },
+}
+
+/// One `remote_write` endpoint's client.
+#[derive(Debug)]
+pub struct EndpointSender {
+    pub name: String,
+    url: String,
+    client: reqwest::Client,
+    extra_headers: HeaderMap,
+    signer: Option<SigV4Signer>,
+    in_flight: Semaphore,
+    remote_timeout: Duration,
+    min_backoff: Duration,
+    max_backoff: Duration,
+    retry_on_429: bool,
+    counters: Arc<RunCounters>,
+}
+
+/// Setting up an endpoint failed (bad TLS files, no AWS region, ...).
+#[derive(Debug, thiserror::Error)]
+#[error("remote_write {endpoint}: {reason}")]
+pub struct SenderError {
+    pub endpoint: String,
+    pub reason: String,
+}
+
+impl EndpointSender {
+    /// Prepares the client, headers and signer of a validated endpoint config.
+    pub async fn new(
+        config: &RemoteWriteConfig,
+        index: usize,
+        counters: Arc<RunCounters>,
+    ) -> Result<Self, SenderError> {
+        let name = config.display_name().to_string();
+        let fail = |reason: String| SenderError {
+            endpoint: name.clone(),
+            reason,
+        };
+        let at = format!("remote_write[{index}]");
+        let settings = config.http_settings();
+        let client = build_client(&settings, &at).map_err(|e| fail(e.to_string()))?;
+        let mut extra_headers = HeaderMap::new();
+        for (name, value) in &config.headers {
+            let header_name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| fail(format!("headers: {name:?} is not a valid header name")))?;
+            let header_value = HeaderValue::from_str(value)
+                .map_err(|_| fail(format!("headers: value of {name:?} is not a valid header value")))?;
+            extra_headers.insert(header_name, header_value);
+        }
+        if let Some(auth) = authorization_header(&settings, &at).map_err(|e| fail(e.to_string()))? {
+            extra_headers.insert(reqwest::header::AUTHORIZATION, auth);
+        }
+        let signer = match &config.sigv4 {
+            Some(sigv4) => Some(
+                SigV4Signer::from_config(sigv4)
+                    .await
+                    .map_err(|e| fail(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let q = &config.queue_config;
+        Ok(Self {
+            name: name.clone(),
+            url: config.url.clone(),
+            client,
+            extra_headers,
+            signer,
+            in_flight: Semaphore::new(q.max_shards),
+            remote_timeout: config.remote_timeout.0,
+            min_backoff: q.min_backoff.0,
+            max_backoff: q.max_backoff.0,
+            retry_on_429: q.retry_on_http_429,
+            counters,
+        })
+    }
+
+    /// Delivers one request, retrying what Prometheus retries, until `deadline`.
+    /// Updates the run counters with the outcome.
+    pub async fn send(&self, request: &EncodedRequest, deadline: Instant) -> Delivery {
+        let delivery = match self.in_flight.acquire().await {
+            Ok(_permit) => self.send_with_retries(request, deadline).await,
+            Err(_) => Delivery::Unsent {
+                reason: "sender closed".into(),
+            },
+        };
+        let c = &self.counters;
+        let samples = request.samples as u64;
+        match &delivery {
+            Delivery::Sent => {
+                c.add(&c.samples_sent, samples);
+                c.add(&c.metadata_sent, request.metadata as u64);
+                c.add(&c.bytes_sent, request.body.len() as u64);
+            }
+            Delivery::Rejected { status, message } => {
+                c.add(&c.requests_failed, 1);
+                c.add(&c.samples_rejected, samples);
+                tracing::error!(
+                    endpoint = %self.name,
+                    status,
+                    samples,
+                    message = %message,
+                    "remote write refused; not retried, samples dropped"
+                );
+            }
+            Delivery::Unsent { reason } => {
+                c.add(&c.requests_failed, 1);
+                c.add(&c.samples_unsent, samples);
+                tracing::error!(
+                    endpoint = %self.name,
+                    samples,
+                    reason = %reason,
+                    "remote write not delivered"
+                );
+            }
+        }
+        delivery
+    }
+
+    async fn send_with_retries(&self, request: &EncodedRequest, deadline: Instant) -> Delivery {
+        let body = Bytes::from(request.body.clone());
+        let mut backoff = self.min_backoff;
+        let mut attempt: u32 = 0;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining < MIN_ATTEMPT_TIME {
+                return Delivery::Unsent {
+                    reason: format!(
+                        "deadline reached after {attempt} attempt(s); no time left to send"
+                    ),
+                };
+            }
+            if attempt > 0 {
+                self.counters.add(&self.counters.retries, 1);
+            }
+            attempt += 1;
+            self.counters.add(&self.counters.requests, 1);
+            let timeout = self.remote_timeout.min(remaining);
+            let retry_after = match self.attempt(body.clone(), timeout).await {
+                Ok(Attempt::Done) => return Delivery::Sent,
+                Ok(Attempt::Refused { status, message }) => {
+                    return Delivery::Rejected { status, message }
+                }
+                Ok(Attempt::Retry { retry_after, why }) => {
+                    tracing::warn!(endpoint = %self.name, attempt, why = %why, "remote write failed, will retry");
+                    retry_after
+                }
+                Err(reason) => return Delivery::Unsent { reason },
+            };
+            let jittered = jitter(backoff);
+            let wait = retry_after.unwrap_or(jittered);
+            backoff = (backoff * 2).min(self.max_backoff);
+            let left = deadline.saturating_duration_since(Instant::now());
+            if wait + MIN_ATTEMPT_TIME > left {
+                return Delivery::Unsent {
+                    reason: format!(
+                        "gave up after {attempt} attempt(s): next retry in {:.3}s would pass the invocation deadline",
+                        wait.as_secs_f64()
+                    ),
+                };
+            }
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn attempt(&self, body: Bytes, timeout: Duration) -> Result<Attempt, String> {
+        let mut headers = self.extra_headers.clone();
+        headers.insert(
+            reqwest::header::CONTENT_ENCODING,
+            HeaderValue::from_static(CONTENT_ENCODING),
+        );
+        headers.insert(
+            reqwest::header::CONTENT_TYPE,
+            HeaderValue::from_static(CONTENT_TYPE),
+        );
+        headers.insert(VERSION_HEADER, HeaderValue::from_static(VERSION_HEADER_VALUE));
+        let mut url = self.url.clone();
+        if let Some(signer) = &self.signer {
+            let creds = signer.credentials().await.map_err(|e| e.to_string())?;
+            url = aws_signing::clean_url(&self.url).map_err(|e| e.to_string())?;
+            let to_sign: Vec<(&str, &str)> = headers
+                .iter()
+                .filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str(), v)))
+                .collect();
+            let signed = aws_signing::sign_request(
+                &aws_signing::RequestToSign {
+                    method: "POST",
+                    url: &url,
+                    headers: &to_sign,
+                    body: &body,
+                },
+                &creds,
+                &signer.region,
+                SIGV4_SERVICE,
+                SystemTime::now(),
+            )
+            .map_err(|e| format!("signing failed: {e}"))?;
+            for (name, value) in signed {
+                let name = HeaderName::from_bytes(name.as_bytes())
+                    .map_err(|_| format!("signing produced invalid header name {name:?}"))?;
+                let value = HeaderValue::from_str(&value)
+                    .map_err(|_| "signing produced an invalid header value".to_string())?;
+                headers.insert(name, value);
+            }
+        }
+        let response = self
+            .client
+            .post(url)
+            .headers(headers)
+            .timeout(timeout)
+            .body(body)
+            .send()
+            .await;
+        let response = match response {
+            Ok(r) => r,
+            Err(e) => {
+                return Ok(Attempt::Retry {
+                    retry_after: None,
+                    why: format!("request error: {}", error_chain(&e)),
+                })
+            }
+        };
+        let status = response.status();
+        if status.is_success() {
+            return Ok(Attempt::Done);
+        }
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let message = body_excerpt(response).await;
+        let retryable = status.is_server_error()
+            || (status == StatusCode::TOO_MANY_REQUESTS && self.retry_on_429);
+        if retryable {
+            Ok(Attempt::Retry {
+                retry_after,
+                why: format!("HTTP {status}: {message}"),
+            })
+        } else {
+            Ok(Attempt::Refused {
+                status: status.as_u16(),
+                message,
+            })
+        }
+    }
+}
+
+enum Attempt {
+    Done,
+    Refused { status: u16, message: String },
+    Retry {
+        retry_after: Option<Duration>,
+        why: String,
+    },
+}
+
+async fn body_excerpt(response: reqwest::Response) -> String {
+    match response.bytes().await {
+        Ok(bytes) => {
+            let end = bytes.len().min(ERROR_BODY_EXCERPT);
+            String::from_utf8_lossy(bytes.get(..end).unwrap_or_default())
+                .trim()
+                .to_string()
+        }
+        Err(e) => format!("(body unreadable: {e})"),
+    }
+}
+
+/// `Retry-After` as delay-seconds or an HTTP date.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+}
+
+/// Half the backoff plus a random part of the other half, so retries of concurrent
+/// requests spread out.
+fn jitter(backoff: Duration) -> Duration {
+    let half = backoff / 2;
+    let spread = half.as_micros() as u64;
+    let extra = if spread == 0 {
+        0
+    } else {
+        rand::random::<u64>() % spread
+    };
+    half + Duration::from_micros(extra)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn jitter_stays_within_backoff() {
+        for _ in 0..100 {
+            let j = jitter(Duration::from_millis(100));
+            assert!(j >= Duration::from_millis(50) && j < Duration::from_millis(100), "{j:?}");
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! Turning `static_configs` into scrape targets with Prometheus' target relabeling:
+//! the `__address__`, `__scheme__`, `__metrics_path__` and `__param_*` labels, `instance`
+//! defaulting to the address, and every `__`-prefixed label removed afterwards.
+
+use std::collections::BTreeMap;
+
+use prom::relabel::Relabeler;
+use prom::Labels;
+use reqwest::Url;
+
+use crate::config::ScrapeConfig;
+
+const ADDRESS: &str = "__address__";
+const SCHEME: &str = "__scheme__";
+const METRICS_PATH: &str = "__metrics_path__";
+const PARAM_PREFIX: &str = "__param_";
+const SCRAPE_TIMEOUT: &str = "__scrape_timeout__";
+
+/// One endpoint to scrape, with the labels every series from it carries.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub url: Url,
+    /// Public target labels (`job`, `instance`, static and relabeled ones).
+    pub labels: Labels,
+}
+
+impl Target {
+    /// The `instance` label, for logs.
+    pub fn instance(&self) -> &str {
+        self.labels.get("instance").unwrap_or("")
+    }
+}
+
+/// A target that target relabeling left in a state that cannot be scraped.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("job {job:?}, target {address:?}: {reason}")]
+pub struct TargetError {
+    pub job: String,
+    pub address: String,
+    pub reason: String,
+}
+
+/// Builds the targets of one job; targets dropped by relabeling are left out, broken
+/// ones are reported as errors so they show up in the run summary.
+pub fn build_targets(
+    job: &ScrapeConfig,
+    relabeler: &Relabeler,
+    default_timeout_secs: f64,
+) -> Vec<Result<Target, TargetError>> {
+    let timeout = job
+        .scrape_timeout
+        .map(|d| d.0.as_secs_f64())
+        .unwrap_or(default_timeout_secs);
+    let mut out = Vec::new();
+    for group in &job.static_configs {
+        for address in &group.targets {
+            let mut labels = Labels::with_capacity(8 + group.labels.len());
+            labels.set("job", job.job_name.as_str());
+            labels.set(SCRAPE_TIMEOUT, format_seconds(timeout));
+            labels.set(METRICS_PATH, job.metrics_path.as_str());
+            labels.set(SCHEME, job.scheme.as_str());
+            for (name, values) in &job.params {
+                if let Some(first) = values.first() {
+                    labels.set(format!("{PARAM_PREFIX}{name}"), first.as_str());
+                }
+            }
+            for (name, value) in &group.labels {
+                labels.set(name.as_str(), value.as_str());
+            }
+            labels.set(ADDRESS, address.as_str());
+            if !relabeler.apply(&mut labels) {
+                continue;
+            }
+            out.push(finish_target(job, address, labels));
+        }
+    }
+    out
+}
+
+fn finish_target(
+    job: &ScrapeConfig,
+    original_address: &str,
+    mut labels: Labels,
+) -> Result<Target, TargetError> {
+    let fail = |reason: String| TargetError {
+        job: job.job_name.clone(),
+        address: original_address.to_string(),
+        reason,
+    };
+    let address = labels
+        .get(ADDRESS)
+        .map(str::to_owned)
+        .ok_or_else(|| fail("no address (__address__ removed by relabeling)".into()))?;
+    if address.contains('/') {
+        return Err(fail(format!("invalid address {address:?} after relabeling")));
+    }
+    let scheme = labels.get(SCHEME).unwrap_or("http").to_string();
+    let path = labels.get(METRICS_PATH).unwrap_or("/metrics").to_string();
+    let mut query: BTreeMap<String, Vec<String>> = job.params.clone();
+    for label in labels.iter() {
+        if let Some(name) = label.name.strip_prefix(PARAM_PREFIX) {
+            let values = query.entry(name.to_string()).or_default();
+            match values.first_mut() {
+                Some(first) => *first = label.value.clone(),
+                None => values.push(label.value.clone()),
+            }
+        }
+    }
+    let mut url = Url::parse(&format!("{scheme}://{address}"))
+        .map_err(|e| fail(format!("cannot build URL from {scheme}://{address}: {e}")))?;
+    url.set_path(&path);
+    if !query.is_empty() {
+        let mut pairs = url.query_pairs_mut();
+        for (name, values) in &query {
+            for value in values {
+                pairs.append_pair(name, value);
+            }
+        }
+    }
+    if !labels.contains("instance") {
+        labels.set("instance", address.as_str());
+    }
+    labels.retain(|l| !l.name.starts_with("__"));
+    for label in labels.iter() {
+        if !prom::labels::is_valid_label_name(&label.name) {
+            return Err(fail(format!("invalid label name {:?}", label.name)));
+        }
+    }
+    Ok(Target { url, labels })
+}
+
+/// Seconds as Prometheus prints durations in `__scrape_timeout__` (e.g. `10s`).
+fn format_seconds(secs: f64) -> String {
+    let ms = (secs * 1000.0).round() as u64;
+    if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn job(yaml: &str) -> ScrapeConfig {
+        let loaded = Config::from_yaml(yaml).expect("valid config");
+        loaded.config.scrape_configs[0].clone()
+    }
+
+    fn targets(yaml: &str) -> Vec<Result<Target, TargetError>> {
+        let job = job(yaml);
+        let relabeler = Relabeler::new(&job.relabel_configs).expect("valid relabel");
+        build_targets(&job, &relabeler, 10.0)
+    }
+
+    #[test]
+    fn default_labels_and_url() {
+        let t = targets(
+            "scrape_configs:\n- job_name: node\n  static_configs:\n  - targets: ['127.0.0.1:9100']\n    labels: {env: prod}\n",
+        );
+        let t = t[0].as_ref().expect("target");
+        assert_eq!(t.url.as_str(), "http://127.0.0.1:9100/metrics");
+        let labels: Vec<_> = t
+            .labels
+            .iter()
+            .map(|l| (l.name.as_str(), l.value.as_str()))
+            .collect();
+        assert_eq!(
+            labels,
+            [("env", "prod"), ("instance", "127.0.0.1:9100"), ("job", "node")]
+        );
+    }
+
+    #[test]
+    fn relabeling_sets_scheme_path_params_and_drops() {
+        let t = targets(
+            r#"
+scrape_configs:
+- job_name: blackbox
+  metrics_path: /probe
+  params: {module: [http_2xx], extra: [a, b]}
+  static_configs:
+  - targets: ['example.com', 'drop.me']
+  relabel_configs:
+  - source_labels: [__address__]
+    regex: drop\.me
+    action: drop
+  - source_labels: [__address__]
+    target_label: __param_target
+  - source_labels: [__param_target]
+    target_label: instance
+  - target_label: __address__
+    replacement: 127.0.0.1:9115
+  - target_label: __scheme__
+    replacement: https
+"#,
+        );
+        assert_eq!(t.len(), 1);
+        let t = t[0].as_ref().expect("target");
+        assert_eq!(
+            t.url.as_str(),
+            "https://127.0.0.1:9115/probe?extra=a&extra=b&module=http_2xx&target=example.com"
+        );
+        assert_eq!(t.labels.get("instance"), Some("example.com"));
+        assert!(t.labels.iter().all(|l| !l.name.starts_with("__")));
+    }
+
+    #[test]
+    fn removing_address_is_an_error() {
+        let t = targets(
+            "scrape_configs:\n- job_name: x\n  static_configs:\n  - targets: ['a:1']\n  relabel_configs:\n  - action: labeldrop\n    regex: __address__\n",
+        );
+        let err = t[0].as_ref().expect_err("must fail");
+        assert!(err.to_string().contains("no address"), "{err}");
+    }
+}

@@ -1,0 +1,1 @@
+//! Holds the workspace end-to-end tests under tests/.
