@@ -139,7 +139,7 @@ pub struct Outbox {
 /// Encoding failed (only possible for absurdly large inputs; reported, never panics).
 #[derive(Debug, thiserror::Error)]
 #[error("cannot encode remote-write request: {0}")]
-pub struct EncodeError(#[from] snap::Error);
+pub struct EncodeError(#[from] prom::remote_write::SnappyError);
 
 impl Outbox {
     pub fn new(rules: &SendRules) -> Self {

@@ -132,7 +132,7 @@ fn finish_target(
 /// Seconds as Prometheus prints durations in `__scrape_timeout__` (e.g. `10s`).
 fn format_seconds(secs: f64) -> String {
     let ms = (secs * 1000.0).round() as u64;
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")

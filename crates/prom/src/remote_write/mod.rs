@@ -5,6 +5,9 @@ mod encode;
 mod proto;
 
 pub use encode::{encode_request, EncodedRequest, RequestBuilder, MAX_REQUEST_BYTES};
+/// Compression failure (only for inputs beyond snappy's size limit).
+pub use snap::Error as SnappyError;
+
 pub use proto::{
     metric_metadata::MetricType as ProtoMetricType, Label as ProtoLabel, MetricMetadata,
     Sample as ProtoSample, TimeSeries, WriteRequest,
