@@ -1,0 +1,374 @@
+//! Parsing one sample line: metric name (plain or quoted), label set, value,
+//! timestamp and (OpenMetrics) exemplar, with the whitespace rules of each format.
+
+use std::borrow::Cow;
+
+use super::number::{parse_om_timestamp, parse_text_timestamp, parse_value};
+
+/// Labels of one line, borrowed from the input unless unescaped.
+pub type LabelPairs<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+
+/// The parts of a sample line other than its labels.
+pub struct SeriesLine<'a> {
+    pub name: Cow<'a, str>,
+    pub value: f64,
+    pub timestamp_ms: Option<i64>,
+}
+
+struct Cursor<'a> {
+    line: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+    openmetrics: bool,
+}
+
+/// Parses a sample line (already known not to be a comment), filling `labels`.
+pub fn parse_series<'a>(
+    line: &'a str,
+    openmetrics: bool,
+    labels: &mut LabelPairs<'a>,
+) -> Result<SeriesLine<'a>, String> {
+    labels.clear();
+    let mut c = Cursor {
+        line,
+        bytes: line.as_bytes(),
+        pos: 0,
+        openmetrics,
+    };
+    let mut separated = false;
+    let name = if c.peek() == Some(b'{') {
+        c.label_set(labels, false)?
+    } else {
+        let plain = c.metric_name()?;
+        if !openmetrics {
+            let before = c.pos;
+            c.skip_blanks();
+            separated = c.pos > before;
+        }
+        if c.peek() == Some(b'{') {
+            separated = false;
+            if let Some(quoted) = c.label_set(labels, false)? {
+                return Err(format!(
+                    "metric name set twice ({plain:?} and {quoted:?})"
+                ));
+            }
+        }
+        Some(Cow::Borrowed(plain))
+    };
+    let name = name.ok_or_else(|| "metric name not set".to_string())?;
+    if !separated && !c.separator() {
+        return Err(format!("expected value after metric {}", c.excerpt()));
+    }
+    let value_text = c.token();
+    if value_text.is_empty() {
+        return Err(format!("expected value after metric {}", c.excerpt()));
+    }
+    let value = parse_value(value_text)?;
+    let mut timestamp_ms = None;
+    if c.at_end() {
+        return Ok(SeriesLine {
+            name,
+            value,
+            timestamp_ms,
+        });
+    }
+    if openmetrics {
+        c.expect_single_space()?;
+        if !c.rest().starts_with("# ") {
+            let ts = c.token();
+            timestamp_ms = Some(parse_om_timestamp(ts)?);
+            if c.at_end() {
+                return Ok(SeriesLine {
+                    name,
+                    value,
+                    timestamp_ms,
+                });
+            }
+            if !c.rest().starts_with(" # ") {
+                return Err(format!(
+                    "expected next entry after timestamp {}",
+                    c.excerpt()
+                ));
+            }
+            c.pos += 1;
+        }
+        c.exemplar()?;
+    } else {
+        c.skip_blanks();
+        if c.at_end() {
+            return Ok(SeriesLine {
+                name,
+                value,
+                timestamp_ms,
+            });
+        }
+        let ts = c.token();
+        timestamp_ms = Some(parse_text_timestamp(ts)?);
+        c.skip_blanks();
+        if !c.at_end() {
+            return Err(format!(
+                "expected next entry after timestamp {}",
+                c.excerpt()
+            ));
+        }
+    }
+    Ok(SeriesLine {
+        name,
+        value,
+        timestamp_ms,
+    })
+}
+
+fn is_metric_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_' || b == b':'
+}
+fn is_metric_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b':'
+}
+fn is_label_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_'
+}
+fn is_label_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+impl<'a> Cursor<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn at_end(&self) -> bool {
+        self.pos >= self.bytes.len()
+    }
+
+    fn rest(&self) -> &'a str {
+        self.line.get(self.pos..).unwrap_or("")
+    }
+
+    /// A short piece of the line from the current position, for error messages.
+    fn excerpt(&self) -> String {
+        let rest = self.rest();
+        let end = rest
+            .char_indices()
+            .nth(20)
+            .map(|(i, _)| i)
+            .unwrap_or(rest.len());
+        format!("at {:?}", &rest[..end])
+    }
+
+    fn skip_blanks(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t')) {
+            self.pos += 1;
+        }
+    }
+
+    /// The gap before a value: one space in OpenMetrics, any blanks in text format.
+    fn separator(&mut self) -> bool {
+        if self.openmetrics {
+            if self.peek() == Some(b' ') {
+                self.pos += 1;
+                return true;
+            }
+            return false;
+        }
+        let start = self.pos;
+        self.skip_blanks();
+        self.pos > start
+    }
+
+    fn expect_single_space(&mut self) -> Result<(), String> {
+        if self.peek() == Some(b' ') {
+            self.pos += 1;
+            if self.at_end() || self.peek() == Some(b' ') {
+                return Err(format!("unexpected whitespace {}", self.excerpt()));
+            }
+            Ok(())
+        } else {
+            Err(format!("expected a single space {}", self.excerpt()))
+        }
+    }
+
+    /// Bytes up to the next separator (a space in OpenMetrics, blanks in text).
+    fn token(&mut self) -> &'a str {
+        let start = self.pos;
+        while let Some(b) = self.peek() {
+            if b == b' ' || (!self.openmetrics && b == b'\t') {
+                break;
+            }
+            self.pos += 1;
+        }
+        self.line.get(start..self.pos).unwrap_or("")
+    }
+
+    fn metric_name(&mut self) -> Result<&'a str, String> {
+        let start = self.pos;
+        match self.peek() {
+            Some(b) if is_metric_start(b) => self.pos += 1,
+            _ => return Err(format!("expected metric name {}", self.excerpt())),
+        }
+        while self.peek().is_some_and(is_metric_char) {
+            self.pos += 1;
+        }
+        Ok(self.line.get(start..self.pos).unwrap_or(""))
+    }
+
+    fn label_name(&mut self) -> Result<&'a str, String> {
+        let start = self.pos;
+        match self.peek() {
+            Some(b) if is_label_start(b) => self.pos += 1,
+            _ => return Err(format!("expected label name {}", self.excerpt())),
+        }
+        while self.peek().is_some_and(is_label_char) {
+            self.pos += 1;
+        }
+        Ok(self.line.get(start..self.pos).unwrap_or(""))
+    }
+
+    /// A double-quoted string with `\\`, `\"` and `\n` escapes (others kept as is).
+    fn quoted(&mut self, allow_nul: bool) -> Result<Cow<'a, str>, String> {
+        if self.peek() != Some(b'"') {
+            return Err(format!("expected label value {}", self.excerpt()));
+        }
+        self.pos += 1;
+        let start = self.pos;
+        let mut owned: Option<String> = None;
+        let mut chunk_start = start;
+        loop {
+            let Some(offset) = memchr::memchr2(b'"', b'\\', &self.bytes[self.pos..]) else {
+                return Err("unterminated quoted string".into());
+            };
+            let at = self.pos + offset;
+            if !allow_nul && memchr::memchr(0, &self.bytes[self.pos..at]).is_some() {
+                return Err("NUL byte in exemplar label value".into());
+            }
+            if self.bytes[at] == b'"' {
+                self.pos = at + 1;
+                let tail = self.line.get(chunk_start..at).unwrap_or("");
+                return Ok(match owned {
+                    Some(mut s) => {
+                        s.push_str(tail);
+                        Cow::Owned(s)
+                    }
+                    None => Cow::Borrowed(tail),
+                });
+            }
+            let escaped = self
+                .bytes
+                .get(at + 1)
+                .copied()
+                .ok_or_else(|| "unterminated quoted string".to_string())?;
+            let s = owned.get_or_insert_with(String::new);
+            s.push_str(self.line.get(chunk_start..at).unwrap_or(""));
+            match escaped {
+                b'\\' => s.push('\\'),
+                b'"' => s.push('"'),
+                b'n' => s.push('\n'),
+                _ => s.push('\\'),
+            }
+            self.pos = if matches!(escaped, b'\\' | b'"' | b'n') {
+                at + 2
+            } else {
+                at + 1
+            };
+            chunk_start = self.pos;
+        }
+    }
+
+    /// `{...}`: labels and, in the UTF-8 form, a quoted metric name without `=`.
+    /// Returns the quoted metric name if there was one.
+    fn label_set(
+        &mut self,
+        labels: &mut LabelPairs<'a>,
+        exemplar: bool,
+    ) -> Result<Option<Cow<'a, str>>, String> {
+        self.pos += 1; // '{'
+        let mut name: Option<Cow<'a, str>> = None;
+        let mut expect_item = true;
+        loop {
+            self.skip_blanks();
+            match self.peek() {
+                None => return Err("unexpected end of line in label set".into()),
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(name);
+                }
+                Some(b',') => return Err(format!("expected label name {}", self.excerpt())),
+                Some(_) if !expect_item && self.openmetrics => {
+                    return Err(format!("expected comma or brace close {}", self.excerpt()))
+                }
+                Some(b'"') => {
+                    let text = self.quoted(true)?;
+                    self.skip_blanks();
+                    if self.peek() == Some(b'=') {
+                        let value = self.label_value(exemplar)?;
+                        labels.push((text, value));
+                    } else if exemplar {
+                        return Err(format!("expected equal {}", self.excerpt()));
+                    } else if name.is_some() {
+                        return Err("metric name set twice in label set".into());
+                    } else {
+                        name = Some(text);
+                    }
+                }
+                Some(_) => {
+                    let label = self.label_name()?;
+                    self.skip_blanks();
+                    if self.peek() != Some(b'=') {
+                        return Err(format!("expected equal {}", self.excerpt()));
+                    }
+                    let value = self.label_value(exemplar)?;
+                    labels.push((Cow::Borrowed(label), value));
+                }
+            }
+            self.skip_blanks();
+            if self.peek() == Some(b',') {
+                self.pos += 1;
+                expect_item = true;
+            } else {
+                expect_item = false;
+            }
+        }
+    }
+
+    /// `= "value"` after a label name.
+    fn label_value(&mut self, exemplar: bool) -> Result<Cow<'a, str>, String> {
+        self.pos += 1; // '='
+        self.skip_blanks();
+        self.quoted(!exemplar)
+    }
+
+    /// `# {labels} value [timestamp]`, validated and dropped.
+    fn exemplar(&mut self) -> Result<(), String> {
+        self.pos += 2; // "# "
+        if self.peek() != Some(b'{') {
+            return Err(format!("expected exemplar labels {}", self.excerpt()));
+        }
+        let mut scratch = Vec::new();
+        self.label_set(&mut scratch, true)?;
+        if self.peek() != Some(b' ') {
+            return Err(format!(
+                "expected value after exemplar labels {}",
+                self.excerpt()
+            ));
+        }
+        self.pos += 1;
+        let value = self.token();
+        if value.is_empty() {
+            return Err(format!(
+                "expected value after exemplar labels {}",
+                self.excerpt()
+            ));
+        }
+        parse_value(value)?;
+        if self.at_end() {
+            return Ok(());
+        }
+        self.expect_single_space()?;
+        let ts = self.token();
+        parse_om_timestamp(ts).map_err(|e| format!("invalid exemplar timestamp: {e}"))?;
+        if !self.at_end() {
+            return Err(format!("unexpected data after exemplar {}", self.excerpt()));
+        }
+        Ok(())
+    }
+}

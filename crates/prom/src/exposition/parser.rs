@@ -1,0 +1,398 @@
+//! The streaming parser: splits input into lines, keeps the state that spans lines
+//! (line number, the current TYPE, whether OpenMetrics' `# EOF` was seen) across
+//! chunks, and hands each entry to a sink.
+
+use std::borrow::Cow;
+
+use super::line::{parse_series, LabelPairs};
+use super::number::format_openmetrics_float;
+use super::{Entry, Format, MetricType, ParseError, Sample};
+
+/// Behaviour switches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ParserOptions {
+    /// Drop OpenMetrics `<family>_created` series of counters, histograms and
+    /// summaries (Prometheus does this when it ingests created timestamps). Off by
+    /// default: Prometheus 2.x scrapes them as ordinary series.
+    pub skip_created_series: bool,
+}
+
+/// Parser state carried from one chunk of a response body to the next.
+#[derive(Debug)]
+pub struct Parser {
+    format: Format,
+    options: ParserOptions,
+    /// Lines completed so far.
+    line: usize,
+    /// The type of the most recent TYPE line; Prometheus uses it to normalise `le`
+    /// and `quantile` values.
+    current_type: Option<MetricType>,
+    eof_seen: bool,
+}
+
+impl Parser {
+    pub fn new(format: Format) -> Self {
+        Self::with_options(format, ParserOptions::default())
+    }
+
+    pub fn with_options(format: Format, options: ParserOptions) -> Self {
+        Self {
+            format,
+            options,
+            line: 0,
+            current_type: None,
+            eof_seen: false,
+        }
+    }
+
+    /// Parses every complete line (ending in `\n`) of `chunk`, calling `sink` per
+    /// entry, and returns how many bytes were consumed; the caller keeps the rest
+    /// and puts it in front of the next chunk.
+    pub fn feed(
+        &mut self,
+        chunk: &[u8],
+        sink: &mut dyn FnMut(Entry<'_>),
+    ) -> Result<usize, ParseError> {
+        let Some(last_newline) = memchr::memrchr(b'\n', chunk) else {
+            return Ok(0);
+        };
+        let complete = &chunk[..=last_newline];
+        let mut labels: LabelPairs<'_> = Vec::with_capacity(16);
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', complete) {
+            self.parse_line(&complete[start..end], &mut labels, sink)?;
+            start = end + 1;
+        }
+        Ok(complete.len())
+    }
+
+    /// Parses the final unterminated piece (may be empty) and checks the end of the
+    /// stream (OpenMetrics requires `# EOF`).
+    pub fn finish(
+        &mut self,
+        rest: &[u8],
+        sink: &mut dyn FnMut(Entry<'_>),
+    ) -> Result<(), ParseError> {
+        let consumed = self.feed(rest, sink)?;
+        let tail = rest.get(consumed..).unwrap_or_default();
+        if !tail.is_empty() {
+            let mut labels: LabelPairs<'_> = Vec::new();
+            self.parse_line(tail, &mut labels, sink)?;
+        }
+        if self.format == Format::OpenMetrics && !self.eof_seen {
+            return Err(ParseError {
+                line: self.line,
+                message: "data does not end with # EOF".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn error(&self, message: impl Into<String>) -> ParseError {
+        ParseError {
+            line: self.line,
+            message: message.into(),
+        }
+    }
+
+    fn parse_line<'a>(
+        &mut self,
+        raw: &'a [u8],
+        labels: &mut LabelPairs<'a>,
+        sink: &mut dyn FnMut(Entry<'_>),
+    ) -> Result<(), ParseError> {
+        self.line += 1;
+        let openmetrics = self.format == Format::OpenMetrics;
+        if self.eof_seen {
+            return Err(self.error("unexpected data after # EOF"));
+        }
+        if raw.first() == Some(&b'#') {
+            return if openmetrics {
+                self.om_comment(raw, sink)
+            } else {
+                self.text_comment(raw, sink)
+            };
+        }
+        let line = std::str::from_utf8(raw)
+            .map_err(|e| self.error(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+        if openmetrics {
+            if line.is_empty() {
+                return Err(self.error("empty line (not allowed in OpenMetrics)"));
+            }
+        } else if line.trim_matches([' ', '\t']).is_empty() {
+            return Ok(());
+        }
+        let series = parse_series(line, openmetrics, labels)
+            .map_err(|message| self.error(format!("{message} in {}", excerpt(line))))?;
+        if openmetrics && self.options.skip_created_series && self.is_created_series(&series.name) {
+            return Ok(());
+        }
+        self.normalise(labels);
+        sink(Entry::Series(Sample {
+            name: series.name,
+            labels,
+            value: series.value,
+            timestamp_ms: series.timestamp_ms,
+        }));
+        Ok(())
+    }
+
+    fn is_created_series(&self, name: &str) -> bool {
+        name.ends_with("_created")
+            && matches!(
+                self.current_type,
+                Some(MetricType::Counter | MetricType::Histogram | MetricType::Summary)
+            )
+    }
+
+    /// `le` of histograms and `quantile` of summaries are rewritten to OpenMetrics'
+    /// float formatting (`1` becomes `1.0`), as Prometheus does.
+    fn normalise(&self, labels: &mut LabelPairs<'_>) {
+        let target = match self.current_type {
+            Some(MetricType::Histogram) => "le",
+            Some(MetricType::Summary) => "quantile",
+            _ => return,
+        };
+        for (name, value) in labels.iter_mut() {
+            if name == target {
+                if let Ok(v) = value.parse::<f64>() {
+                    let canonical = format_openmetrics_float(v);
+                    if canonical != *value {
+                        *value = Cow::Owned(canonical);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Text format: `#` then blanks, then `HELP`/`TYPE` and a blank, else a comment.
+    fn text_comment(
+        &mut self,
+        raw: &[u8],
+        sink: &mut dyn FnMut(Entry<'_>),
+    ) -> Result<(), ParseError> {
+        let mut i = 1;
+        while matches!(raw.get(i), Some(b' ' | b'\t')) {
+            i += 1;
+        }
+        let rest = &raw[i..];
+        let keyword = if rest.starts_with(b"HELP") {
+            "HELP"
+        } else if rest.starts_with(b"TYPE") {
+            "TYPE"
+        } else {
+            sink(Entry::Comment);
+            return Ok(());
+        };
+        if i == 1 || !matches!(rest.get(4), None | Some(b' ' | b'\t')) {
+            sink(Entry::Comment);
+            return Ok(());
+        }
+        let body = std::str::from_utf8(&rest[4..])
+            .map_err(|e| self.error(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+        let body = body.trim_start_matches([' ', '\t']);
+        let (metric, after) = metadata_name(body)
+            .ok_or_else(|| self.error(format!("expected metric name after {keyword} in {}", excerpt(body))))?;
+        let text = after.trim_start_matches([' ', '\t']);
+        if keyword == "HELP" {
+            sink(Entry::Help {
+                metric,
+                text: unescape_help(text, false),
+            });
+        } else {
+            let metric_type = match text.trim_end_matches([' ', '\t']) {
+                "counter" => MetricType::Counter,
+                "gauge" => MetricType::Gauge,
+                "histogram" => MetricType::Histogram,
+                "summary" => MetricType::Summary,
+                "untyped" => MetricType::Unknown,
+                other => return Err(self.error(format!("invalid metric type {other:?}"))),
+            };
+            self.current_type = Some(metric_type);
+            sink(Entry::Type {
+                metric,
+                metric_type,
+            });
+        }
+        Ok(())
+    }
+
+    /// OpenMetrics: exactly `# HELP `, `# TYPE `, `# UNIT ` or `# EOF`.
+    fn om_comment(
+        &mut self,
+        raw: &[u8],
+        sink: &mut dyn FnMut(Entry<'_>),
+    ) -> Result<(), ParseError> {
+        if raw == b"# EOF" {
+            self.eof_seen = true;
+            return Ok(());
+        }
+        if raw.starts_with(b"# EOF") {
+            return Err(self.error("unexpected data after # EOF"));
+        }
+        let keyword = match raw.get(..7) {
+            Some(b"# HELP ") => "HELP",
+            Some(b"# TYPE ") => "TYPE",
+            Some(b"# UNIT ") => "UNIT",
+            _ => {
+                return Err(self.error(format!(
+                    "expected a valid start token, got {:?}",
+                    String::from_utf8_lossy(&raw[..raw.len().min(10)])
+                )))
+            }
+        };
+        let body = std::str::from_utf8(&raw[7..])
+            .map_err(|e| self.error(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+        let (metric, after) = metadata_name(body).ok_or_else(|| {
+            self.error(format!("expected metric name after {keyword} in {}", excerpt(body)))
+        })?;
+        let text = after
+            .strip_prefix(' ')
+            .ok_or_else(|| self.error(format!("expected text in {keyword}")))?;
+        match keyword {
+            "HELP" => sink(Entry::Help {
+                metric,
+                text: unescape_help(text, true),
+            }),
+            "TYPE" => {
+                let metric_type = match text {
+                    "counter" => MetricType::Counter,
+                    "gauge" => MetricType::Gauge,
+                    "histogram" => MetricType::Histogram,
+                    "gaugehistogram" => MetricType::GaugeHistogram,
+                    "summary" => MetricType::Summary,
+                    "info" => MetricType::Info,
+                    "stateset" => MetricType::StateSet,
+                    "unknown" => MetricType::Unknown,
+                    other => return Err(self.error(format!("invalid metric type {other:?}"))),
+                };
+                self.current_type = Some(metric_type);
+                sink(Entry::Type {
+                    metric,
+                    metric_type,
+                });
+            }
+            _ => {
+                if !text.is_empty() && !metric.ends_with(&format!("_{text}")) {
+                    return Err(self.error(format!(
+                        "unit {text:?} not a suffix of metric {metric:?}"
+                    )));
+                }
+                sink(Entry::Unit {
+                    metric,
+                    unit: Cow::Borrowed(text),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The metric name at the start of a HELP/TYPE/UNIT body (plain or quoted) and what
+/// follows it.
+fn metadata_name(body: &str) -> Option<(Cow<'_, str>, &str)> {
+    let bytes = body.as_bytes();
+    if bytes.first() == Some(&b'"') {
+        let end = quoted_end(body)?;
+        let name = unescape_quoted(body.get(1..end - 1)?);
+        return Some((name, body.get(end..)?));
+    }
+    let first = *bytes.first()?;
+    if !(first.is_ascii_alphabetic() || first == b'_' || first == b':') {
+        return None;
+    }
+    let end = bytes
+        .iter()
+        .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b':'))
+        .unwrap_or(bytes.len());
+    Some((Cow::Borrowed(body.get(..end)?), body.get(end..)?))
+}
+
+/// Byte index just past the closing quote of a quoted string starting at 0.
+fn quoted_end(s: &str) -> Option<usize> {
+    let bytes = s.as_bytes();
+    let mut i = 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+fn unescape_quoted(s: &str) -> Cow<'_, str> {
+    if !s.contains('\\') {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('\\') => out.push('\\'),
+            Some('"') => out.push('"'),
+            Some('n') => out.push('\n'),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// HELP text escapes: `\\` and `\n` in the text format, plus `\"` in OpenMetrics.
+fn unescape_help(text: &str, openmetrics: bool) -> Cow<'_, str> {
+    if !text.contains('\\') {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('\\') => out.push('\\'),
+            Some('n') => out.push('\n'),
+            Some('"') if openmetrics => out.push('"'),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn excerpt(line: &str) -> String {
+    let end = line
+        .char_indices()
+        .nth(60)
+        .map(|(i, _)| i)
+        .unwrap_or(line.len());
+    if end < line.len() {
+        format!("{:?}...", &line[..end])
+    } else {
+        format!("{line:?}")
+    }
+}
+
+/// Parses a whole body at once: `feed` then `finish`.
+pub fn parse_all(
+    input: &[u8],
+    format: Format,
+    sink: &mut dyn FnMut(Entry<'_>),
+) -> Result<(), ParseError> {
+    let mut parser = Parser::new(format);
+    let consumed = parser.feed(input, sink)?;
+    parser.finish(input.get(consumed..).unwrap_or_default(), sink)
+}

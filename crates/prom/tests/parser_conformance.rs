@@ -1,0 +1,300 @@
+//! Prometheus' own parser test cases (`../shared/conformance/promparse_cases.json`,
+//! transcribed from prometheus/prometheus model/textparse tests, Apache-2.0) and its
+//! realistic payloads (`prom_textparse_testdata/`), run against our parser.
+//!
+//! Compared per entry: kind, metric, help/type/unit, metric name, labels (with
+//! Prometheus' `le`/`quantile` normalisation), value (NaN as NaN) and timestamp.
+//! Not compared, by design: exemplars (parsed and validated, then dropped: the
+//! scraper does not send them) and `start_timestamp_ms` (remote write 1.0 has no
+//! field for it). Cases with `type_and_unit_labels: true` exercise an experimental
+//! Prometheus feature that injects `__type__`/`__unit__` labels, which we do not do.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use prom::exposition::{parse_all, Entry, Format, Parser, ParserOptions};
+use serde_json::Value;
+
+fn conformance_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance")
+}
+
+fn cases() -> Value {
+    let path = conformance_dir().join("promparse_cases.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+fn input_of(case: &Value) -> Vec<u8> {
+    let b64 = case["input_b64"].as_str().expect("input_b64");
+    decode_base64(b64)
+}
+
+fn decode_base64(s: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = 0u32;
+    let mut bits = 0;
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => continue,
+        };
+        buf = (buf << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buf >> bits) as u8);
+        }
+    }
+    out
+}
+
+fn format_of(case: &Value) -> Format {
+    match case["format"].as_str() {
+        Some("openmetrics-1.0") => Format::OpenMetrics,
+        _ => Format::PrometheusText,
+    }
+}
+
+/// Our entries rendered like the JSON file's, for comparison.
+fn parse_to_json(input: &[u8], format: Format, options: ParserOptions) -> Result<Vec<Value>, String> {
+    let mut out = Vec::new();
+    let mut parser = Parser::with_options(format, options);
+    let mut sink = |entry: Entry<'_>| {
+        out.push(match entry {
+            Entry::Help { metric, text } => {
+                serde_json::json!({"kind": "help", "metric": metric, "help": text})
+            }
+            Entry::Type { metric, metric_type } => {
+                serde_json::json!({"kind": "type", "metric": metric, "type": metric_type.as_str()})
+            }
+            Entry::Unit { metric, unit } => {
+                serde_json::json!({"kind": "unit", "metric": metric, "unit": unit})
+            }
+            Entry::Comment => serde_json::json!({"kind": "comment"}),
+            Entry::Series(s) => {
+                let mut labels: BTreeMap<String, String> = s
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                labels.insert("__name__".into(), s.name.to_string());
+                serde_json::json!({
+                    "kind": "series",
+                    "name": s.name,
+                    "labels": labels,
+                    "value": value_json(s.value),
+                    "timestamp_ms": s.timestamp_ms,
+                })
+            }
+        });
+    };
+    let consumed = parser.feed(input, &mut sink).map_err(|e| e.to_string())?;
+    parser
+        .finish(&input[consumed..], &mut sink)
+        .map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+fn value_json(v: f64) -> Value {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v == f64::INFINITY {
+        "+Inf".into()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        serde_json::json!(v)
+    }
+}
+
+fn same_number(a: &Value, b: &Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+#[test]
+fn series_tests_match_prometheus_entries() {
+    let cases = cases();
+    let mut checked = 0;
+    for case in cases["series_tests"].as_array().expect("series_tests") {
+        let name = case["name"].as_str().unwrap_or("?");
+        if case["parser_options"]["type_and_unit_labels"] == true {
+            continue;
+        }
+        let options = ParserOptions {
+            skip_created_series: case["parser_options"]["skip_created_series"] == true,
+        };
+        let got = parse_to_json(&input_of(case), format_of(case), options)
+            .unwrap_or_else(|e| panic!("{name}: parse failed: {e}"));
+        let want = case["expected_entries"].as_array().expect("expected_entries");
+        assert_eq!(got.len(), want.len(), "{name}: entry count\n got: {got:#?}");
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            let at = format!("{name} entry {i}: got {g} want {w}");
+            assert_eq!(g["kind"], w["kind"], "{at}");
+            match w["kind"].as_str() {
+                Some("help") => {
+                    assert_eq!(g["metric"], w["metric"], "{at}");
+                    assert_eq!(g["help"], w["help"], "{at}");
+                }
+                Some("type") => {
+                    assert_eq!(g["metric"], w["metric"], "{at}");
+                    assert_eq!(g["type"], w["type"], "{at}");
+                }
+                Some("unit") => {
+                    assert_eq!(g["metric"], w["metric"], "{at}");
+                    assert_eq!(g["unit"], w["unit"], "{at}");
+                }
+                Some("series") if w["labels"].is_null() => {
+                    // Only the series text is asserted upstream for these cases.
+                    let series = w["series"].as_str().unwrap_or("");
+                    let name = g["name"].as_str().unwrap_or("");
+                    assert!(series.starts_with(name), "{at}");
+                }
+                Some("series") => {
+                    assert_eq!(g["labels"], w["labels"], "{at}");
+                    assert!(same_number(&g["value"], &w["value"]), "{at}");
+                    assert!(same_number(&g["timestamp_ms"], &w["timestamp_ms"]), "{at}");
+                }
+                _ => {}
+            }
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 6, "all plain-parser series tests ran");
+}
+
+#[test]
+fn error_tests_fail_or_pass_as_prometheus() {
+    let cases = cases();
+    let mut checked = 0;
+    for case in cases["error_tests"].as_array().expect("error_tests") {
+        let name = case["name"].as_str().unwrap_or("?");
+        let input = input_of(case);
+        let result = parse_to_json(&input, format_of(case), ParserOptions::default());
+        match case["expect"].as_str() {
+            Some("ok") => assert!(result.is_ok(), "{name} {:?}: {result:?}", String::from_utf8_lossy(&input)),
+            Some("error") => assert!(
+                result.is_err(),
+                "{name} {:?} must fail ({}), got {result:?}",
+                String::from_utf8_lossy(&input),
+                case["expected_error"]
+            ),
+            // "no-panic" cases: only that parsing returns.
+            _ => {}
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 111);
+}
+
+#[test]
+fn upstream_payloads_parse() {
+    let dir = conformance_dir().join("prom_textparse_testdata");
+    let mut files = Vec::new();
+    for sub in [dir.clone(), dir.join("old")] {
+        for entry in std::fs::read_dir(&sub).expect("testdata dir") {
+            let path = entry.expect("entry").path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+            if name.ends_with(".txt") {
+                files.push(path);
+            }
+        }
+    }
+    assert!(files.len() >= 6, "{files:?}");
+    for path in files {
+        let data = std::fs::read(&path).expect("read payload");
+        let name = path.display().to_string();
+        let format = if name.ends_with(".om.txt") {
+            Format::OpenMetrics
+        } else {
+            Format::PrometheusText
+        };
+        let mut series = 0usize;
+        parse_all(&data, format, &mut |e| {
+            if matches!(e, Entry::Series(_)) {
+                series += 1;
+            }
+        })
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(series > 0, "{name} has series");
+    }
+}
+
+/// Splitting the input anywhere must give the same entries as one feed: the
+/// streaming guarantee the scraper relies on.
+#[test]
+fn chunking_at_every_boundary_gives_the_same_entries() {
+    let input = b"# HELP a Help \\n text.\n# TYPE a histogram\na_bucket{le=\"1\",x=\"y\\\"z\"} 1 1000\na_bucket{le=\"+Inf\"} 2\na_count 2\n{\"quoted.name\",c=\"d\"} NaN\n# comment\nc 3";
+    let whole = render(&[input.as_slice()]);
+    assert_eq!(whole.len(), 7);
+    for split in 0..input.len() {
+        let (a, b) = input.split_at(split);
+        assert_eq!(render(&[a, b]), whole, "split at {split}");
+    }
+    for size in [1, 2, 3, 7] {
+        let chunks: Vec<&[u8]> = input.chunks(size).collect();
+        assert_eq!(render(&chunks), whole, "chunks of {size}");
+    }
+}
+
+fn render(chunks: &[&[u8]]) -> Vec<String> {
+    let mut parser = Parser::new(Format::PrometheusText);
+    let mut out = Vec::new();
+    let mut carry: Vec<u8> = Vec::new();
+    let mut sink = |e: Entry<'_>| out.push(format!("{e:?}"));
+    for chunk in chunks {
+        carry.extend_from_slice(chunk);
+        let used = parser.feed(&carry, &mut sink).expect("valid");
+        carry.drain(..used);
+    }
+    parser.finish(&carry, &mut sink).expect("valid");
+    out
+}
+
+#[test]
+fn errors_name_the_line() {
+    let input = b"ok 1\nok 2\nbad{x=\"1\" 3\n";
+    let err = parse_all(input, Format::PrometheusText, &mut |_| {}).expect_err("malformed");
+    assert_eq!(err.line, 3, "{err}");
+    assert!(err.to_string().starts_with("line 3:"), "{err}");
+}
+
+/// Arbitrary bytes never panic: a small deterministic fuzz loop over mutations of a
+/// valid exposition and random garbage, in both formats.
+#[test]
+fn random_and_truncated_input_never_panics() {
+    let seed_input = std::fs::read(
+        conformance_dir().join("prom_textparse_testdata/alltypes.5mfs.om.txt"),
+    )
+    .expect("payload");
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for round in 0..3000 {
+        let mut data = seed_input.clone();
+        let len = data.len();
+        for _ in 0..(1 + next() % 8) {
+            let at = (next() as usize) % len;
+            data[at] = (next() % 256) as u8;
+        }
+        let cut = (next() as usize) % (len + 1);
+        data.truncate(cut);
+        if round % 10 == 0 {
+            data = (0..(next() % 200)).map(|_| (next() % 256) as u8).collect();
+        }
+        for format in [Format::PrometheusText, Format::OpenMetrics] {
+            let _ = parse_all(&data, format, &mut |_| {});
+        }
+    }
+}
