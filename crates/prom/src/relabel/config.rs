@@ -1,0 +1,333 @@
+//! One relabel rule as written in YAML/JSON, its defaults and its validation.
+
+use serde::{Deserialize, Serialize, Serializer};
+
+/// What a rule does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Replace,
+    Keep,
+    Drop,
+    KeepEqual,
+    DropEqual,
+    HashMod,
+    LabelMap,
+    LabelDrop,
+    LabelKeep,
+    Lowercase,
+    Uppercase,
+}
+
+impl Action {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Action::Replace => "replace",
+            Action::Keep => "keep",
+            Action::Drop => "drop",
+            Action::KeepEqual => "keepequal",
+            Action::DropEqual => "dropequal",
+            Action::HashMod => "hashmod",
+            Action::LabelMap => "labelmap",
+            Action::LabelDrop => "labeldrop",
+            Action::LabelKeep => "labelkeep",
+            Action::Lowercase => "lowercase",
+            Action::Uppercase => "uppercase",
+        }
+    }
+}
+
+/// Which label names are valid targets: Prometheus 2's legacy
+/// `[a-zA-Z_][a-zA-Z0-9_]*` or Prometheus 3's any UTF-8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NameValidation {
+    #[default]
+    Legacy,
+    Utf8,
+}
+
+/// Default separator of joined source label values.
+pub const DEFAULT_SEPARATOR: &str = ";";
+/// Default regex (matches anything).
+pub const DEFAULT_REGEX: &str = "(.*)";
+/// Default replacement (the first group).
+pub const DEFAULT_REPLACEMENT: &str = "$1";
+
+/// A relabel rule as written. Absent fields stay `None` so defaults apply only to
+/// them (an explicit empty string stays empty) and so it serialises back as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelabelConfig {
+    #[serde(default)]
+    pub source_labels: Option<Vec<String>>,
+    #[serde(default)]
+    pub separator: Option<String>,
+    #[serde(default)]
+    pub regex: Option<String>,
+    #[serde(default)]
+    pub modulus: Option<u64>,
+    #[serde(default)]
+    pub target_label: Option<String>,
+    #[serde(default)]
+    pub replacement: Option<String>,
+    #[serde(default)]
+    pub action: Option<Action>,
+}
+
+/// A rule Prometheus would reject; the message names the field and the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RelabelConfigError {
+    #[error("relabel configuration for hashmod requires non-zero modulus")]
+    ZeroModulus,
+    #[error("relabel configuration for {0} action requires 'target_label' value")]
+    MissingTargetLabel(&'static str),
+    #[error("{target:?} is invalid 'target_label' for {action} action")]
+    InvalidTargetLabel { target: String, action: &'static str },
+    #[error("{0} action requires only 'source_labels' and `target_label`, and no other fields")]
+    OnlySourceAndTarget(&'static str),
+    #[error("{0} action requires only 'regex', and no other fields")]
+    OnlyRegex(&'static str),
+    #[error("{replacement:?} is invalid 'replacement' for {action} action")]
+    InvalidReplacement {
+        replacement: String,
+        action: &'static str,
+    },
+    #[error("invalid regex {regex:?}: {reason}")]
+    Regex { regex: String, reason: String },
+}
+
+impl RelabelConfig {
+    pub fn action(&self) -> Action {
+        self.action.unwrap_or(Action::Replace)
+    }
+    pub fn separator(&self) -> &str {
+        self.separator.as_deref().unwrap_or(DEFAULT_SEPARATOR)
+    }
+    pub fn regex(&self) -> &str {
+        self.regex.as_deref().unwrap_or(DEFAULT_REGEX)
+    }
+    pub fn replacement(&self) -> &str {
+        self.replacement.as_deref().unwrap_or(DEFAULT_REPLACEMENT)
+    }
+    pub fn target_label(&self) -> &str {
+        self.target_label.as_deref().unwrap_or("")
+    }
+    pub fn source_labels(&self) -> &[String] {
+        self.source_labels.as_deref().unwrap_or(&[])
+    }
+    pub fn modulus(&self) -> u64 {
+        self.modulus.unwrap_or(0)
+    }
+
+    /// Prometheus' `Validate` with legacy label names.
+    pub fn validate(&self) -> Result<(), RelabelConfigError> {
+        self.validate_with(NameValidation::Legacy)
+    }
+
+    /// Prometheus' `Validate` under the given name validation scheme.
+    pub fn validate_with(&self, scheme: NameValidation) -> Result<(), RelabelConfigError> {
+        let action = self.action();
+        let name = action.as_str();
+        if action == Action::HashMod && self.modulus() == 0 {
+            return Err(RelabelConfigError::ZeroModulus);
+        }
+        let needs_target = matches!(
+            action,
+            Action::Replace
+                | Action::HashMod
+                | Action::Lowercase
+                | Action::Uppercase
+                | Action::KeepEqual
+                | Action::DropEqual
+        );
+        if needs_target && self.target_label().is_empty() {
+            return Err(RelabelConfigError::MissingTargetLabel(name));
+        }
+        let target = self.target_label();
+        let invalid_target = || RelabelConfigError::InvalidTargetLabel {
+            target: target.to_string(),
+            action: name,
+        };
+        if action == Action::Replace && !is_valid_target_template(target, scheme) {
+            return Err(invalid_target());
+        }
+        if matches!(
+            action,
+            Action::Lowercase | Action::Uppercase | Action::KeepEqual | Action::DropEqual | Action::HashMod
+        ) && !is_valid_name(target, scheme)
+        {
+            return Err(invalid_target());
+        }
+        if matches!(action, Action::KeepEqual | Action::DropEqual)
+            && (self.regex() != DEFAULT_REGEX
+                || self.modulus() != 0
+                || self.separator() != DEFAULT_SEPARATOR
+                || self.replacement() != DEFAULT_REPLACEMENT)
+        {
+            return Err(RelabelConfigError::OnlySourceAndTarget(name));
+        }
+        if matches!(action, Action::LabelDrop | Action::LabelKeep)
+            && (self.source_labels.is_some()
+                || !target.is_empty()
+                || self.modulus() != 0
+                || self.separator() != DEFAULT_SEPARATOR
+                || self.replacement() != DEFAULT_REPLACEMENT)
+        {
+            return Err(RelabelConfigError::OnlyRegex(name));
+        }
+        if action == Action::LabelMap
+            && scheme == NameValidation::Legacy
+            && !is_valid_legacy_template(self.replacement())
+        {
+            return Err(RelabelConfigError::InvalidReplacement {
+                replacement: self.replacement().to_string(),
+                action: name,
+            });
+        }
+        Ok(())
+    }
+
+    /// The YAML form Prometheus marshals: effective separator, replacement and
+    /// action always; regex only when written; flow-style `source_labels`.
+    pub fn to_yaml(&self) -> String {
+        let mut out = String::new();
+        if let Some(sources) = self.source_labels.as_ref().filter(|s| !s.is_empty()) {
+            let items: Vec<String> = sources.iter().map(|s| yaml_scalar(s)).collect();
+            out.push_str(&format!("source_labels: [{}]\n", items.join(", ")));
+        }
+        out.push_str(&format!("separator: {}\n", yaml_scalar(self.separator())));
+        if let Some(regex) = &self.regex {
+            out.push_str(&format!("regex: {}\n", yaml_scalar(regex)));
+        }
+        if self.modulus() != 0 {
+            out.push_str(&format!("modulus: {}\n", self.modulus()));
+        }
+        if !self.target_label().is_empty() {
+            out.push_str(&format!("target_label: {}\n", yaml_scalar(self.target_label())));
+        }
+        out.push_str(&format!("replacement: {}\n", yaml_scalar(self.replacement())));
+        out.push_str(&format!("action: {}\n", self.action().as_str()));
+        out
+    }
+}
+
+/// JSON as Prometheus marshals it (Go's encoding/json with its struct tags):
+/// separator, regex and replacement always, the rest only when set.
+impl Serialize for RelabelConfig {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(sources) = self.source_labels.as_ref().filter(|s| !s.is_empty()) {
+            map.serialize_entry("source_labels", sources)?;
+        }
+        map.serialize_entry("separator", self.separator.as_deref().unwrap_or(""))?;
+        map.serialize_entry("regex", self.regex.as_deref().unwrap_or(""))?;
+        if self.modulus() != 0 {
+            map.serialize_entry("modulus", &self.modulus())?;
+        }
+        if !self.target_label().is_empty() {
+            map.serialize_entry("target_label", self.target_label())?;
+        }
+        map.serialize_entry("replacement", self.replacement.as_deref().unwrap_or(""))?;
+        if let Some(action) = self.action {
+            map.serialize_entry("action", action.as_str())?;
+        }
+        map.end()
+    }
+}
+
+/// A YAML scalar: plain when that reads back as the same string, else double-quoted.
+fn yaml_scalar(s: &str) -> String {
+    let plain_ok = !s.is_empty()
+        && !s.starts_with([
+            ' ', '-', '?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`',
+        ])
+        && !s.ends_with(' ')
+        && !s.contains(": ")
+        && !s.contains(" #")
+        && !s.chars().any(|c| c.is_control())
+        && !matches!(
+            s.to_ascii_lowercase().as_str(),
+            "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "~" | "y" | "n"
+        )
+        && s.parse::<f64>().is_err();
+    if plain_ok {
+        s.to_string()
+    } else {
+        let mut out = String::from("\"");
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+}
+
+/// A label name under `scheme`.
+pub fn is_valid_name(name: &str, scheme: NameValidation) -> bool {
+    match scheme {
+        NameValidation::Legacy => crate::labels::is_valid_label_name(name),
+        NameValidation::Utf8 => !name.is_empty(),
+    }
+}
+
+/// `target_label` of `replace` may contain `$1` / `${name}` references; under legacy
+/// validation it must match Prometheus' `^(?:(?:[a-zA-Z_]|\$(?:\{\w+\}|\w+))+\w*)+$`.
+fn is_valid_target_template(target: &str, scheme: NameValidation) -> bool {
+    match scheme {
+        NameValidation::Utf8 => !target.is_empty(),
+        NameValidation::Legacy => is_valid_legacy_template(target),
+    }
+}
+
+/// Matches `^(?:(?:[a-zA-Z_]|\$(?:\{\w+\}|\w+))+\w*)+$`: a sequence whose every unit
+/// is a letter/underscore or a `$name` / `${name}` reference, optionally followed by
+/// word characters (so digits may follow, never lead).
+pub fn is_valid_legacy_template(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.is_empty() {
+        return false;
+    }
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut i = 0;
+    while i < b.len() {
+        // One "start" unit is required before any word characters.
+        match b[i] {
+            c if c.is_ascii_alphabetic() || c == b'_' => i += 1,
+            b'$' => {
+                i += 1;
+                if b.get(i) == Some(&b'{') {
+                    let start = i + 1;
+                    let mut j = start;
+                    while j < b.len() && word(b[j]) {
+                        j += 1;
+                    }
+                    if j == start || b.get(j) != Some(&b'}') {
+                        return false;
+                    }
+                    i = j + 1;
+                } else {
+                    let start = i;
+                    while i < b.len() && word(b[i]) {
+                        i += 1;
+                    }
+                    if i == start {
+                        return false;
+                    }
+                }
+            }
+            _ => return false,
+        }
+        while i < b.len() && word(b[i]) {
+            i += 1;
+        }
+    }
+    true
+}
