@@ -125,21 +125,22 @@ impl FakeServer {
 
     /// Serve `body` at `path` with `content_type`.
     pub fn serve(&self, path: &str, content_type: &str, body: impl Into<Vec<u8>>) {
-        self.lock()
-            .expositions
-            .insert(path.to_string(), (content_type.to_string(), false, body.into()));
+        self.lock().expositions.insert(
+            path.to_string(),
+            (content_type.to_string(), false, body.into()),
+        );
     }
 
     /// Serve `body` gzip-compressed (`Content-Encoding: gzip`) at `path`.
     pub fn serve_gzip(&self, path: &str, content_type: &str, body: &[u8]) {
         use std::io::Write;
-        let mut encoder =
-            flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         encoder.write_all(body).expect("gzip in memory");
         let compressed = encoder.finish().expect("gzip in memory");
-        self.lock()
-            .expositions
-            .insert(path.to_string(), (content_type.to_string(), true, compressed));
+        self.lock().expositions.insert(
+            path.to_string(),
+            (content_type.to_string(), true, compressed),
+        );
     }
 
     /// Replies for the next POSTs, in order; after the script, POSTs get 200.
@@ -206,7 +207,12 @@ async fn handle(
     let headers = req
         .headers()
         .iter()
-        .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(n, v)| {
+            (
+                n.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let body = req
         .into_body()

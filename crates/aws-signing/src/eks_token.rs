@@ -24,9 +24,8 @@ pub fn presign_eks_token(
     credentials: &Credentials,
     time: SystemTime,
 ) -> Result<String, SigningError> {
-    let url = format!(
-        "https://sts.{region}.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15"
-    );
+    let url =
+        format!("https://sts.{region}.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15");
     let mut settings = SigningSettings::default();
     settings.signature_location = SignatureLocation::QueryParams;
     settings.expires_in = Some(Duration::from_secs(60));
@@ -41,16 +40,11 @@ pub fn presign_eks_token(
         .map_err(|e| SigningError::Sign(e.to_string()))?
         .into();
     let headers = [("x-k8s-aws-id", cluster)];
-    let signable = SignableRequest::new(
-        "GET",
-        &url,
-        headers.into_iter(),
-        SignableBody::Bytes(&[]),
-    )
-    .map_err(|e| SigningError::Url {
-        url: url.clone(),
-        reason: e.to_string(),
-    })?;
+    let signable = SignableRequest::new("GET", &url, headers.into_iter(), SignableBody::Bytes(&[]))
+        .map_err(|e| SigningError::Url {
+            url: url.clone(),
+            reason: e.to_string(),
+        })?;
     let (instructions, _signature) = sign(signable, &params)
         .map_err(|e| SigningError::Sign(e.to_string()))?
         .into_parts();

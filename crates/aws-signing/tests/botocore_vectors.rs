@@ -67,8 +67,10 @@ fn amp_remote_write_matches_botocore() {
             .filter(|(k, _)| !k.eq_ignore_ascii_case("host"))
             .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
             .collect();
-        let header_refs: Vec<(&str, &str)> =
-            headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let header_refs: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let body = hex_decode(req["body_hex"].as_str().expect("body"));
         let signed = sign_request(
             &RequestToSign {
@@ -90,15 +92,26 @@ fn amp_remote_write_matches_botocore() {
                 .map(|(_, v)| v.clone())
         };
         let expected = &v["expected"];
-        assert_eq!(get("authorization").as_deref(), expected["authorization"].as_str(), "{}", v["name"]);
-        assert_eq!(get("x-amz-date").as_deref(), expected["x_amz_date"].as_str());
+        assert_eq!(
+            get("authorization").as_deref(),
+            expected["authorization"].as_str(),
+            "{}",
+            v["name"]
+        );
+        assert_eq!(
+            get("x-amz-date").as_deref(),
+            expected["x_amz_date"].as_str()
+        );
         assert_eq!(
             get("x-amz-security-token").as_deref(),
             expected["x_amz_security_token"].as_str(),
             "{}",
             v["name"]
         );
-        assert!(get("x-amz-content-sha256").is_none(), "AMP signing sends no payload hash header");
+        assert!(
+            get("x-amz-content-sha256").is_none(),
+            "AMP signing sends no payload hash header"
+        );
         checked += 1;
     }
     assert_eq!(checked, 2);
@@ -108,7 +121,9 @@ fn amp_remote_write_matches_botocore() {
 fn eks_tokens_match_botocore() {
     let mut checked = 0;
     for v in vectors().iter().filter(|v| v["kind"] == "query-presign") {
-        let cluster = v["request"]["headers"]["x-k8s-aws-id"].as_str().expect("cluster");
+        let cluster = v["request"]["headers"]["x-k8s-aws-id"]
+            .as_str()
+            .expect("cluster");
         let token = presign_eks_token(
             cluster,
             v["region"].as_str().expect("region"),
@@ -126,12 +141,21 @@ fn eks_tokens_match_botocore() {
         .expect("utf8");
         let expected_url = v["expected"]["presigned_url"].as_str().expect("url");
         let params = |u: &str| {
-            let mut p: Vec<String> = u.split_once('?').map(|(_, q)| q).unwrap_or("").split('&').map(str::to_owned).collect();
+            let mut p: Vec<String> = u
+                .split_once('?')
+                .map(|(_, q)| q)
+                .unwrap_or("")
+                .split('&')
+                .map(str::to_owned)
+                .collect();
             p.sort();
             p
         };
         assert_eq!(params(&url), params(expected_url), "{}", v["name"]);
-        assert!(url.starts_with(&format!("https://sts.{}.amazonaws.com/?", v["region"].as_str().unwrap_or(""))));
+        assert!(url.starts_with(&format!(
+            "https://sts.{}.amazonaws.com/?",
+            v["region"].as_str().unwrap_or("")
+        )));
         // The signature is one of the parameters, so equal sorted parameters mean the
         // same signed request; aws-sigv4 may order them differently from botocore.
         checked += 1;
@@ -144,14 +168,21 @@ fn eks_tokens_match_botocore() {
 fn aws_suite_header_signatures() {
     let base = conformance().join("crt-format/v4");
     let mut checked = 0;
-    for case in ["get-vanilla", "post-vanilla", "get-vanilla-query", "get-vanilla-with-session-token", "post-header-key-case"] {
+    for case in [
+        "get-vanilla",
+        "post-vanilla",
+        "get-vanilla-query",
+        "get-vanilla-with-session-token",
+        "post-header-key-case",
+    ] {
         let dir = base.join(case);
         let context: Value = serde_json::from_str(
             &std::fs::read_to_string(dir.join("context.json")).expect("context"),
         )
         .expect("JSON");
         let request = std::fs::read_to_string(dir.join("request.txt")).expect("request");
-        let expected = std::fs::read_to_string(dir.join("header-signature.txt")).expect("signature");
+        let expected =
+            std::fs::read_to_string(dir.join("header-signature.txt")).expect("signature");
         let mut lines = request.lines();
         let first = lines.next().expect("request line");
         let mut parts = first.split(' ');
@@ -171,7 +202,10 @@ fn aws_suite_header_signatures() {
             }
         }
         let body: String = lines.collect::<Vec<_>>().join("\n");
-        let header_refs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let header_refs: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let c = &context["credentials"];
         let creds = Credentials::new(
             c["access_key_id"].as_str().expect("key"),
@@ -182,7 +216,12 @@ fn aws_suite_header_signatures() {
         );
         let url = format!("https://{host}{target}");
         let signed = sign_request(
-            &RequestToSign { method, url: &url, headers: &header_refs, body: body.as_bytes() },
+            &RequestToSign {
+                method,
+                url: &url,
+                headers: &header_refs,
+                body: body.as_bytes(),
+            },
             &creds,
             context["region"].as_str().expect("region"),
             context["service"].as_str().expect("service"),
@@ -194,7 +233,10 @@ fn aws_suite_header_signatures() {
             .find(|(k, _)| k == "authorization")
             .map(|(_, v)| v.clone())
             .expect("authorization");
-        assert!(auth.ends_with(&format!("Signature={}", expected.trim())), "{case}: {auth}");
+        assert!(
+            auth.ends_with(&format!("Signature={}", expected.trim())),
+            "{case}: {auth}"
+        );
         checked += 1;
     }
     assert_eq!(checked, 5);

@@ -61,11 +61,16 @@ fn format_of(case: &Value) -> Format {
 }
 
 /// Our entries rendered like the JSON file's, for comparison.
-fn parse_to_json(input: &[u8], format: Format, options: ParserOptions) -> Result<Vec<Value>, String> {
+fn parse_to_json(
+    input: &[u8],
+    format: Format,
+    options: ParserOptions,
+) -> Result<Vec<Value>, String> {
     let mut out = Vec::new();
     let mut parser = Parser::with_options(format, options);
-    let mut sink = |entry: Entry<'_>| {
-        out.push(match entry {
+    let mut sink =
+        |entry: Entry<'_>| {
+            out.push(match entry {
             Entry::Help { metric, text } => {
                 serde_json::json!({"kind": "help", "metric": metric, "help": text})
             }
@@ -92,7 +97,7 @@ fn parse_to_json(input: &[u8], format: Format, options: ParserOptions) -> Result
                 })
             }
         });
-    };
+        };
     let consumed = parser.feed(input, &mut sink).map_err(|e| e.to_string())?;
     parser
         .finish(&input[consumed..], &mut sink)
@@ -133,7 +138,9 @@ fn series_tests_match_prometheus_entries() {
         };
         let got = parse_to_json(&input_of(case), format_of(case), options)
             .unwrap_or_else(|e| panic!("{name}: parse failed: {e}"));
-        let want = case["expected_entries"].as_array().expect("expected_entries");
+        let want = case["expected_entries"]
+            .as_array()
+            .expect("expected_entries");
         assert_eq!(got.len(), want.len(), "{name}: entry count\n got: {got:#?}");
         for (i, (g, w)) in got.iter().zip(want).enumerate() {
             let at = format!("{name} entry {i}: got {g} want {w}");
@@ -179,7 +186,11 @@ fn error_tests_fail_or_pass_as_prometheus() {
         let input = input_of(case);
         let result = parse_to_json(&input, format_of(case), ParserOptions::default());
         match case["expect"].as_str() {
-            Some("ok") => assert!(result.is_ok(), "{name} {:?}: {result:?}", String::from_utf8_lossy(&input)),
+            Some("ok") => assert!(
+                result.is_ok(),
+                "{name} {:?}: {result:?}",
+                String::from_utf8_lossy(&input)
+            ),
             Some("error") => assert!(
                 result.is_err(),
                 "{name} {:?} must fail ({}), got {result:?}",
@@ -201,7 +212,11 @@ fn upstream_payloads_parse() {
     for sub in [dir.clone(), dir.join("old")] {
         for entry in std::fs::read_dir(&sub).expect("testdata dir") {
             let path = entry.expect("entry").path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("")
+                .to_string();
             if name.ends_with(".txt") {
                 files.push(path);
             }
@@ -270,10 +285,9 @@ fn errors_name_the_line() {
 /// valid exposition and random garbage, in both formats.
 #[test]
 fn random_and_truncated_input_never_panics() {
-    let seed_input = std::fs::read(
-        conformance_dir().join("prom_textparse_testdata/alltypes.5mfs.om.txt"),
-    )
-    .expect("payload");
+    let seed_input =
+        std::fs::read(conformance_dir().join("prom_textparse_testdata/alltypes.5mfs.om.txt"))
+            .expect("payload");
     let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = move || {
         state ^= state << 13;

@@ -21,7 +21,9 @@ fn labels_of(v: &Value) -> Labels {
 }
 
 fn map_of(l: &Labels) -> BTreeMap<String, String> {
-    l.iter().map(|l| (l.name.clone(), l.value.clone())).collect()
+    l.iter()
+        .map(|l| (l.name.clone(), l.value.clone()))
+        .collect()
 }
 
 #[test]
@@ -67,7 +69,11 @@ fn validate_cases() {
         let result = config.validate_with(scheme);
         match case["expect"].as_str() {
             Some("ok") => assert!(result.is_ok(), "{name}: {result:?}"),
-            _ => assert!(result.is_err(), "{name}: must fail ({})", case["error_contains"]),
+            _ => assert!(
+                result.is_err(),
+                "{name}: must fail ({})",
+                case["error_contains"]
+            ),
         }
     }
 }
@@ -106,7 +112,12 @@ fn json_round_trips_exactly() {
     for case in cases["json_roundtrip"]["cases"].as_array().expect("cases") {
         let json = case["json"].as_str().expect("json");
         let config: RelabelConfig = serde_json::from_str(json).expect("parses");
-        assert_eq!(serde_json::to_string(&config).expect("serialises"), json, "{}", case["name"]);
+        assert_eq!(
+            serde_json::to_string(&config).expect("serialises"),
+            json,
+            "{}",
+            case["name"]
+        );
     }
 }
 
@@ -123,9 +134,12 @@ fn explicit_empty_fields_stay_empty() {
 
 #[test]
 fn unknown_fields_and_bad_regexes_are_errors_naming_them() {
-    let err = serde_yaml::from_str::<RelabelConfig>("sourcelabels: [a]\n").expect_err("unknown field");
+    let err =
+        serde_yaml::from_str::<RelabelConfig>("sourcelabels: [a]\n").expect_err("unknown field");
     assert!(err.to_string().contains("sourcelabels"), "{err}");
-    let config: RelabelConfig = serde_yaml::from_str("regex: '(unclosed'\naction: keep\nsource_labels: [a]\n").expect("parses");
+    let config: RelabelConfig =
+        serde_yaml::from_str("regex: '(unclosed'\naction: keep\nsource_labels: [a]\n")
+            .expect("parses");
     let err = Relabeler::new(&[config]).expect_err("bad regex");
     assert!(err.to_string().contains("(unclosed"), "{err}");
 }

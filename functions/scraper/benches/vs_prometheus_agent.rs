@@ -66,8 +66,11 @@ fn run_scraper(exporter: &FakeServer, receiver: &FakeServer) -> Result<Measured,
     )
     .map_err(|e| e.to_string())?;
     let event = dir.path().join("event.json");
-    std::fs::write(&event, serde_json::json!({ "config_file": config }).to_string())
-        .map_err(|e| e.to_string())?;
+    std::fs::write(
+        &event,
+        serde_json::json!({ "config_file": config }).to_string(),
+    )
+    .map_err(|e| e.to_string())?;
     let binary = scraper_binary()?;
     let started = Instant::now();
     let child = std::process::Command::new(&binary)
@@ -118,6 +121,7 @@ async fn run_agent(
     let agent = support::start_prometheus_agent(
         &exporter.target(),
         &format!("{}/api/v1/write", receiver.base_url()),
+        "30s",
     )
     .await?;
     let pid = agent.pid();
@@ -183,7 +187,10 @@ async fn main() -> Result<(), String> {
         ours.peak_rss_bytes as f64 / 1e6
     );
     if ours.samples < samples {
-        return Err(format!("scraper delivered {} of {samples} samples", ours.samples));
+        return Err(format!(
+            "scraper delivered {} of {samples} samples",
+            ours.samples
+        ));
     }
     Ok(())
 }

@@ -70,9 +70,16 @@ mod tests {
     #[test]
     fn inline_yaml_object_and_detail_forms() {
         let yaml = serde_json::json!({"config": "scrape_configs: [{job_name: a}]"});
-        assert_eq!(load_config(&yaml).expect("yaml").config.scrape_configs[0].job_name, "a");
-        let object = serde_json::json!({"detail": {"config": {"scrape_configs": [{"job_name": "b"}]}}});
-        assert_eq!(load_config(&object).expect("object").config.scrape_configs[0].job_name, "b");
+        assert_eq!(
+            load_config(&yaml).expect("yaml").config.scrape_configs[0].job_name,
+            "a"
+        );
+        let object =
+            serde_json::json!({"detail": {"config": {"scrape_configs": [{"job_name": "b"}]}}});
+        assert_eq!(
+            load_config(&object).expect("object").config.scrape_configs[0].job_name,
+            "b"
+        );
     }
 
     #[test]

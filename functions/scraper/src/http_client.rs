@@ -82,7 +82,10 @@ pub fn authorization_header(
             (None, None) => String::new(),
         };
         let raw = format!("{}:{}", basic.username, password);
-        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw.as_bytes()))
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(raw.as_bytes())
+        )
     } else if let Some(auth) = &settings.authorization {
         let credentials = match (&auth.credentials, &auth.credentials_file) {
             (Some(c), _) => c.clone(),
@@ -110,13 +113,15 @@ fn pem_source(
 ) -> Result<Option<Vec<u8>>, ClientError> {
     match (inline, file) {
         (Some(text), _) => Ok(Some(text.as_bytes().to_vec())),
-        (None, Some(path)) => std::fs::read(path)
-            .map(Some)
-            .map_err(|source| ClientError::ReadFile {
-                at: at.to_string(),
-                file: path.clone(),
-                source,
-            }),
+        (None, Some(path)) => {
+            std::fs::read(path)
+                .map(Some)
+                .map_err(|source| ClientError::ReadFile {
+                    at: at.to_string(),
+                    file: path.clone(),
+                    source,
+                })
+        }
         (None, None) => Ok(None),
     }
 }
@@ -146,7 +151,9 @@ mod tests {
             }),
             ..Default::default()
         };
-        let h = authorization_header(&settings, "x").expect("ok").expect("some");
+        let h = authorization_header(&settings, "x")
+            .expect("ok")
+            .expect("some");
         assert_eq!(h.to_str().ok(), Some("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="));
     }
 

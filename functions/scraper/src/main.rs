@@ -103,9 +103,8 @@ fn read_cli_args(args: &[String]) -> Result<(String, Duration), String> {
         }
     }
     let text = match event_path {
-        Some(path) if path != "-" => {
-            std::fs::read_to_string(path).map_err(|e| format!("cannot read event file {path}: {e}"))?
-        }
+        Some(path) if path != "-" => std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read event file {path}: {e}"))?,
         _ => {
             let mut text = String::new();
             std::io::stdin()

@@ -57,9 +57,7 @@ pub async fn scrape_target(
 ) -> ScrapeResult {
     let started = Instant::now();
     let scrape_ms = now_millis();
-    let timeout = job
-        .timeout
-        .min(deadline.saturating_duration_since(started));
+    let timeout = job.timeout.min(deadline.saturating_duration_since(started));
     let mut sink = SampleSink::new(job, target, rules, scrape_ms);
     let outcome = tokio::time::timeout(timeout, fetch_and_parse(job, target, &mut sink)).await;
     let mut failure = match outcome {
@@ -250,13 +248,13 @@ impl<'a> SampleSink<'a> {
                 metric,
                 metric_type,
             } => {
-                self.family(metric).metric_type = Some(metric_type);
+                self.family(&metric).metric_type = Some(metric_type);
             }
             Entry::Help { metric, text } => {
-                self.family(metric).help = Some(text.to_string());
+                self.family(&metric).help = Some(text.to_string());
             }
             Entry::Unit { metric, unit } => {
-                self.family(metric).unit = Some(unit.to_string());
+                self.family(&metric).unit = Some(unit.to_string());
             }
             Entry::Comment => {}
         }
@@ -269,7 +267,7 @@ impl<'a> SampleSink<'a> {
     fn on_sample(&mut self, sample: &Sample<'_>) -> Result<(), String> {
         self.scraped += 1;
         let mut labels = Labels::with_capacity(sample.labels.len() + self.target.labels.len() + 1);
-        labels.set(METRIC_NAME, sample.name);
+        labels.set(METRIC_NAME, &*sample.name);
         for (name, value) in sample.labels {
             let name: &str = name;
             if name == METRIC_NAME || labels.contains(name) {
@@ -280,7 +278,11 @@ impl<'a> SampleSink<'a> {
             }
             labels.set(name, &**value);
         }
-        attach_target_labels(&mut labels, &self.target.labels, self.job.config.honor_labels);
+        attach_target_labels(
+            &mut labels,
+            &self.target.labels,
+            self.job.config.honor_labels,
+        );
         if !self.job.metric_relabeler.is_empty() && !self.job.metric_relabeler.apply(&mut labels) {
             return Ok(());
         }

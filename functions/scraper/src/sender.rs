@@ -32,9 +32,14 @@ const ERROR_BODY_EXCERPT: usize = 512;
 pub enum Delivery {
     Sent,
     /// The receiver refused it with a non-retryable status; retrying would not help.
-    Rejected { status: u16, message: String },
+    Rejected {
+        status: u16,
+        message: String,
+    },
     /// Not delivered in the time available (or credentials/signing failed).
-    Unsent { reason: String },
+    Unsent {
+        reason: String,
+    },
 }
 
 /// One `remote_write` endpoint's client.
@@ -80,8 +85,11 @@ impl EndpointSender {
         for (name, value) in &config.headers {
             let header_name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| fail(format!("headers: {name:?} is not a valid header name")))?;
-            let header_value = HeaderValue::from_str(value)
-                .map_err(|_| fail(format!("headers: value of {name:?} is not a valid header value")))?;
+            let header_value = HeaderValue::from_str(value).map_err(|_| {
+                fail(format!(
+                    "headers: value of {name:?} is not a valid header value"
+                ))
+            })?;
             extra_headers.insert(header_name, header_value);
         }
         if let Some(auth) = authorization_header(&settings, &at).map_err(|e| fail(e.to_string()))? {
@@ -209,7 +217,10 @@ impl EndpointSender {
             reqwest::header::CONTENT_TYPE,
             HeaderValue::from_static(CONTENT_TYPE),
         );
-        headers.insert(VERSION_HEADER, HeaderValue::from_static(VERSION_HEADER_VALUE));
+        headers.insert(
+            VERSION_HEADER,
+            HeaderValue::from_static(VERSION_HEADER_VALUE),
+        );
         let mut url = self.url.clone();
         if let Some(signer) = &self.signer {
             let creds = signer.credentials().await.map_err(|e| e.to_string())?;
@@ -284,7 +295,10 @@ impl EndpointSender {
 
 enum Attempt {
     Done,
-    Refused { status: u16, message: String },
+    Refused {
+        status: u16,
+        message: String,
+    },
     Retry {
         retry_after: Option<Duration>,
         why: String,
@@ -310,7 +324,10 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
         return Some(Duration::from_secs(secs));
     }
     let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 /// Half the backoff plus a random part of the other half, so retries of concurrent
@@ -344,7 +361,10 @@ mod tests {
     fn jitter_stays_within_backoff() {
         for _ in 0..100 {
             let j = jitter(Duration::from_millis(100));
-            assert!(j >= Duration::from_millis(50) && j < Duration::from_millis(100), "{j:?}");
+            assert!(
+                j >= Duration::from_millis(50) && j < Duration::from_millis(100),
+                "{j:?}"
+            );
         }
     }
 }

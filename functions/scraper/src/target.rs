@@ -92,7 +92,9 @@ fn finish_target(
         .map(str::to_owned)
         .ok_or_else(|| fail("no address (__address__ removed by relabeling)".into()))?;
     if address.contains('/') {
-        return Err(fail(format!("invalid address {address:?} after relabeling")));
+        return Err(fail(format!(
+            "invalid address {address:?} after relabeling"
+        )));
     }
     let scheme = labels.get(SCHEME).unwrap_or("http").to_string();
     let path = labels.get(METRICS_PATH).unwrap_or("/metrics").to_string();
@@ -169,7 +171,11 @@ mod tests {
             .collect();
         assert_eq!(
             labels,
-            [("env", "prod"), ("instance", "127.0.0.1:9100"), ("job", "node")]
+            [
+                ("env", "prod"),
+                ("instance", "127.0.0.1:9100"),
+                ("job", "node")
+            ]
         );
     }
 

@@ -14,7 +14,8 @@ use fake_http::{series_key, FakeServer, Reply};
 
 /// An exposition with `n` gauge series.
 fn exposition(n: usize) -> String {
-    let mut text = String::from("# HELP fault_test_value A test gauge.\n# TYPE fault_test_value gauge\n");
+    let mut text =
+        String::from("# HELP fault_test_value A test gauge.\n# TYPE fault_test_value gauge\n");
     for i in 0..n {
         text.push_str(&format!("fault_test_value{{series=\"{i}\"}} {i}\n"));
     }
@@ -66,10 +67,16 @@ async fn retries_5xx_and_429_then_every_sample_arrives_exactly_once() {
 
     let counts = delivered_counts(&server);
     for i in 0..50 {
-        let key = format!("fault_test_value{{instance={:?},job=\"faults\",series=\"{i}\"}}", server.target());
+        let key = format!(
+            "fault_test_value{{instance={:?},job=\"faults\",series=\"{i}\"}}",
+            server.target()
+        );
         assert_eq!(counts.get(&key), Some(&1), "series {key} in {counts:?}");
     }
-    assert!(counts.values().all(|&n| n == 1), "a series arrived twice: {counts:?}");
+    assert!(
+        counts.values().all(|&n| n == 1),
+        "a series arrived twice: {counts:?}"
+    );
     assert_eq!(run.count("retries"), 3, "{}", run.summary);
     assert_eq!(run.count("samples_unsent"), 0);
     assert_eq!(run.count("samples_rejected"), 0);
@@ -80,7 +87,11 @@ async fn retries_5xx_and_429_then_every_sample_arrives_exactly_once() {
         "Retry-After: 1 was not honoured ({:?})",
         run.elapsed
     );
-    let posts = server.captured().into_iter().filter(|c| c.method == "POST").count() as u64;
+    let posts = server
+        .captured()
+        .into_iter()
+        .filter(|c| c.method == "POST")
+        .count() as u64;
     assert_eq!(posts, run.count("requests"), "every attempt is counted");
 }
 
@@ -100,7 +111,11 @@ async fn http_400_is_not_retried_and_counted_as_dropped() {
         .filter(|c| c.method == "POST")
         .map(|c| c.answered)
         .collect();
-    assert_eq!(answers.iter().filter(|a| **a == Some(400)).count(), 1, "{answers:?}");
+    assert_eq!(
+        answers.iter().filter(|a| **a == Some(400)).count(),
+        1,
+        "{answers:?}"
+    );
     let counts = delivered_counts(&server);
     assert!(
         !counts.keys().any(|k| k.starts_with("fault_test_value")),
@@ -156,10 +171,17 @@ async fn series_over_the_label_limit_are_dropped_alone() {
     let counts = delivered_counts(&server);
     assert!(!counts.keys().any(|k| k.starts_with("too_many_labels")));
     assert_eq!(
-        counts.keys().filter(|k| k.starts_with("fault_test_value")).count(),
+        counts
+            .keys()
+            .filter(|k| k.starts_with("fault_test_value"))
+            .count(),
         3
     );
-    assert!(run.stderr.contains("more than the limit of 70"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("more than the limit of 70"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[tokio::test]
@@ -168,12 +190,19 @@ async fn requests_carry_remote_write_headers_sorted_labels_and_metadata() {
     server.serve("/metrics", "text/plain; version=0.0.4", exposition(5));
     let run = harness::run_scraper(&config(&server, 2000, ""), 30.0).await;
     assert!(run.success, "{}", run.stderr);
-    let posts: Vec<_> = server.captured().into_iter().filter(|c| c.method == "POST").collect();
+    let posts: Vec<_> = server
+        .captured()
+        .into_iter()
+        .filter(|c| c.method == "POST")
+        .collect();
     assert!(!posts.is_empty());
     for post in &posts {
         assert_eq!(post.header("content-encoding"), Some("snappy"));
         assert_eq!(post.header("content-type"), Some("application/x-protobuf"));
-        assert_eq!(post.header("x-prometheus-remote-write-version"), Some("0.1.0"));
+        assert_eq!(
+            post.header("x-prometheus-remote-write-version"),
+            Some("0.1.0")
+        );
         assert!(post
             .header("user-agent")
             .is_some_and(|ua| ua.starts_with("serverless-pipeline-scraper/")));

@@ -16,7 +16,10 @@ fn delivered(server: &FakeServer) -> BTreeMap<String, (f64, i64)> {
     for request in server.accepted_writes() {
         for series in &request.timeseries {
             let sample = &series.samples[0];
-            out.insert(fake_http::series_key(series), (sample.value, sample.timestamp));
+            out.insert(
+                fake_http::series_key(series),
+                (sample.value, sample.timestamp),
+            );
         }
     }
     out
@@ -41,7 +44,11 @@ remote_write:
 
 fn get<'a>(map: &'a BTreeMap<String, (f64, i64)>, prefix: &str) -> &'a (f64, i64) {
     let found: Vec<_> = map.iter().filter(|(k, _)| k.starts_with(prefix)).collect();
-    assert_eq!(found.len(), 1, "exactly one series starting {prefix} in {map:#?}");
+    assert_eq!(
+        found.len(),
+        1,
+        "exactly one series starting {prefix} in {map:#?}"
+    );
     found[0].1
 }
 
@@ -49,7 +56,7 @@ fn get<'a>(map: &'a BTreeMap<String, (f64, i64)>, prefix: &str) -> &'a (f64, i64
 async fn openmetrics_gzip_with_timestamps_and_exemplars() {
     let exporter = FakeServer::start().await;
     let receiver = FakeServer::start().await;
-    let body = "# TYPE om_requests counter\n# HELP om_requests Requests.\nom_requests_total{code=\"200\"} 17 1700000000.5 # {trace_id=\"abc\"} 1 1700000000.1\nom_requests_created{code=\"200\"} 1600000000\n# TYPE om_temp gauge\n# UNIT om_temp celsius\nom_temp_celsius NaN\n# EOF\n";
+    let body = "# TYPE om_requests counter\n# HELP om_requests Requests.\nom_requests_total{code=\"200\"} 17 1700000000.5 # {trace_id=\"abc\"} 1 1700000000.1\nom_requests_created{code=\"200\"} 1600000000\n# TYPE om_temp_celsius gauge\n# UNIT om_temp_celsius celsius\nom_temp_celsius NaN\n# EOF\n";
     exporter.serve_gzip(
         "/metrics",
         "application/openmetrics-text; version=1.0.0; charset=utf-8",
@@ -61,7 +68,10 @@ async fn openmetrics_gzip_with_timestamps_and_exemplars() {
     let got = delivered(&receiver);
     let (value, ts) = get(&got, "om_requests_total{");
     assert_eq!(*value, 17.0);
-    assert_eq!(*ts, 1_700_000_000_500, "OpenMetrics seconds become milliseconds");
+    assert_eq!(
+        *ts, 1_700_000_000_500,
+        "OpenMetrics seconds become milliseconds"
+    );
     let (value, _) = get(&got, "om_temp_celsius{");
     assert!(value.is_nan());
     let get_req = exporter
@@ -72,10 +82,19 @@ async fn openmetrics_gzip_with_timestamps_and_exemplars() {
     assert!(get_req
         .header("accept")
         .is_some_and(|a| a.starts_with("application/openmetrics-text;version=1.0.0")));
-    assert!(get_req.header("accept-encoding").is_some_and(|a| a.contains("gzip")));
-    assert!(get_req.header("x-prometheus-scrape-timeout-seconds").is_some());
+    assert!(get_req
+        .header("accept-encoding")
+        .is_some_and(|a| a.contains("gzip")));
+    assert!(get_req
+        .header("x-prometheus-scrape-timeout-seconds")
+        .is_some());
     let key = get_req_labels(&got, "om_requests_total{");
-    assert!(key.contains("env=\"ci\"") && key.contains("region=\"test\"") && key.contains("job=\"app\""), "{key}");
+    assert!(
+        key.contains("env=\"ci\"")
+            && key.contains("region=\"test\"")
+            && key.contains("job=\"app\""),
+        "{key}"
+    );
 }
 
 fn get_req_labels(map: &BTreeMap<String, (f64, i64)>, prefix: &str) -> String {
@@ -111,7 +130,10 @@ async fn text_format_labels_honor_and_relabel() {
     assert!(escaped.contains("exported_job=\"exposed\""), "{escaped}");
     assert!(escaped.contains("job=\"app\""), "{escaped}");
     let (_, ts) = got[escaped];
-    assert_ne!(ts, 1_600_000_000_000, "honor_timestamps: false uses the scrape time");
+    assert_ne!(
+        ts, 1_600_000_000_000,
+        "honor_timestamps: false uses the scrape time"
+    );
     let plain = got
         .iter()
         .find(|(k, _)| k.contains("kind=\"plain\""))
@@ -139,7 +161,10 @@ async fn honor_labels_keeps_exposed_job() {
     assert!(run.success, "{}", run.stderr);
     let got = delivered(&receiver);
     let key = get_req_labels(&got, "fed{");
-    assert!(key.contains("job=\"original\"") && !key.contains("exported_job"), "{key}");
+    assert!(
+        key.contains("job=\"original\"") && !key.contains("exported_job"),
+        "{key}"
+    );
 }
 
 #[tokio::test]
@@ -195,15 +220,15 @@ async fn sample_limit_fails_the_scrape_like_prometheus() {
     let exporter = FakeServer::start().await;
     let receiver = FakeServer::start().await;
     exporter.serve("/metrics", "text/plain", "a 1\nb 2\nc 3\n");
-    let run = harness::run_scraper(
-        &config(&exporter, &receiver, "    sample_limit: 2\n"),
-        30.0,
-    )
-    .await;
+    let run =
+        harness::run_scraper(&config(&exporter, &receiver, "    sample_limit: 2\n"), 30.0).await;
     assert!(run.success, "{}", run.stderr);
     let report = run.target("app");
     assert_eq!(report["up"], false);
-    assert!(report["error"].as_str().unwrap_or_default().contains("sample_limit"));
+    assert!(report["error"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("sample_limit"));
 }
 
 #[tokio::test]
@@ -218,14 +243,22 @@ async fn unreachable_target_is_down_with_the_cause() {
     let report = run.target("gone");
     assert_eq!(report["up"], false);
     assert!(
-        report["error"].as_str().unwrap_or_default().to_lowercase().contains("connect"),
+        report["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_lowercase()
+            .contains("connect"),
         "{report}"
     );
 }
 
 #[tokio::test]
 async fn broken_config_is_a_clear_error_not_a_crash() {
-    let run = harness::run_scraper("scrape_configs:\n  - job_name: a\n    scrape_intervall: 5s\n", 10.0).await;
+    let run = harness::run_scraper(
+        "scrape_configs:\n  - job_name: a\n    scrape_intervall: 5s\n",
+        10.0,
+    )
+    .await;
     assert!(!run.success);
     assert!(run.stderr.contains("scrape_intervall"), "{}", run.stderr);
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);

@@ -25,20 +25,74 @@ server.serve_forever()
 #[tokio::test]
 async fn https_scrape_with_ca_file_and_refusal_without_it() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let status = std::process::Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            "-keyout", "key.pem", "-out", "cert.pem", "-subj", "/CN=127.0.0.1",
-            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-        ])
-        .current_dir(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("openssl runs");
-    assert!(status.success(), "openssl req failed");
-    std::fs::write(dir.path().join("metrics"), "tls_test_metric{via=\"https\"} 42\n")
-        .expect("write metrics");
+    // A throwaway CA and a server certificate it signs (webpki refuses a
+    // self-signed certificate used directly as the server's).
+    let steps: [&[&str]; 3] = [
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-subj",
+            "/CN=scraper-test-ca",
+        ],
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "leaf.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-out",
+            "cert.pem",
+            "-extfile",
+            "ext.cnf",
+        ],
+    ];
+    std::fs::write(
+        dir.path().join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    )
+    .expect("write ext.cnf");
+    for args in steps {
+        let status = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl runs");
+        assert!(status.success(), "openssl {args:?} failed");
+    }
+    std::fs::write(
+        dir.path().join("metrics"),
+        "tls_test_metric{via=\"https\"} 42\n",
+    )
+    .expect("write metrics");
     let mut server = tokio::process::Command::new("python3")
         .arg("-c")
         .arg(HTTPS_SERVER)
@@ -57,7 +111,7 @@ async fn https_scrape_with_ca_file_and_refusal_without_it() {
     let port: u16 = line.trim().parse().expect("port number");
 
     let receiver = FakeServer::start().await;
-    let ca = dir.path().join("cert.pem");
+    let ca = dir.path().join("ca.pem");
     let config = format!(
         r#"
 scrape_configs:
@@ -80,15 +134,23 @@ remote_write:
     assert_eq!(run.target("trusted")["up"], true, "{}", run.summary);
     let untrusted = run.target("untrusted");
     assert_eq!(untrusted["up"], false, "{}", run.summary);
-    let error = untrusted["error"].as_str().unwrap_or_default().to_lowercase();
-    assert!(error.contains("certificate") || error.contains("unknownissuer"), "{error}");
+    let error = untrusted["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_lowercase();
+    assert!(
+        error.contains("certificate") || error.contains("unknownissuer"),
+        "{error}"
+    );
     let delivered: Vec<String> = receiver
         .accepted_writes()
         .iter()
         .flat_map(|r| r.timeseries.iter().map(fake_http::series_key))
         .collect();
     assert!(
-        delivered.iter().any(|k| k.starts_with("tls_test_metric{") && k.contains("via=\"https\"")),
+        delivered
+            .iter()
+            .any(|k| k.starts_with("tls_test_metric{") && k.contains("via=\"https\"")),
         "{delivered:?}"
     );
 }

@@ -34,7 +34,9 @@ mod tests {
     #[test]
     fn content_types() {
         assert_eq!(
-            Format::from_content_type(Some("application/openmetrics-text; version=1.0.0; charset=utf-8")),
+            Format::from_content_type(Some(
+                "application/openmetrics-text; version=1.0.0; charset=utf-8"
+            )),
             Format::OpenMetrics
         );
         assert_eq!(

@@ -48,9 +48,7 @@ pub fn parse_series<'a>(
         if c.peek() == Some(b'{') {
             separated = false;
             if let Some(quoted) = c.label_set(labels, false)? {
-                return Err(format!(
-                    "metric name set twice ({plain:?} and {quoted:?})"
-                ));
+                return Err(format!("metric name set twice ({plain:?} and {quoted:?})"));
             }
         }
         Some(Cow::Borrowed(plain))

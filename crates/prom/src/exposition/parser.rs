@@ -191,8 +191,12 @@ impl Parser {
         let body = std::str::from_utf8(&rest[4..])
             .map_err(|e| self.error(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
         let body = body.trim_start_matches([' ', '\t']);
-        let (metric, after) = metadata_name(body)
-            .ok_or_else(|| self.error(format!("expected metric name after {keyword} in {}", excerpt(body))))?;
+        let (metric, after) = metadata_name(body).ok_or_else(|| {
+            self.error(format!(
+                "expected metric name after {keyword} in {}",
+                excerpt(body)
+            ))
+        })?;
         let text = after.trim_start_matches([' ', '\t']);
         if keyword == "HELP" {
             sink(Entry::Help {
@@ -244,7 +248,10 @@ impl Parser {
         let body = std::str::from_utf8(&raw[7..])
             .map_err(|e| self.error(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
         let (metric, after) = metadata_name(body).ok_or_else(|| {
-            self.error(format!("expected metric name after {keyword} in {}", excerpt(body)))
+            self.error(format!(
+                "expected metric name after {keyword} in {}",
+                excerpt(body)
+            ))
         })?;
         let text = after
             .strip_prefix(' ')
@@ -274,9 +281,9 @@ impl Parser {
             }
             _ => {
                 if !text.is_empty() && !metric.ends_with(&format!("_{text}")) {
-                    return Err(self.error(format!(
-                        "unit {text:?} not a suffix of metric {metric:?}"
-                    )));
+                    return Err(
+                        self.error(format!("unit {text:?} not a suffix of metric {metric:?}"))
+                    );
                 }
                 sink(Entry::Unit {
                     metric,

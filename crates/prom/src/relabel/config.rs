@@ -82,7 +82,10 @@ pub enum RelabelConfigError {
     #[error("relabel configuration for {0} action requires 'target_label' value")]
     MissingTargetLabel(&'static str),
     #[error("{target:?} is invalid 'target_label' for {action} action")]
-    InvalidTargetLabel { target: String, action: &'static str },
+    InvalidTargetLabel {
+        target: String,
+        action: &'static str,
+    },
     #[error("{0} action requires only 'source_labels' and `target_label`, and no other fields")]
     OnlySourceAndTarget(&'static str),
     #[error("{0} action requires only 'regex', and no other fields")]
@@ -153,7 +156,11 @@ impl RelabelConfig {
         }
         if matches!(
             action,
-            Action::Lowercase | Action::Uppercase | Action::KeepEqual | Action::DropEqual | Action::HashMod
+            Action::Lowercase
+                | Action::Uppercase
+                | Action::KeepEqual
+                | Action::DropEqual
+                | Action::HashMod
         ) && !is_valid_name(target, scheme)
         {
             return Err(invalid_target());
@@ -203,9 +210,15 @@ impl RelabelConfig {
             out.push_str(&format!("modulus: {}\n", self.modulus()));
         }
         if !self.target_label().is_empty() {
-            out.push_str(&format!("target_label: {}\n", yaml_scalar(self.target_label())));
+            out.push_str(&format!(
+                "target_label: {}\n",
+                yaml_scalar(self.target_label())
+            ));
         }
-        out.push_str(&format!("replacement: {}\n", yaml_scalar(self.replacement())));
+        out.push_str(&format!(
+            "replacement: {}\n",
+            yaml_scalar(self.replacement())
+        ));
         out.push_str(&format!("action: {}\n", self.action().as_str()));
         out
     }
@@ -240,7 +253,8 @@ impl Serialize for RelabelConfig {
 fn yaml_scalar(s: &str) -> String {
     let plain_ok = !s.is_empty()
         && !s.starts_with([
-            ' ', '-', '?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`',
+            ' ', '-', '?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"',
+            '%', '@', '`',
         ])
         && !s.ends_with(' ')
         && !s.contains(": ")

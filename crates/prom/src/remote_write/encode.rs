@@ -75,8 +75,7 @@ impl RequestBuilder {
         self.pending.timeseries.push(series);
         self.samples += samples;
         self.bytes += size;
-        if flushed.is_none() && (self.samples >= self.max_samples || self.bytes >= self.max_bytes)
-        {
+        if flushed.is_none() && (self.samples >= self.max_samples || self.bytes >= self.max_bytes) {
             flushed = self.flush()?;
         }
         Ok(flushed)
@@ -95,8 +94,7 @@ impl RequestBuilder {
         self.pending.metadata.push(metadata);
         self.samples += 1;
         self.bytes += size;
-        if flushed.is_none() && (self.samples >= self.max_samples || self.bytes >= self.max_bytes)
-        {
+        if flushed.is_none() && (self.samples >= self.max_samples || self.bytes >= self.max_bytes) {
             flushed = self.flush()?;
         }
         Ok(flushed)

@@ -55,10 +55,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         let (unit, factor) = UNITS
             .iter()
             .find(|(unit, _)| rest.starts_with(unit))
-            .ok_or_else(|| format!("not a valid duration string: {text:?} (unit missing or unknown)"))?;
+            .ok_or_else(|| {
+                format!("not a valid duration string: {text:?} (unit missing or unknown)")
+            })?;
         let rank = ORDER.iter().position(|u| u == unit).unwrap_or(0);
         if last_rank.is_some_and(|last| rank <= last) {
-            return Err(format!("not a valid duration string: {text:?} (units out of order)"));
+            return Err(format!(
+                "not a valid duration string: {text:?} (units out of order)"
+            ));
         }
         last_rank = Some(rank);
         rest = &rest[unit.len()..];
@@ -104,7 +108,10 @@ mod tests {
         assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("1h1ms"), Ok(Duration::from_millis(3_600_001)));
+        assert_eq!(
+            parse_duration("1h1ms"),
+            Ok(Duration::from_millis(3_600_001))
+        );
         assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
         assert!(parse_duration("10").is_err());
         assert!(parse_duration("1s1m").is_err());

@@ -453,7 +453,9 @@ impl Config {
         for (i, sc) in self.scrape_configs.iter().enumerate() {
             let at = format!("scrape_configs[{i}] (job_name {:?})", sc.job_name);
             if sc.job_name.is_empty() {
-                return Err(invalid(format!("scrape_configs[{i}].job_name: must not be empty")));
+                return Err(invalid(format!(
+                    "scrape_configs[{i}].job_name: must not be empty"
+                )));
             }
             if !jobs.insert(sc.job_name.as_str()) {
                 return Err(invalid(format!(
@@ -489,7 +491,9 @@ impl Config {
             for (j, st) in sc.static_configs.iter().enumerate() {
                 for target in &st.targets {
                     validate_target_address(target).map_err(|reason| {
-                        invalid(format!("{at}.static_configs[{j}].targets: {target:?}: {reason}"))
+                        invalid(format!(
+                            "{at}.static_configs[{j}].targets: {target:?}: {reason}"
+                        ))
                     })?;
                 }
                 for name in st.labels.keys() {
@@ -518,7 +522,9 @@ impl Config {
                 )));
             }
             if rw.queue_config.max_shards == 0 {
-                return Err(invalid(format!("{at}.queue_config.max_shards: must be at least 1")));
+                return Err(invalid(format!(
+                    "{at}.queue_config.max_shards: must be at least 1"
+                )));
             }
             if rw.queue_config.min_backoff > rw.queue_config.max_backoff {
                 return Err(invalid(format!(
@@ -588,17 +594,35 @@ impl Config {
         note(self.tracing.is_some(), "tracing".into());
         let g = &self.global;
         note(g.scrape_interval.is_some(), "global.scrape_interval".into());
-        note(g.evaluation_interval.is_some(), "global.evaluation_interval".into());
+        note(
+            g.evaluation_interval.is_some(),
+            "global.evaluation_interval".into(),
+        );
         note(g.query_log_file.is_some(), "global.query_log_file".into());
         for (i, sc) in self.scrape_configs.iter().enumerate() {
-            note(sc.scrape_interval.is_some(), format!("scrape_configs[{i}].scrape_interval"));
-            note(sc.follow_redirects.is_some(), format!("scrape_configs[{i}].follow_redirects"));
-            note(sc.enable_http2.is_some(), format!("scrape_configs[{i}].enable_http2"));
+            note(
+                sc.scrape_interval.is_some(),
+                format!("scrape_configs[{i}].scrape_interval"),
+            );
+            note(
+                sc.follow_redirects.is_some(),
+                format!("scrape_configs[{i}].follow_redirects"),
+            );
+            note(
+                sc.enable_http2.is_some(),
+                format!("scrape_configs[{i}].enable_http2"),
+            );
         }
         for (i, rw) in self.remote_write.iter().enumerate() {
             let q = &rw.queue_config;
-            note(q.capacity.is_some(), format!("remote_write[{i}].queue_config.capacity"));
-            note(q.min_shards.is_some(), format!("remote_write[{i}].queue_config.min_shards"));
+            note(
+                q.capacity.is_some(),
+                format!("remote_write[{i}].queue_config.capacity"),
+            );
+            note(
+                q.min_shards.is_some(),
+                format!("remote_write[{i}].queue_config.min_shards"),
+            );
             note(
                 q.batch_send_deadline.is_some(),
                 format!("remote_write[{i}].queue_config.batch_send_deadline"),
@@ -608,12 +632,18 @@ impl Config {
                 format!("remote_write[{i}].queue_config.sample_age_limit"),
             );
             let m = &rw.metadata_config;
-            note(m.send_interval.is_some(), format!("remote_write[{i}].metadata_config.send_interval"));
+            note(
+                m.send_interval.is_some(),
+                format!("remote_write[{i}].metadata_config.send_interval"),
+            );
             note(
                 m.max_samples_per_send.is_some(),
                 format!("remote_write[{i}].metadata_config.max_samples_per_send"),
             );
-            note(rw.send_exemplars.is_some(), format!("remote_write[{i}].send_exemplars"));
+            note(
+                rw.send_exemplars.is_some(),
+                format!("remote_write[{i}].send_exemplars"),
+            );
             note(
                 rw.send_native_histograms.is_some(),
                 format!("remote_write[{i}].send_native_histograms"),

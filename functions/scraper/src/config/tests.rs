@@ -10,7 +10,8 @@ scrape_configs:
     scrape_interval: 30s
     metrics_path: /metrics
     scheme: https
-    params: {collect[]: [cpu]}
+    params:
+      collect[]: [cpu]
     honor_labels: true
     honor_timestamps: false
     basic_auth: {username: u, password: p}
@@ -49,7 +50,10 @@ fn accepts_prometheus_config_and_warns_once_about_ignored_fields() {
     let loaded = Config::from_yaml(FULL).expect("valid");
     let c = &loaded.config;
     assert_eq!(c.global.scrape_timeout, PromDuration::from_secs(5));
-    assert_eq!(c.global.external_labels.get("cluster").map(String::as_str), Some("prod"));
+    assert_eq!(
+        c.global.external_labels.get("cluster").map(String::as_str),
+        Some("prod")
+    );
     let job = &c.scrape_configs[0];
     assert_eq!(job.scheme, "https");
     assert!(job.honor_labels);
@@ -88,7 +92,10 @@ fn defaults_match_prometheus() {
     let q = &c.remote_write[0].queue_config;
     assert_eq!(q.max_samples_per_send, 2000);
     assert!(q.retry_on_http_429);
-    assert_eq!(c.remote_write[0].remote_timeout, PromDuration::from_secs(30));
+    assert_eq!(
+        c.remote_write[0].remote_timeout,
+        PromDuration::from_secs(30)
+    );
 }
 
 fn error_of(yaml: &str) -> String {
@@ -129,6 +136,9 @@ fn errors_name_the_field_and_reason() {
     ];
     for (yaml, expected) in cases {
         let err = error_of(yaml);
-        assert!(err.contains(expected), "{yaml}\n  -> {err}\n  expected to mention {expected:?}");
+        assert!(
+            err.contains(expected),
+            "{yaml}\n  -> {err}\n  expected to mention {expected:?}"
+        );
     }
 }

@@ -31,7 +31,10 @@ impl Run {
 /// Fake static credentials, as the local stack uses them.
 pub const FAKE_ENV: [(&str, &str); 4] = [
     ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
-    ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+    (
+        "AWS_SECRET_ACCESS_KEY",
+        "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+    ),
     ("AWS_SESSION_TOKEN", "test-session-token"),
     ("AWS_REGION", "us-east-1"),
 ];
