@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod credentials;
+pub mod deadline;
 pub mod error_chain;
 pub mod event;
 pub mod http_client;

@@ -2,7 +2,7 @@
 //! otherwise run the handler once on `--event FILE` (or stdin) and print the response.
 
 use std::io::Read;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
@@ -29,7 +29,7 @@ async fn lambda_main() -> std::process::ExitCode {
     let handler = service_fn(|event: LambdaEvent<Value>| {
         let instance = instance.clone();
         async move {
-            let deadline = instant_from_epoch_ms(event.context.deadline);
+            let deadline = scraper::deadline::invocation_deadline(event.context.deadline);
             scraper::handle(event.payload, deadline, &instance)
                 .await
                 .map_err(|e| lambda_runtime::Error::from(e.to_string()))
@@ -114,13 +114,4 @@ fn read_cli_args(args: &[String]) -> Result<(String, Duration), String> {
         }
     };
     Ok((text, timeout))
-}
-
-/// The Lambda deadline (epoch milliseconds) as an `Instant`.
-fn instant_from_epoch_ms(deadline_ms: u64) -> Instant {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
 }
