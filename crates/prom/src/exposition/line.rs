@@ -117,17 +117,33 @@ pub fn parse_series<'a>(
     })
 }
 
+/// Byte classes: bit 0 = label name character, bit 1 = metric name character.
+const CHAR_CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let label = c.is_ascii_alphanumeric() || c == b'_';
+        let metric = label || c == b':';
+        table[b] = (label as u8) | ((metric as u8) << 1);
+        b += 1;
+    }
+    table
+};
+
+/// Length of the run of bytes at the start of `bytes` in class `mask`.
+fn run_length(bytes: &[u8], mask: u8) -> usize {
+    bytes
+        .iter()
+        .position(|&b| CHAR_CLASS[b as usize] & mask == 0)
+        .unwrap_or(bytes.len())
+}
+
 fn is_metric_start(b: u8) -> bool {
     b.is_ascii_alphabetic() || b == b'_' || b == b':'
 }
-fn is_metric_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b':'
-}
 fn is_label_start(b: u8) -> bool {
     b.is_ascii_alphabetic() || b == b'_'
-}
-fn is_label_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
 }
 
 impl<'a> Cursor<'a> {
@@ -155,7 +171,7 @@ impl<'a> Cursor<'a> {
     }
 
     fn skip_blanks(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t')) {
+        while let Some(b' ' | b'\t') = self.bytes.get(self.pos) {
             self.pos += 1;
         }
     }
@@ -189,12 +205,14 @@ impl<'a> Cursor<'a> {
     /// Bytes up to the next separator (a space in OpenMetrics, blanks in text).
     fn token(&mut self) -> &'a str {
         let start = self.pos;
-        while let Some(b) = self.peek() {
-            if b == b' ' || (!self.openmetrics && b == b'\t') {
-                break;
-            }
-            self.pos += 1;
+        let rest = self.bytes.get(start..).unwrap_or_default();
+        let len = if self.openmetrics {
+            memchr::memchr(b' ', rest)
+        } else {
+            memchr::memchr2(b' ', b'\t', rest)
         }
+        .unwrap_or(rest.len());
+        self.pos = start + len;
         self.line.get(start..self.pos).unwrap_or("")
     }
 
@@ -204,9 +222,7 @@ impl<'a> Cursor<'a> {
             Some(b) if is_metric_start(b) => self.pos += 1,
             _ => return Err(format!("expected metric name {}", self.excerpt())),
         }
-        while self.peek().is_some_and(is_metric_char) {
-            self.pos += 1;
-        }
+        self.pos += run_length(self.bytes.get(self.pos..).unwrap_or_default(), 2);
         Ok(self.line.get(start..self.pos).unwrap_or(""))
     }
 
@@ -216,9 +232,7 @@ impl<'a> Cursor<'a> {
             Some(b) if is_label_start(b) => self.pos += 1,
             _ => return Err(format!("expected label name {}", self.excerpt())),
         }
-        while self.peek().is_some_and(is_label_char) {
-            self.pos += 1;
-        }
+        self.pos += run_length(self.bytes.get(self.pos..).unwrap_or_default(), 1);
         Ok(self.line.get(start..self.pos).unwrap_or(""))
     }
 

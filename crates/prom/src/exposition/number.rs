@@ -4,7 +4,7 @@
 /// Parses a sample value like Prometheus: Go float syntax (including `NaN`, `Inf`,
 /// `+Inf`, `-Inf`, any case) but no hex floats and no `_` digit separators.
 pub fn parse_value(text: &str) -> Result<f64, String> {
-    if let Some(v) = parse_plain_integer(text.as_bytes()) {
+    if let Some(v) = parse_exact_decimal(text.as_bytes()) {
         return Ok(v);
     }
     if text.bytes().any(|b| matches!(b, b'p' | b'P' | b'_')) {
@@ -19,20 +19,97 @@ pub fn parse_value(text: &str) -> Result<f64, String> {
         .map_err(|_| format!("invalid float {text:?}"))
 }
 
-/// Up to 15 decimal digits are exactly representable: the common case, done without
-/// the general float parser.
-fn parse_plain_integer(bytes: &[u8]) -> Option<f64> {
-    if bytes.is_empty() || bytes.len() > 15 {
+/// Powers of ten that are exact in an f64.
+const EXACT_POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// The common sample values (`123`, `-4.5`, `1.2345e-05`) without the general float
+/// parser: with at most 15 significant digits the mantissa is exact, and one
+/// multiplication or division by an exact power of ten (|exponent| <= 22) is
+/// correctly rounded (Clinger's fast path), so the result equals `str::parse`'s.
+/// Anything else returns `None` and takes the general path.
+fn parse_exact_decimal(bytes: &[u8]) -> Option<f64> {
+    let (negative, mut i) = match bytes.first() {
+        Some(b'-') => (true, 1),
+        Some(b'+') => (false, 1),
+        _ => (false, 0),
+    };
+    let mut mantissa: u64 = 0;
+    let mut digits = 0u32;
+    let mut exponent: i32 = 0;
+    let mut seen_digit = false;
+    while let Some(&b) = bytes.get(i) {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        seen_digit = true;
+        if mantissa != 0 || b != b'0' {
+            digits += 1;
+        }
+        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
+        i += 1;
+    }
+    if bytes.get(i) == Some(&b'.') {
+        i += 1;
+        while let Some(&b) = bytes.get(i) {
+            if !b.is_ascii_digit() {
+                break;
+            }
+            seen_digit = true;
+            if mantissa != 0 || b != b'0' {
+                digits += 1;
+            }
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
+            exponent -= 1;
+            i += 1;
+        }
+    }
+    if !seen_digit || digits > 15 {
         return None;
     }
-    let mut n: u64 = 0;
-    for &b in bytes {
-        if !b.is_ascii_digit() {
+    if let Some(b'e' | b'E') = bytes.get(i) {
+        i += 1;
+        let exp_negative = match bytes.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let start = i;
+        let mut e: i32 = 0;
+        while let Some(&b) = bytes.get(i) {
+            if !b.is_ascii_digit() || e > 1000 {
+                break;
+            }
+            e = e * 10 + i32::from(b - b'0');
+            i += 1;
+        }
+        if i == start {
             return None;
         }
-        n = n * 10 + u64::from(b - b'0');
+        exponent += if exp_negative { -e } else { e };
     }
-    Some(n as f64)
+    if i != bytes.len() {
+        return None;
+    }
+    let m = mantissa as f64;
+    let value = if exponent == 0 {
+        m
+    } else if (1..=22).contains(&exponent) {
+        m * EXACT_POWERS_OF_TEN[exponent as usize]
+    } else if (-22..0).contains(&exponent) {
+        m / EXACT_POWERS_OF_TEN[(-exponent) as usize]
+    } else {
+        return None;
+    };
+    Some(if negative { -value } else { value })
 }
 
 /// Text format timestamp: integer milliseconds.
@@ -143,6 +220,37 @@ mod tests {
         for bad in ["1_2", "0x1p-3", "true", "1z", "", "1\t2", "+nan"] {
             assert!(parse_value(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn fast_path_equals_the_general_parser() {
+        for text in [
+            "0",
+            "1",
+            "-1",
+            "123.456",
+            "4.9351e-05",
+            "7.424100000000001e-05",
+            "1e22",
+            "1e23",
+            "123456789012345",
+            "1234567890123456789",
+            "0.1",
+            "-0.000001",
+            "1.7976931348623157e308",
+            "5e-324",
+            "+3.25",
+            "00012.500",
+            "1.",
+            ".5",
+            "9007199254740993",
+        ] {
+            let general: f64 = text.parse().expect("valid");
+            assert_eq!(parse_value(text).ok(), Some(general), "{text}");
+        }
+        assert_eq!(parse_exact_decimal(b"1e"), None);
+        assert_eq!(parse_exact_decimal(b"."), None);
+        assert_eq!(parse_exact_decimal(b"-"), None);
     }
 
     #[test]

@@ -59,9 +59,19 @@ impl Parser {
         let complete = &chunk[..=last_newline];
         let mut labels: LabelPairs<'_> = Vec::with_capacity(16);
         let mut start = 0;
-        for end in memchr::memchr_iter(b'\n', complete) {
-            self.parse_line(&complete[start..end], &mut labels, sink)?;
-            start = end + 1;
+        // Validating the whole chunk at once is much cheaper than per line; only a
+        // chunk with invalid UTF-8 falls back to per-line checks (to name the line).
+        if let Ok(text) = std::str::from_utf8(complete) {
+            for end in memchr::memchr_iter(b'\n', complete) {
+                let line = text.get(start..end).unwrap_or_default();
+                self.parse_line(line.as_bytes(), Some(line), &mut labels, sink)?;
+                start = end + 1;
+            }
+        } else {
+            for end in memchr::memchr_iter(b'\n', complete) {
+                self.parse_line(&complete[start..end], None, &mut labels, sink)?;
+                start = end + 1;
+            }
         }
         Ok(complete.len())
     }
@@ -77,7 +87,7 @@ impl Parser {
         let tail = rest.get(consumed..).unwrap_or_default();
         if !tail.is_empty() {
             let mut labels: LabelPairs<'_> = Vec::new();
-            self.parse_line(tail, &mut labels, sink)?;
+            self.parse_line(tail, None, &mut labels, sink)?;
         }
         if self.format == Format::OpenMetrics && !self.eof_seen {
             return Err(ParseError {
@@ -95,9 +105,11 @@ impl Parser {
         }
     }
 
+    /// One line; `checked` is the same line when it is already known to be UTF-8.
     fn parse_line<'a>(
         &mut self,
         raw: &'a [u8],
+        checked: Option<&'a str>,
         labels: &mut LabelPairs<'a>,
         sink: &mut dyn FnMut(Entry<'_>),
     ) -> Result<(), ParseError> {
@@ -113,13 +125,19 @@ impl Parser {
                 self.text_comment(raw, sink)
             };
         }
-        let line = std::str::from_utf8(raw)
-            .map_err(|e| self.error(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+        let line = match checked {
+            Some(line) => line,
+            None => std::str::from_utf8(raw)
+                .map_err(|e| self.error(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?,
+        };
         if openmetrics {
             if line.is_empty() {
                 return Err(self.error("empty line (not allowed in OpenMetrics)"));
             }
-        } else if line.trim_matches([' ', '\t']).is_empty() {
+        } else if line.is_empty()
+            || (matches!(line.as_bytes()[0], b' ' | b'\t')
+                && line.trim_matches([' ', '\t']).is_empty())
+        {
             return Ok(());
         }
         let series = parse_series(line, openmetrics, labels)
@@ -154,7 +172,7 @@ impl Parser {
             _ => return,
         };
         for (name, value) in labels.iter_mut() {
-            if name == target {
+            if name == target && !looks_canonical(value) {
                 if let Ok(v) = value.parse::<f64>() {
                     let canonical = format_openmetrics_float(v);
                     if canonical != *value {
@@ -402,4 +420,24 @@ pub fn parse_all(
     let mut parser = Parser::new(format);
     let consumed = parser.feed(input, sink)?;
     parser.finish(input.get(consumed..).unwrap_or_default(), sink)
+}
+
+/// Whether `value` is certainly already in OpenMetrics float form (`+Inf`, or
+/// `[-]digits.digits` as Go's shortest `'g'` formatting writes it), so the common
+/// bucket bounds skip the parse-and-format round trip.
+fn looks_canonical(value: &str) -> bool {
+    if matches!(value, "+Inf" | "-Inf" | "NaN") {
+        return true;
+    }
+    let unsigned = value.strip_prefix('-').unwrap_or(value);
+    let Some((int, frac)) = unsigned.split_once('.') else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    digits(int)
+        && digits(frac)
+        && int.len() <= 6
+        && (int == "0" || !int.starts_with('0'))
+        && (frac == "0" || !frac.ends_with('0'))
+        && !(int == "0" && frac.starts_with("0000"))
 }
