@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything the demo and the tests need on a fresh Debian machine with Rust
-# and Python: Debian's Prometheus, node-exporter and Alertmanager, and a Python
-# virtualenv (.venv/) with botocore, moto and cargo-lambda. Idempotent: a second run
-# installs nothing and takes a second or two.
+# and Python: Debian's Prometheus and node-exporter (and openssl for the TLS test),
+# and a Python virtualenv (.venv/) with botocore (independent SigV4 check) and
+# cargo-lambda (Lambda Runtime API emulator). Idempotent: a second run installs
+# nothing and takes a second or two.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,7 +12,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 say() { printf 'setup: %s\n' "$*"; }
 
-APT_PACKAGES=(prometheus prometheus-node-exporter prometheus-alertmanager openssl)
+APT_PACKAGES=(prometheus prometheus-node-exporter openssl)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -25,19 +26,19 @@ if ((${#missing[@]})); then
   # fails harmlessly, and the tests never use their default ports anyway.
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Stop packaged daemons if an init system did start them.
-  for svc in prometheus prometheus-node-exporter prometheus-alertmanager; do
+  for svc in prometheus prometheus-node-exporter; do
     $SUDO service "$svc" stop >/dev/null 2>&1 || true
   done
 else
   say "Debian packages present: ${APT_PACKAGES[*]}"
 fi
 
-PY_PACKAGES=(botocore "moto[server]" cargo-lambda ziglang)
+PY_PACKAGES=(botocore cargo-lambda)
 if [ ! -x "$VENV/bin/python" ]; then
   say "creating virtualenv $VENV"
   python3 -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c "import botocore, moto" >/dev/null 2>&1 || [ ! -x "$VENV/bin/cargo-lambda" ]; then
+if ! "$VENV/bin/python" -c "import botocore" >/dev/null 2>&1 || [ ! -x "$VENV/bin/cargo-lambda" ]; then
   say "pip install ${PY_PACKAGES[*]}"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "${PY_PACKAGES[@]}"
 else
