@@ -6,10 +6,7 @@
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{
-    sign, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
-};
-use aws_sigv4::sign::v4;
+use aws_sigv4::http_request::{SignatureLocation, SigningSettings};
 use base64::Engine;
 
 use crate::SigningError;
@@ -29,25 +26,18 @@ pub fn presign_eks_token(
     let mut settings = SigningSettings::default();
     settings.signature_location = SignatureLocation::QueryParams;
     settings.expires_in = Some(Duration::from_secs(60));
-    let identity = credentials.clone().into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name("sts")
-        .time(time)
-        .settings(settings)
-        .build()
-        .map_err(|e| SigningError::Sign(e.to_string()))?
-        .into();
     let headers = [("x-k8s-aws-id", cluster)];
-    let signable = SignableRequest::new("GET", &url, headers.into_iter(), SignableBody::Bytes(&[]))
-        .map_err(|e| SigningError::Url {
-            url: url.clone(),
-            reason: e.to_string(),
-        })?;
-    let (instructions, _signature) = sign(signable, &params)
-        .map_err(|e| SigningError::Sign(e.to_string()))?
-        .into_parts();
+    let instructions = crate::sign_with(
+        "GET",
+        &url,
+        &headers,
+        &[],
+        credentials,
+        region,
+        "sts",
+        time,
+        settings,
+    )?;
     let (_headers, query) = instructions.into_parts();
     let mut presigned = url;
     for (name, value) in query {

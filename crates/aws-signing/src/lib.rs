@@ -10,7 +10,9 @@ mod path_clean;
 use std::time::SystemTime;
 
 use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+use aws_sigv4::http_request::{
+    sign, SignableBody, SignableRequest, SigningInstructions, SigningSettings,
+};
 use aws_sigv4::sign::v4;
 
 pub use eks_token::{presign_eks_token, EKS_TOKEN_PREFIX};
@@ -60,32 +62,60 @@ pub fn sign_request(
         })
         .copied()
         .collect();
+    let instructions = sign_with(
+        request.method,
+        request.url,
+        &headers,
+        request.body,
+        credentials,
+        region,
+        service,
+        time,
+        SigningSettings::default(),
+    )?;
+    let (signed_headers, _query) = instructions.into_parts();
+    Ok(signed_headers
+        .into_iter()
+        .map(|h| (h.name().to_string(), h.value().to_string()))
+        .collect())
+}
+
+/// Signs with `settings` and returns what to add to the request (headers or query
+/// parameters, depending on the settings' signature location).
+#[allow(clippy::too_many_arguments)]
+fn sign_with(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    credentials: &Credentials,
+    region: &str,
+    service: &str,
+    time: SystemTime,
+    settings: SigningSettings,
+) -> Result<SigningInstructions, SigningError> {
     let identity = credentials.clone().into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(region)
         .name(service)
         .time(time)
-        .settings(SigningSettings::default())
+        .settings(settings)
         .build()
         .map_err(|e| SigningError::Sign(e.to_string()))?
         .into();
     let signable = SignableRequest::new(
-        request.method,
-        request.url,
-        headers.into_iter(),
-        SignableBody::Bytes(request.body),
+        method,
+        url,
+        headers.iter().copied(),
+        SignableBody::Bytes(body),
     )
     .map_err(|e| SigningError::Url {
-        url: request.url.to_string(),
+        url: url.to_string(),
         reason: e.to_string(),
     })?;
     let (instructions, _signature) = sign(signable, &params)
         .map_err(|e| SigningError::Sign(e.to_string()))?
         .into_parts();
-    let (signed_headers, _query) = instructions.into_parts();
-    Ok(signed_headers
-        .into_iter()
-        .map(|h| (h.name().to_string(), h.value().to_string()))
-        .collect())
+    Ok(instructions)
 }

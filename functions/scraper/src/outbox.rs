@@ -133,7 +133,6 @@ pub struct ReadyRequest {
 pub struct Outbox {
     builders: Vec<RequestBuilder>,
     ready: Vec<ReadyRequest>,
-    series_dropped: u64,
 }
 
 /// Encoding failed (only possible for absurdly large inputs; reported, never panics).
@@ -150,7 +149,6 @@ impl Outbox {
                 .map(|e| RequestBuilder::new(e.max_samples_per_send, MAX_REQUEST_BYTES))
                 .collect(),
             ready: Vec::new(),
-            series_dropped: 0,
         }
     }
 
@@ -180,7 +178,6 @@ impl Outbox {
                 continue;
             }
             if let Some(reason) = endpoint.rejection(&series) {
-                self.series_dropped += 1;
                 rules.counters.add(&rules.counters.series_dropped_limits, 1);
                 rules.log_drop(&endpoint.name, &reason);
                 continue;
@@ -242,10 +239,5 @@ impl Outbox {
             }
         }
         Ok(self.ready)
-    }
-
-    /// Series dropped by the endpoints' limits so far.
-    pub fn series_dropped(&self) -> u64 {
-        self.series_dropped
     }
 }

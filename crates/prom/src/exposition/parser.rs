@@ -219,7 +219,7 @@ impl Parser {
         if keyword == "HELP" {
             sink(Entry::Help {
                 metric,
-                text: unescape_help(text, false),
+                text: unescape(text, false),
             });
         } else {
             let metric_type = match text.trim_end_matches([' ', '\t']) {
@@ -277,7 +277,7 @@ impl Parser {
         match keyword {
             "HELP" => sink(Entry::Help {
                 metric,
-                text: unescape_help(text, true),
+                text: unescape(text, true),
             }),
             "TYPE" => {
                 let metric_type = match text {
@@ -319,7 +319,7 @@ fn metadata_name(body: &str) -> Option<(Cow<'_, str>, &str)> {
     let bytes = body.as_bytes();
     if bytes.first() == Some(&b'"') {
         let end = quoted_end(body)?;
-        let name = unescape_quoted(body.get(1..end - 1)?);
+        let name = unescape(body.get(1..end - 1)?, true);
         return Some((name, body.get(end..)?));
     }
     let first = *bytes.first()?;
@@ -347,33 +347,9 @@ fn quoted_end(s: &str) -> Option<usize> {
     None
 }
 
-fn unescape_quoted(s: &str) -> Cow<'_, str> {
-    if !s.contains('\\') {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('\\') => out.push('\\'),
-            Some('"') => out.push('"'),
-            Some('n') => out.push('\n'),
-            Some(other) => {
-                out.push('\\');
-                out.push(other);
-            }
-            None => out.push('\\'),
-        }
-    }
-    Cow::Owned(out)
-}
-
-/// HELP text escapes: `\\` and `\n` in the text format, plus `\"` in OpenMetrics.
-fn unescape_help(text: &str, openmetrics: bool) -> Cow<'_, str> {
+/// Undoes the exposition escapes: `\\` and `\n` always, `\"` when `quote` is set
+/// (quoted names, and OpenMetrics HELP); any other backslash stays as written.
+fn unescape(text: &str, quote: bool) -> Cow<'_, str> {
     if !text.contains('\\') {
         return Cow::Borrowed(text);
     }
@@ -387,7 +363,7 @@ fn unescape_help(text: &str, openmetrics: bool) -> Cow<'_, str> {
         match chars.next() {
             Some('\\') => out.push('\\'),
             Some('n') => out.push('\n'),
-            Some('"') if openmetrics => out.push('"'),
+            Some('"') if quote => out.push('"'),
             Some(other) => {
                 out.push('\\');
                 out.push(other);

@@ -64,6 +64,29 @@ pub struct HttpClientSettings {
 }
 
 impl HttpClientSettings {
+    /// Gathers a config block's client fields, folding the deprecated
+    /// `bearer_token(_file)` into `authorization` as Prometheus does.
+    pub fn new(
+        basic_auth: &Option<BasicAuth>,
+        authorization: &Option<Authorization>,
+        bearer_token: &Option<String>,
+        bearer_token_file: &Option<String>,
+        tls_config: &TlsConfig,
+    ) -> Self {
+        let authorization = authorization.clone().or_else(|| {
+            (bearer_token.is_some() || bearer_token_file.is_some()).then(|| Authorization {
+                auth_type: "Bearer".into(),
+                credentials: bearer_token.clone(),
+                credentials_file: bearer_token_file.clone(),
+            })
+        });
+        Self {
+            basic_auth: basic_auth.clone(),
+            authorization,
+            tls_config: tls_config.clone(),
+        }
+    }
+
     /// Checks the combinations Prometheus rejects; `at` names the config block.
     pub fn validate(&self, at: &str) -> Result<(), String> {
         if self.basic_auth.is_some() && self.authorization.is_some() {

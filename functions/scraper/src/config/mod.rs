@@ -157,23 +157,15 @@ fn default_true() -> bool {
 }
 
 impl ScrapeConfig {
-    /// Authentication and TLS for this job's client, with the deprecated
-    /// `bearer_token(_file)` folded into `authorization` as Prometheus does.
+    /// Authentication and TLS for this job's client.
     pub fn http_settings(&self) -> HttpClientSettings {
-        let authorization = self.authorization.clone().or_else(|| {
-            (self.bearer_token.is_some() || self.bearer_token_file.is_some()).then(|| {
-                Authorization {
-                    auth_type: "Bearer".into(),
-                    credentials: self.bearer_token.clone(),
-                    credentials_file: self.bearer_token_file.clone(),
-                }
-            })
-        });
-        HttpClientSettings {
-            basic_auth: self.basic_auth.clone(),
-            authorization,
-            tls_config: self.tls_config.clone(),
-        }
+        HttpClientSettings::new(
+            &self.basic_auth,
+            &self.authorization,
+            &self.bearer_token,
+            &self.bearer_token_file,
+            &self.tls_config,
+        )
     }
 }
 
@@ -237,20 +229,13 @@ impl RemoteWriteConfig {
 
     /// Authentication and TLS for this endpoint's client.
     pub fn http_settings(&self) -> HttpClientSettings {
-        let authorization = self.authorization.clone().or_else(|| {
-            (self.bearer_token.is_some() || self.bearer_token_file.is_some()).then(|| {
-                Authorization {
-                    auth_type: "Bearer".into(),
-                    credentials: self.bearer_token.clone(),
-                    credentials_file: self.bearer_token_file.clone(),
-                }
-            })
-        });
-        HttpClientSettings {
-            basic_auth: self.basic_auth.clone(),
-            authorization,
-            tls_config: self.tls_config.clone(),
-        }
+        HttpClientSettings::new(
+            &self.basic_auth,
+            &self.authorization,
+            &self.bearer_token,
+            &self.bearer_token_file,
+            &self.tls_config,
+        )
     }
 }
 
