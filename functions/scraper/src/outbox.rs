@@ -59,6 +59,9 @@ impl EndpointRules {
             ));
         }
         for label in labels {
+            if label.name.is_empty() {
+                return Some(format!("series {labels} has a label with an empty name"));
+            }
             if label.name.len() > self.limits.max_label_name_length {
                 return Some(format!(
                     "label name {:?}... is {} bytes, more than the limit of {}",
