@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the demo and the tests need on a fresh Debian machine with Rust
 # and Python: Debian's Prometheus and node-exporter (and openssl for the TLS test),
-# and a Python virtualenv (.venv/) with botocore (independent SigV4 check) and
-# cargo-lambda (Lambda Runtime API emulator). Idempotent: a second run installs
+# and a Python virtualenv (.venv/) with botocore (independent SigV4 check), moto
+# (AWS API stand-in: STS for role_arn) and cargo-lambda (Lambda Runtime API emulator). Idempotent: a second run installs
 # nothing and takes a second or two.
 set -euo pipefail
 
@@ -33,12 +33,12 @@ else
   say "Debian packages present: ${APT_PACKAGES[*]}"
 fi
 
-PY_PACKAGES=(botocore cargo-lambda)
+PY_PACKAGES=(botocore "moto[server]" cargo-lambda)
 if [ ! -x "$VENV/bin/python" ]; then
   say "creating virtualenv $VENV"
   python3 -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c "import botocore" >/dev/null 2>&1 || [ ! -x "$VENV/bin/cargo-lambda" ]; then
+if ! "$VENV/bin/python" -c "import botocore, moto" >/dev/null 2>&1 || [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/cargo-lambda" ]; then
   say "pip install ${PY_PACKAGES[*]}"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "${PY_PACKAGES[@]}"
 else

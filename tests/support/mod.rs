@@ -270,3 +270,22 @@ pub fn proc_peak_rss_bytes(pid: u32) -> u64 {
         .map(|kb| kb * 1024)
         .unwrap_or(0)
 }
+
+/// `moto_server` (PyPI's moto, from `.venv`) on a free loopback port: the stand-in for
+/// AWS APIs (STS, CloudWatch, SNS, SQS, EKS, ...). `address` is `http://127.0.0.1:PORT`.
+pub async fn start_moto() -> Result<Service, String> {
+    let binary = workspace_root().join(".venv/bin/moto_server");
+    let binary = binary.to_string_lossy().into_owned();
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let port = free_port();
+    let address = format!("http://127.0.0.1:{port}");
+    let args = vec![
+        "-H".to_string(),
+        "127.0.0.1".to_string(),
+        "-p".to_string(),
+        port.to_string(),
+    ];
+    let mut service = spawn(&binary, &args, dir, address.clone())?;
+    wait_ready(&mut service, &format!("{address}/moto-api/")).await?;
+    Ok(service)
+}

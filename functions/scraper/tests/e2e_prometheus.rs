@@ -276,3 +276,51 @@ async fn botocore_recomputes_the_same_signature() {
     let output = check(&bad_file);
     assert!(!output.status.success(), "a tampered body must not verify");
 }
+
+/// `sigv4.role_arn`: credentials from the default chain assume the role through STS
+/// (moto), and the request is signed with the temporary credentials it returns.
+#[tokio::test]
+async fn role_arn_signs_with_assumed_role_credentials() {
+    let moto = support::start_moto().await.expect("moto server");
+    let receiver = fake_http::FakeServer::start().await;
+    receiver.serve("/metrics", "text/plain", "assumed_metric 1\n");
+    let config = format!(
+        "scrape_configs:\n  - job_name: r\n    static_configs: [{{targets: ['{}']}}]\nremote_write:\n  - url: {}/api/v1/write\n    sigv4: {{region: us-east-1, role_arn: 'arn:aws:iam::123456789012:role/amp-writer'}}\n",
+        receiver.target(),
+        receiver.base_url()
+    );
+    let run = harness::run_scraper_with_env(
+        &config,
+        30.0,
+        &[("AWS_ENDPOINT_URL", moto.address.as_str())],
+    )
+    .await;
+    assert!(run.success, "{}", run.stderr);
+    assert_eq!(
+        run.count("samples_unsent"),
+        0,
+        "{}\n{}",
+        run.summary,
+        run.stderr
+    );
+    let post = receiver
+        .captured()
+        .into_iter()
+        .find(|c| c.method == "POST")
+        .expect("a remote-write request");
+    let auth = post.header("authorization").unwrap_or_default();
+    let key_id = auth
+        .split("Credential=")
+        .nth(1)
+        .and_then(|c| c.split('/').next())
+        .unwrap_or_default();
+    assert!(
+        !key_id.is_empty() && key_id != "AKIDEXAMPLE",
+        "signed with the assumed role's key, got {auth}"
+    );
+    let token = post.header("x-amz-security-token").unwrap_or_default();
+    assert!(
+        !token.is_empty() && token != "test-session-token",
+        "assumed role's session token: {token:?}"
+    );
+}

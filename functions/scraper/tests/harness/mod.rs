@@ -41,6 +41,15 @@ pub const FAKE_ENV: [(&str, &str); 4] = [
 
 /// Writes `config_yaml` to a temp file, runs `scraper --event` on it with `timeout`.
 pub async fn run_scraper(config_yaml: &str, timeout_secs: f64) -> Run {
+    run_scraper_with_env(config_yaml, timeout_secs, &[]).await
+}
+
+/// [`run_scraper`] with extra environment variables.
+pub async fn run_scraper_with_env(
+    config_yaml: &str,
+    timeout_secs: f64,
+    env: &[(&str, &str)],
+) -> Run {
     let dir = tempfile::tempdir().expect("temp dir");
     let config: PathBuf = dir.path().join("scraper.yaml");
     std::fs::write(&config, config_yaml).expect("write config");
@@ -59,6 +68,7 @@ pub async fn run_scraper(config_yaml: &str, timeout_secs: f64) -> Run {
         .envs(FAKE_ENV)
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
         .output()
         .await
         .expect("scraper runs");
