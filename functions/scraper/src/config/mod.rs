@@ -3,7 +3,6 @@
 //! what only a scheduled function needs. Validated up front: every error names the
 //! field and the reason, so a broken config never reaches a scrape.
 
-mod duration;
 mod http;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -11,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use prom::relabel::{RelabelConfig, Relabeler};
 use serde::Deserialize;
 
-pub use duration::{parse_duration, PromDuration};
+pub use prom::duration::{parse_duration, PromDuration};
 pub use http::{Authorization, BasicAuth, HttpClientSettings, TlsConfig};
 
 /// Why a configuration was rejected.

@@ -1,5 +1,5 @@
-//! Prometheus duration strings (`30s`, `1m30s`, `500ms`, `1h`), so configs copied from
-//! Prometheus parse unchanged.
+//! Prometheus duration strings (`30s`, `1m30s`, `500ms`, `1h`), as Prometheus and
+//! Alertmanager configs write them, so configs copied from either parse unchanged.
 
 use std::fmt;
 use std::time::Duration;
@@ -74,6 +74,36 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_millis(total_ms))
 }
 
+impl fmt::Display for PromDuration {
+    /// Prometheus' rendering: `0s`, `5m`, `1h30m`, `90d`; years and weeks only when exact.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut ms = self.0.as_millis() as u64;
+        if ms == 0 {
+            return f.write_str("0s");
+        }
+        const DAY: u64 = 24 * 3600 * 1000;
+        for (unit, mult, exact) in [
+            ("y", 365 * DAY, true),
+            ("w", 7 * DAY, true),
+            ("d", DAY, false),
+            ("h", 3600 * 1000, false),
+            ("m", 60 * 1000, false),
+            ("s", 1000, false),
+            ("ms", 1, false),
+        ] {
+            if exact && !ms.is_multiple_of(mult) {
+                continue;
+            }
+            let v = ms / mult;
+            if v > 0 {
+                write!(f, "{v}{unit}")?;
+                ms -= v * mult;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl<'de> Deserialize<'de> for PromDuration {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct DurationVisitor;
@@ -117,5 +147,14 @@ mod tests {
         assert!(parse_duration("1s1m").is_err());
         assert!(parse_duration("1.5s").is_err());
         assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn renders_like_prometheus() {
+        for text in ["0s", "30s", "5m", "4h", "1h30m", "90d", "2w", "1y", "1500ms"] {
+            let d = PromDuration(parse_duration(text).expect("valid"));
+            let expected = if text == "1500ms" { "1s500ms" } else { text };
+            assert_eq!(d.to_string(), expected);
+        }
     }
 }
