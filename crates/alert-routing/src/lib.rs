@@ -1,15 +1,17 @@
 //! Alertmanager's label matchers, with both of its parsers (the UTF-8 one that is the
-//! default since 0.27 and the classic one it falls back to), and their matching and
-//! rendering rules, checked against Alertmanager's own test cases. The alarm-handler
-//! routes with them and the scaler selects alerts with them.
+//! default since 0.27 and the classic one it falls back to), their matching and
+//! rendering rules, and its routing tree, checked against Alertmanager's own test
+//! cases. The alarm-handler routes with them and the scaler selects alerts with them.
 
 mod classic;
 mod matcher;
 mod parse;
+mod route;
 mod utf8;
 
 pub use matcher::{MatchType, Matcher, MatcherError};
 pub use parse::{parse_matcher, parse_matchers};
+pub use route::{render_matchers, Route, RouteConfig, RouteError};
 
 /// The classic (pre-0.27, regex based) parser, used as the fallback.
 pub mod classic_parser {

@@ -151,7 +151,9 @@ mod tests {
 
     #[test]
     fn renders_like_prometheus() {
-        for text in ["0s", "30s", "5m", "4h", "1h30m", "90d", "2w", "1y", "1500ms"] {
+        for text in [
+            "0s", "30s", "5m", "4h", "1h30m", "90d", "2w", "1y", "1500ms",
+        ] {
             let d = PromDuration(parse_duration(text).expect("valid"));
             let expected = if text == "1500ms" { "1s500ms" } else { text };
             assert_eq!(d.to_string(), expected);

@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use prom::relabel::{RelabelConfig, Relabeler};
 use serde::Deserialize;
 
-pub use prom::duration::{parse_duration, PromDuration};
 pub use http::{Authorization, BasicAuth, HttpClientSettings, TlsConfig};
+pub use prom::duration::{parse_duration, PromDuration};
 
 /// Why a configuration was rejected.
 #[derive(Debug, thiserror::Error)]
