@@ -1,14 +1,16 @@
 //! Alertmanager's label matchers, with both of its parsers (the UTF-8 one that is the
 //! default since 0.27 and the classic one it falls back to), their matching and
-//! rendering rules, and its routing tree, checked against Alertmanager's own test
+//! rendering rules, its routing tree and inhibition, checked against Alertmanager's own test
 //! cases. The alarm-handler routes with them and the scaler selects alerts with them.
 
 mod classic;
+mod inhibit;
 mod matcher;
 mod parse;
 mod route;
 mod utf8;
 
+pub use inhibit::{InhibitRule, InhibitRuleConfig, Inhibitor};
 pub use matcher::{MatchType, Matcher, MatcherError};
 pub use parse::{parse_matcher, parse_matchers};
 pub use route::{render_matchers, Route, RouteConfig, RouteError};
