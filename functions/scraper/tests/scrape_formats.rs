@@ -263,3 +263,109 @@ async fn broken_config_is_a_clear_error_not_a_crash() {
     assert!(run.stderr.contains("scrape_intervall"), "{}", run.stderr);
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
 }
+
+#[tokio::test]
+async fn scrape_auth_headers_are_sent() {
+    let exporter = FakeServer::start().await;
+    let receiver = FakeServer::start().await;
+    exporter.serve("/metrics", "text/plain", "authed 1\n");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "s3cret-token\n").expect("token file");
+    let config = format!(
+        r#"
+scrape_configs:
+  - job_name: bearer
+    bearer_token_file: {token}
+    static_configs: [{{targets: ["{target}"]}}]
+  - job_name: basic
+    basic_auth: {{username: scraper, password: pw}}
+    metrics_path: /metrics
+    params: {{module: [x]}}
+    static_configs: [{{targets: ["{target}"]}}]
+remote_write:
+  - url: {base}/api/v1/write
+"#,
+        token = token_file.display(),
+        target = exporter.target(),
+        base = receiver.base_url(),
+    );
+    let run = harness::run_scraper(&config, 30.0).await;
+    assert!(run.success, "{}", run.stderr);
+    let gets: Vec<_> = exporter
+        .captured()
+        .into_iter()
+        .filter(|c| c.method == "GET")
+        .collect();
+    assert_eq!(gets.len(), 2);
+    assert!(
+        gets.iter()
+            .any(|g| g.header("authorization") == Some("Bearer s3cret-token")),
+        "bearer token from file (trimmed)"
+    );
+    assert!(gets.iter().any(|g| {
+        g.header("authorization") == Some("Basic c2NyYXBlcjpwdw==")
+            && g.path_and_query == "/metrics?module=x"
+    }));
+    assert!(
+        !run.stderr.contains("s3cret-token"),
+        "secrets are never logged"
+    );
+}
+
+#[tokio::test]
+async fn every_remote_write_endpoint_gets_its_own_relabeled_copy() {
+    let exporter = FakeServer::start().await;
+    let all = FakeServer::start().await;
+    let filtered = FakeServer::start().await;
+    exporter.serve(
+        "/metrics",
+        "text/plain",
+        "go_goroutines 10\napp_requests_total 5\n",
+    );
+    let config = format!(
+        r#"
+global:
+  external_labels: {{replica: r1}}
+scrape_configs:
+  - job_name: app
+    static_configs: [{{targets: ["{target}"]}}]
+remote_write:
+  - url: {all}/api/v1/write
+    name: everything
+  - url: {filtered}/api/v1/write
+    headers: {{X-Scope-OrgID: tenant-1}}
+    write_relabel_configs:
+      - source_labels: [__name__]
+        regex: go_.*
+        action: drop
+      - source_labels: [replica]
+        target_label: source_replica
+"#,
+        target = exporter.target(),
+        all = all.base_url(),
+        filtered = filtered.base_url(),
+    );
+    let run = harness::run_scraper(&config, 30.0).await;
+    assert!(run.success, "{}", run.stderr);
+    let everything = delivered(&all);
+    let some = delivered(&filtered);
+    assert!(everything.keys().any(|k| k.starts_with("go_goroutines{")));
+    assert!(
+        !some.keys().any(|k| k.starts_with("go_goroutines{")),
+        "{some:#?}"
+    );
+    let app = get_req_labels(&some, "app_requests_total{");
+    assert!(
+        app.contains("source_replica=\"r1\""),
+        "external labels are applied before write relabeling: {app}"
+    );
+    let posts: Vec<_> = filtered
+        .captured()
+        .into_iter()
+        .filter(|c| c.method == "POST")
+        .collect();
+    assert!(posts
+        .iter()
+        .all(|p| p.header("x-scope-orgid") == Some("tenant-1")));
+}
