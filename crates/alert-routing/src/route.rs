@@ -6,11 +6,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use prom::duration::PromDuration;
 use serde::Deserialize;
 
 use crate::matcher::{MatchType, Matcher, MatcherError};
 use crate::parse::parse_matchers;
+use crate::time_interval::TimeIntervals;
 
 /// One `route` node as written in the Alertmanager config.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -273,6 +275,16 @@ impl Route {
             result.push(self);
         }
         result
+    }
+
+    /// Whether notifications of this route are held back at `at`: one of its
+    /// `mute_time_intervals` is active, or it has `active_time_intervals` and none is.
+    /// An unknown interval name never mutes (config validation rejects it first).
+    pub fn is_muted(&self, intervals: &TimeIntervals, at: DateTime<Utc>) -> bool {
+        let active = |name: &String| intervals.is_active(name, at).unwrap_or(false);
+        self.mute_time_intervals.iter().any(active)
+            || (!self.active_time_intervals.is_empty()
+                && !self.active_time_intervals.iter().any(active))
     }
 
     /// Alertmanager's route key: the path of matcher sets from the root.

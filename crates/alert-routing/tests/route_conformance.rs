@@ -199,3 +199,43 @@ fn root_and_group_by_validation() {
         assert!(err.to_string().contains(needle), "{yaml}: {err}");
     }
 }
+
+#[test]
+fn mute_and_active_time_intervals_apply_per_route() {
+    use alert_routing::{NamedTimeIntervalConfig, TimeIntervals};
+    let root = Route::from_root_yaml(
+        "receiver: default\nroutes:\n- matchers: [team=a]\n  receiver: a\n  mute_time_intervals: [weekend]\n  routes:\n  - matchers: [sev=low]\n- matchers: [team=b]\n  receiver: b\n  active_time_intervals: [weekend]\n",
+    )
+    .expect("valid");
+    let configs: Vec<NamedTimeIntervalConfig> = serde_yaml::from_str(
+        "- name: weekend\n  time_intervals: [{weekdays: ['saturday:sunday']}]\n",
+    )
+    .expect("yaml");
+    let intervals = TimeIntervals::new(&configs).expect("valid");
+    let saturday = chrono::DateTime::parse_from_rfc3339("2024-01-06T10:00:00Z")
+        .expect("time")
+        .to_utc();
+    let monday = chrono::DateTime::parse_from_rfc3339("2024-01-08T10:00:00Z")
+        .expect("time")
+        .to_utc();
+    let alert = |team: &str, sev: &str| {
+        BTreeMap::from([
+            ("team".to_string(), team.to_string()),
+            ("sev".to_string(), sev.to_string()),
+        ])
+    };
+    let a = root.matching(&alert("a", "high"));
+    assert!(a[0].is_muted(&intervals, saturday));
+    assert!(!a[0].is_muted(&intervals, monday));
+    let a_low = root.matching(&alert("a", "low"));
+    assert!(
+        !a_low[0].is_muted(&intervals, saturday),
+        "mute intervals are not inherited"
+    );
+    let b = root.matching(&alert("b", "high"));
+    assert!(!b[0].is_muted(&intervals, saturday));
+    assert!(
+        b[0].is_muted(&intervals, monday),
+        "outside its active interval"
+    );
+}
