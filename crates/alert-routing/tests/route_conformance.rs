@@ -208,7 +208,7 @@ fn mute_and_active_time_intervals_apply_per_route() {
     )
     .expect("valid");
     let configs: Vec<NamedTimeIntervalConfig> = serde_yaml::from_str(
-        "- name: weekend\n  time_intervals: [{weekdays: ['saturday:sunday']}]\n",
+        "- name: weekend\n  time_intervals: [{weekdays: ['saturday', 'sunday']}]\n",
     )
     .expect("yaml");
     let intervals = TimeIntervals::new(&configs).expect("valid");
