@@ -1,4 +1,6 @@
-//! CloudWatch metrics as YACE (yet-another-cloudwatch-exporter) exposes them. Only the
-//! naming rules exist so far; discovery, GetMetricData and windowing come next.
+//! CloudWatch metrics as YACE (yet-another-cloudwatch-exporter) exposes them. So far
+//! the naming rules and the stateless query windows; discovery and GetMetricData come
+//! next.
 
 pub mod naming;
+pub mod window;
