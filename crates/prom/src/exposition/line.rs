@@ -139,6 +139,23 @@ fn run_length(bytes: &[u8], mask: u8) -> usize {
         .unwrap_or(bytes.len())
 }
 
+/// Position of the next `"` or `\`. Label values are mostly short, where a plain
+/// loop beats setting up a vectorised search; long ones go to memchr.
+fn find_quote_or_backslash(bytes: &[u8]) -> Option<usize> {
+    const SHORT: usize = 32;
+    let head = bytes.get(..SHORT).unwrap_or(bytes);
+    if let Some(i) = head.iter().position(|&b| b == b'"' || b == b'\\') {
+        return Some(i);
+    }
+    let tail = bytes.get(SHORT..)?;
+    memchr::memchr2(b'"', b'\\', tail).map(|i| i + SHORT)
+}
+
+/// Length of the metric-name characters (`[a-zA-Z0-9_:]`) at the start of `bytes`.
+pub fn metric_name_len(bytes: &[u8]) -> usize {
+    run_length(bytes, 2)
+}
+
 fn is_metric_start(b: u8) -> bool {
     b.is_ascii_alphabetic() || b == b'_' || b == b':'
 }
@@ -206,12 +223,11 @@ impl<'a> Cursor<'a> {
     fn token(&mut self) -> &'a str {
         let start = self.pos;
         let rest = self.bytes.get(start..).unwrap_or_default();
-        let len = if self.openmetrics {
-            memchr::memchr(b' ', rest)
-        } else {
-            memchr::memchr2(b' ', b'\t', rest)
-        }
-        .unwrap_or(rest.len());
+        let openmetrics = self.openmetrics;
+        let len = rest
+            .iter()
+            .position(|&b| b == b' ' || (!openmetrics && b == b'\t'))
+            .unwrap_or(rest.len());
         self.pos = start + len;
         self.line.get(start..self.pos).unwrap_or("")
     }
@@ -246,7 +262,7 @@ impl<'a> Cursor<'a> {
         let mut owned: Option<String> = None;
         let mut chunk_start = start;
         loop {
-            let Some(offset) = memchr::memchr2(b'"', b'\\', &self.bytes[self.pos..]) else {
+            let Some(offset) = find_quote_or_backslash(&self.bytes[self.pos..]) else {
                 return Err("unterminated quoted string".into());
             };
             let at = self.pos + offset;

@@ -173,7 +173,12 @@ impl Parser {
         };
         for (name, value) in labels.iter_mut() {
             if name == target && !looks_canonical(value) {
-                if let Ok(v) = value.parse::<f64>() {
+                if let Some(fixed) = common_integer_form(value) {
+                    *value = Cow::Borrowed(fixed);
+                } else if is_small_integer(value) {
+                    // `250` -> `250.0` without the float round trip.
+                    *value = Cow::Owned(format!("{value}.0"));
+                } else if let Ok(v) = value.parse::<f64>() {
                     let canonical = format_openmetrics_float(v);
                     if canonical != *value {
                         *value = Cow::Owned(canonical);
@@ -326,10 +331,7 @@ fn metadata_name(body: &str) -> Option<(Cow<'_, str>, &str)> {
     if !(first.is_ascii_alphabetic() || first == b'_' || first == b':') {
         return None;
     }
-    let end = bytes
-        .iter()
-        .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b':'))
-        .unwrap_or(bytes.len());
+    let end = super::line::metric_name_len(bytes);
     Some((Cow::Borrowed(body.get(..end)?), body.get(end..)?))
 }
 
@@ -416,4 +418,36 @@ fn looks_canonical(value: &str) -> bool {
         && (int == "0" || !int.starts_with('0'))
         && (frac == "0" || !frac.ends_with('0'))
         && !(int == "0" && frac.starts_with("0000"))
+}
+
+/// `0`, `7`, `250000`: digits without a leading zero, below 10^6 (from there Go's
+/// formatting switches to an exponent), whose OpenMetrics form is the same digits
+/// followed by `.0`.
+fn is_small_integer(value: &str) -> bool {
+    let b = value.as_bytes();
+    !b.is_empty()
+        && b.len() <= 6
+        && b.iter().all(u8::is_ascii_digit)
+        && (b.len() == 1 || b[0] != b'0')
+}
+
+/// The OpenMetrics form of the most common integer bounds and quantiles, without
+/// allocating.
+fn common_integer_form(value: &str) -> Option<&'static str> {
+    Some(match value {
+        "0" => "0.0",
+        "1" => "1.0",
+        "2" => "2.0",
+        "3" => "3.0",
+        "4" => "4.0",
+        "5" => "5.0",
+        "10" => "10.0",
+        "20" => "20.0",
+        "25" => "25.0",
+        "30" => "30.0",
+        "50" => "50.0",
+        "60" => "60.0",
+        "100" => "100.0",
+        _ => return None,
+    })
 }
