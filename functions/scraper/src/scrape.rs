@@ -24,6 +24,10 @@ use crate::sample_labels::{attach_target_labels, LabelLimits};
 use crate::summary::TargetReport;
 use crate::target::Target;
 
+/// Longest line accepted. The body is parsed line by line as it streams in, so a
+/// target that never sends a newline would otherwise grow the buffer without bound.
+const MAX_LINE_BYTES: usize = 16 << 20;
+
 /// Everything needed to scrape the targets of one job, prepared once per run.
 #[derive(Debug)]
 pub struct ScrapeJob {
@@ -177,6 +181,11 @@ async fn fetch_and_parse(
                 .feed(&carry, &mut |entry| sink.on_entry(entry))
                 .map_err(|e| format!("malformed exposition: {e}"))?;
             carry.drain(..used.min(carry.len()));
+        }
+        if carry.len() > MAX_LINE_BYTES {
+            return Err(format!(
+                "malformed exposition: a line is longer than {MAX_LINE_BYTES} bytes"
+            ));
         }
         if sink.failure.is_some() {
             return Ok(());

@@ -369,3 +369,23 @@ remote_write:
         .iter()
         .all(|p| p.header("x-scope-orgid") == Some("tenant-1")));
 }
+
+#[tokio::test]
+async fn an_endless_line_fails_the_target_instead_of_growing_memory() {
+    let exporter = FakeServer::start().await;
+    let receiver = FakeServer::start().await;
+    let mut body = b"ok_metric 1\nendless{label=\"".to_vec();
+    body.resize(body.len() + (17 << 20), b'x');
+    exporter.serve("/metrics", "text/plain", body);
+    let run = harness::run_scraper(&config(&exporter, &receiver, ""), 30.0).await;
+    assert!(run.success, "{}", run.stderr);
+    let report = run.target("app");
+    assert_eq!(report["up"], false);
+    assert!(
+        report["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("longer than"),
+        "{report}"
+    );
+}
