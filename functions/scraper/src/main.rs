@@ -32,7 +32,10 @@ async fn lambda_main() -> std::process::ExitCode {
             let deadline = scraper::deadline::invocation_deadline(event.context.deadline);
             scraper::handle(event.payload, deadline, &instance)
                 .await
-                .map_err(|e| lambda_runtime::Error::from(e.to_string()))
+                .map_err(|e| {
+                    tracing::error!(error = %e, "invocation failed");
+                    lambda_runtime::Error::from(e.to_string())
+                })
         }
     });
     match lambda_runtime::run(handler).await {
