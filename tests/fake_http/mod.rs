@@ -148,6 +148,14 @@ impl FakeServer {
         self.lock().script.extend(replies);
     }
 
+    /// `name{labels}` of every series in the accepted remote-write requests.
+    pub fn accepted_series_keys(&self) -> Vec<String> {
+        self.accepted_writes()
+            .iter()
+            .flat_map(|r| r.timeseries.iter().map(series_key))
+            .collect()
+    }
+
     /// Samples in the POSTs answered with 2xx so far (counted on arrival).
     pub fn accepted_samples(&self) -> usize {
         self.lock().accepted_samples

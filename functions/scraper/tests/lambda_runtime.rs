@@ -109,11 +109,7 @@ async fn invocation_through_cargo_lambda_runtime_api() {
         "{response}"
     );
 
-    let delivered: Vec<String> = target
-        .accepted_writes()
-        .iter()
-        .flat_map(|r| r.timeseries.iter().map(fake_http::series_key))
-        .collect();
+    let delivered = target.accepted_series_keys();
     assert!(
         delivered
             .iter()

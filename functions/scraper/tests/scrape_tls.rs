@@ -142,11 +142,7 @@ remote_write:
         error.contains("certificate") || error.contains("unknownissuer"),
         "{error}"
     );
-    let delivered: Vec<String> = receiver
-        .accepted_writes()
-        .iter()
-        .flat_map(|r| r.timeseries.iter().map(fake_http::series_key))
-        .collect();
+    let delivered = receiver.accepted_series_keys();
     assert!(
         delivered
             .iter()

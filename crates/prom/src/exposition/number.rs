@@ -40,19 +40,14 @@ fn parse_exact_decimal(bytes: &[u8]) -> Option<f64> {
     let mut digits = 0u32;
     let mut exponent: i32 = 0;
     let mut seen_digit = false;
-    while let Some(&b) = bytes.get(i) {
-        if !b.is_ascii_digit() {
-            break;
+    // Integer part, then (after a '.') the fraction, whose digits lower the exponent.
+    for fraction in [false, true] {
+        if fraction {
+            if bytes.get(i) != Some(&b'.') {
+                break;
+            }
+            i += 1;
         }
-        seen_digit = true;
-        if mantissa != 0 || b != b'0' {
-            digits += 1;
-        }
-        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
-        i += 1;
-    }
-    if bytes.get(i) == Some(&b'.') {
-        i += 1;
         while let Some(&b) = bytes.get(i) {
             if !b.is_ascii_digit() {
                 break;
@@ -62,7 +57,9 @@ fn parse_exact_decimal(bytes: &[u8]) -> Option<f64> {
                 digits += 1;
             }
             mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
-            exponent -= 1;
+            if fraction {
+                exponent -= 1;
+            }
             i += 1;
         }
     }

@@ -29,6 +29,17 @@ fn is_separator(c: char) -> bool {
 /// letter after a lower-case letter or digit gets a `_` before it, and everything is
 /// lower-cased (`CpuUtilized` -> `cpu_utilized`, `CPUUtilization` -> `cpuutilization`).
 pub fn prom_string(text: &str) -> String {
+    convert(text, true)
+}
+
+/// YACE's default label-name cleanup (case kept): separators become `_`, `%` becomes
+/// `_percent`.
+pub fn sanitize(text: &str) -> String {
+    convert(text, false)
+}
+
+/// The shared character rules; `snake_case` adds the case splitting and lowering.
+fn convert(text: &str, snake_case: bool) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     let mut prev: Option<char> = None;
     for c in text.chars() {
@@ -36,29 +47,15 @@ pub fn prom_string(text: &str) -> String {
             out.push('_');
         } else if c == '%' {
             out.push_str("_percent");
-        } else {
+        } else if snake_case {
             if c.is_uppercase() && prev.is_some_and(|p| p.is_lowercase() || p.is_numeric()) {
                 out.push('_');
             }
             out.extend(c.to_lowercase());
-        }
-        prev = Some(c);
-    }
-    out
-}
-
-/// YACE's default label-name cleanup (case kept): separators become `_`, `%` becomes
-/// `_percent`.
-pub fn sanitize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if is_separator(c) {
-            out.push('_');
-        } else if c == '%' {
-            out.push_str("_percent");
         } else {
             out.push(c);
         }
+        prev = Some(c);
     }
     out
 }
@@ -112,11 +109,7 @@ pub fn custom_tag_label(key: &str, labels_snake_case: bool) -> String {
 }
 
 fn label_part(text: &str, labels_snake_case: bool) -> String {
-    if labels_snake_case {
-        prom_string(text)
-    } else {
-        sanitize(text)
-    }
+    convert(text, labels_snake_case)
 }
 
 #[cfg(test)]

@@ -565,74 +565,60 @@ impl Config {
 
     /// One warning naming every accepted field that a scheduled run ignores.
     fn ignored_fields_warning(&self) -> Option<String> {
-        let mut ignored: Vec<String> = Vec::new();
-        let mut note = |present: bool, name: String| {
-            if present {
-                ignored.push(name);
-            }
-        };
-        note(self.rule_files.is_some(), "rule_files".into());
-        note(self.alerting.is_some(), "alerting".into());
-        note(self.remote_read.is_some(), "remote_read".into());
-        note(self.storage.is_some(), "storage".into());
-        note(self.tracing.is_some(), "tracing".into());
         let g = &self.global;
-        note(g.scrape_interval.is_some(), "global.scrape_interval".into());
-        note(
-            g.evaluation_interval.is_some(),
-            "global.evaluation_interval".into(),
-        );
-        note(g.query_log_file.is_some(), "global.query_log_file".into());
+        let mut present: Vec<(bool, String)> = vec![
+            (self.rule_files.is_some(), "rule_files".into()),
+            (self.alerting.is_some(), "alerting".into()),
+            (self.remote_read.is_some(), "remote_read".into()),
+            (self.storage.is_some(), "storage".into()),
+            (self.tracing.is_some(), "tracing".into()),
+            (g.scrape_interval.is_some(), "global.scrape_interval".into()),
+            (
+                g.evaluation_interval.is_some(),
+                "global.evaluation_interval".into(),
+            ),
+            (g.query_log_file.is_some(), "global.query_log_file".into()),
+        ];
         for (i, sc) in self.scrape_configs.iter().enumerate() {
-            note(
-                sc.scrape_interval.is_some(),
-                format!("scrape_configs[{i}].scrape_interval"),
-            );
-            note(
-                sc.follow_redirects.is_some(),
-                format!("scrape_configs[{i}].follow_redirects"),
-            );
-            note(
-                sc.enable_http2.is_some(),
-                format!("scrape_configs[{i}].enable_http2"),
-            );
+            for (set, field) in [
+                (sc.scrape_interval.is_some(), "scrape_interval"),
+                (sc.follow_redirects.is_some(), "follow_redirects"),
+                (sc.enable_http2.is_some(), "enable_http2"),
+            ] {
+                present.push((set, format!("scrape_configs[{i}].{field}")));
+            }
         }
         for (i, rw) in self.remote_write.iter().enumerate() {
-            let q = &rw.queue_config;
-            note(
-                q.capacity.is_some(),
-                format!("remote_write[{i}].queue_config.capacity"),
-            );
-            note(
-                q.min_shards.is_some(),
-                format!("remote_write[{i}].queue_config.min_shards"),
-            );
-            note(
-                q.batch_send_deadline.is_some(),
-                format!("remote_write[{i}].queue_config.batch_send_deadline"),
-            );
-            note(
-                q.sample_age_limit.is_some(),
-                format!("remote_write[{i}].queue_config.sample_age_limit"),
-            );
-            let m = &rw.metadata_config;
-            note(
-                m.send_interval.is_some(),
-                format!("remote_write[{i}].metadata_config.send_interval"),
-            );
-            note(
-                m.max_samples_per_send.is_some(),
-                format!("remote_write[{i}].metadata_config.max_samples_per_send"),
-            );
-            note(
-                rw.send_exemplars.is_some(),
-                format!("remote_write[{i}].send_exemplars"),
-            );
-            note(
-                rw.send_native_histograms.is_some(),
-                format!("remote_write[{i}].send_native_histograms"),
-            );
+            let (q, m) = (&rw.queue_config, &rw.metadata_config);
+            for (set, field) in [
+                (q.capacity.is_some(), "queue_config.capacity"),
+                (q.min_shards.is_some(), "queue_config.min_shards"),
+                (
+                    q.batch_send_deadline.is_some(),
+                    "queue_config.batch_send_deadline",
+                ),
+                (
+                    q.sample_age_limit.is_some(),
+                    "queue_config.sample_age_limit",
+                ),
+                (m.send_interval.is_some(), "metadata_config.send_interval"),
+                (
+                    m.max_samples_per_send.is_some(),
+                    "metadata_config.max_samples_per_send",
+                ),
+                (rw.send_exemplars.is_some(), "send_exemplars"),
+                (
+                    rw.send_native_histograms.is_some(),
+                    "send_native_histograms",
+                ),
+            ] {
+                present.push((set, format!("remote_write[{i}].{field}")));
+            }
         }
+        let ignored: Vec<String> = present
+            .into_iter()
+            .filter_map(|(set, name)| set.then_some(name))
+            .collect();
         (!ignored.is_empty()).then(|| {
             format!(
                 "config fields accepted but ignored by a scheduled scraper (each invocation is one scrape and one send): {}",
