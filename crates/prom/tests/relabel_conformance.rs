@@ -143,3 +143,35 @@ fn unknown_fields_and_bad_regexes_are_errors_naming_them() {
     let err = Relabeler::new(&[config]).expect_err("bad regex");
     assert!(err.to_string().contains("(unclosed"), "{err}");
 }
+
+#[test]
+fn prometheus_loading_details() {
+    // The action is case-insensitive, as Prometheus lower-cases it.
+    let c: RelabelConfig = serde_yaml::from_str("action: Labeldrop\nregex: x\n").expect("parses");
+    assert!(c.validate().is_ok());
+    // An explicit null regex is the empty regex (matches only ""), not the default.
+    let c: RelabelConfig =
+        serde_yaml::from_str("source_labels: [a]\nregex:\ntarget_label: t\nreplacement: set\n")
+            .expect("parses");
+    let r = Relabeler::new(&[c]).expect("valid");
+    let mut labels = Labels::from_pairs([("a", "x")]);
+    assert!(r.apply(&mut labels));
+    assert_eq!(labels.get("t"), None, "empty regex does not match \"x\"");
+    // lowercase/uppercase refuse a replacement; keepequal refuses any written regex.
+    for yaml in [
+        "action: uppercase\nsource_labels: [a]\ntarget_label: b\nreplacement: x\n",
+        "action: keepequal\nsource_labels: [a]\ntarget_label: b\nregex: (.*)\n",
+    ] {
+        let c: RelabelConfig = serde_yaml::from_str(yaml).expect("parses");
+        assert!(c.validate().is_err(), "{yaml}");
+    }
+    // JSON keeps absent fields absent, so a reloaded rule means the same.
+    let c: RelabelConfig =
+        serde_json::from_str(r#"{"source_labels":["a","b"],"target_label":"t"}"#).expect("parses");
+    let json = serde_json::to_string(&c).expect("serialises");
+    assert_eq!(json, r#"{"source_labels":["a","b"],"target_label":"t"}"#);
+    let again: RelabelConfig = serde_json::from_str(&json).expect("parses");
+    let mut labels = Labels::from_pairs([("a", "x"), ("b", "y")]);
+    assert!(Relabeler::new(&[again]).expect("valid").apply(&mut labels));
+    assert_eq!(labels.get("t"), Some("x;y"));
+}

@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize, Serializer};
 
-/// What a rule does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+/// What a rule does. Read case-insensitively, as Prometheus lower-cases it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Replace,
@@ -19,7 +19,33 @@ pub enum Action {
     Uppercase,
 }
 
+impl<'de> Deserialize<'de> for Action {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Action::from_name(&text.to_lowercase())
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown relabel action {text:?}")))
+    }
+}
+
 impl Action {
+    const ALL: [Action; 11] = [
+        Action::Replace,
+        Action::Keep,
+        Action::Drop,
+        Action::KeepEqual,
+        Action::DropEqual,
+        Action::HashMod,
+        Action::LabelMap,
+        Action::LabelDrop,
+        Action::LabelKeep,
+        Action::Lowercase,
+        Action::Uppercase,
+    ];
+
+    fn from_name(name: &str) -> Option<Action> {
+        Self::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+
     pub fn as_str(&self) -> &'static str {
         match self {
             Action::Replace => "replace",
@@ -62,7 +88,8 @@ pub struct RelabelConfig {
     pub source_labels: Option<Vec<String>>,
     #[serde(default)]
     pub separator: Option<String>,
-    #[serde(default)]
+    /// `None` when absent; an explicit YAML null is the empty regex, as in Prometheus.
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub regex: Option<String>,
     #[serde(default)]
     pub modulus: Option<u64>,
@@ -72,6 +99,10 @@ pub struct RelabelConfig {
     pub replacement: Option<String>,
     #[serde(default)]
     pub action: Option<Action>,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Some(Option::<String>::deserialize(d)?.unwrap_or_default()))
 }
 
 /// A rule Prometheus would reject; the message names the field and the reason.
@@ -88,6 +119,8 @@ pub enum RelabelConfigError {
     },
     #[error("{0} action requires only 'source_labels' and `target_label`, and no other fields")]
     OnlySourceAndTarget(&'static str),
+    #[error("'replacement' can not be set for {0} action")]
+    ReplacementNotAllowed(&'static str),
     #[error("{0} action requires only 'regex', and no other fields")]
     OnlyRegex(&'static str),
     #[error("{replacement:?} is invalid 'replacement' for {action} action")]
@@ -165,8 +198,15 @@ impl RelabelConfig {
         {
             return Err(invalid_target());
         }
+        if matches!(action, Action::Lowercase | Action::Uppercase)
+            && self.replacement() != DEFAULT_REPLACEMENT
+        {
+            return Err(RelabelConfigError::ReplacementNotAllowed(name));
+        }
+        // Prometheus compares the regex with its default instance, so any written
+        // regex (even `(.*)`) is refused here.
         if matches!(action, Action::KeepEqual | Action::DropEqual)
-            && (self.regex() != DEFAULT_REGEX
+            && (self.regex.is_some()
                 || self.modulus() != 0
                 || self.separator() != DEFAULT_SEPARATOR
                 || self.replacement() != DEFAULT_REPLACEMENT)
@@ -224,8 +264,8 @@ impl RelabelConfig {
     }
 }
 
-/// JSON as Prometheus marshals it (Go's encoding/json with its struct tags):
-/// separator, regex and replacement always, the rest only when set.
+/// JSON with the fields that were written (so reading it back gives the same rule;
+/// an absent field written as `""` would change its meaning).
 impl Serialize for RelabelConfig {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
@@ -233,15 +273,21 @@ impl Serialize for RelabelConfig {
         if let Some(sources) = self.source_labels.as_ref().filter(|s| !s.is_empty()) {
             map.serialize_entry("source_labels", sources)?;
         }
-        map.serialize_entry("separator", self.separator.as_deref().unwrap_or(""))?;
-        map.serialize_entry("regex", self.regex.as_deref().unwrap_or(""))?;
+        if let Some(separator) = &self.separator {
+            map.serialize_entry("separator", separator)?;
+        }
+        if let Some(regex) = &self.regex {
+            map.serialize_entry("regex", regex)?;
+        }
         if self.modulus() != 0 {
             map.serialize_entry("modulus", &self.modulus())?;
         }
         if !self.target_label().is_empty() {
             map.serialize_entry("target_label", self.target_label())?;
         }
-        map.serialize_entry("replacement", self.replacement.as_deref().unwrap_or(""))?;
+        if let Some(replacement) = &self.replacement {
+            map.serialize_entry("replacement", replacement)?;
+        }
         if let Some(action) = self.action {
             map.serialize_entry("action", action.as_str())?;
         }
