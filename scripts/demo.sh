@@ -58,7 +58,7 @@ printf '{"config_file": "%s"}\n' "$WORK/scraper.yaml" > "$WORK/event.json"
 echo "== one scraper invocation (SigV4 with fake static credentials)"
 AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY \
 AWS_SESSION_TOKEN=demo-session AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
-  target/release/scraper --event "$WORK/event.json" | python3 -c '
+  "${CARGO_TARGET_DIR:-target}/release/scraper" --event "$WORK/event.json" | python3 -c '
 import json, sys
 s = json.load(sys.stdin)
 for t in s.pop("target_reports"):

@@ -19,7 +19,8 @@ async fn main() -> std::process::ExitCode {
         subscriber.json().without_time().init();
         lambda_main().await
     } else {
-        subscriber.init();
+        use std::io::IsTerminal;
+        subscriber.with_ansi(std::io::stderr().is_terminal()).init();
         cli_main().await
     }
 }
