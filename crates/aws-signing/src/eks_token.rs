@@ -11,10 +11,18 @@ use base64::Engine;
 
 use crate::SigningError;
 
-/// Prefix of every EKS token.
+/// Prefix of every EKS token (the token format version EKS checks).
 pub const EKS_TOKEN_PREFIX: &str = "k8s-aws-v1.";
 
-/// Builds the token for `cluster` in `region` at `time`.
+/// `X-Amz-Expires` of the presigned URL, the value `aws eks get-token` signs. (How
+/// long the apiserver accepts the token is its own rule; aws-cli reports an expiry of
+/// 14 minutes after signing, so refresh well before that.)
+pub const EKS_TOKEN_EXPIRES_SECONDS: u64 = 60;
+
+/// Builds the bearer token for `cluster` in `region` at `time`: a presigned STS
+/// `GetCallerIdentity` URL (query parameters in the order botocore emits them) with
+/// `host;x-k8s-aws-id` signed and, for session credentials, `X-Amz-Security-Token` in
+/// the signed query, then `k8s-aws-v1.` + unpadded base64url of that URL.
 pub fn presign_eks_token(
     cluster: &str,
     region: &str,
@@ -25,7 +33,7 @@ pub fn presign_eks_token(
         format!("https://sts.{region}.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15");
     let mut settings = SigningSettings::default();
     settings.signature_location = SignatureLocation::QueryParams;
-    settings.expires_in = Some(Duration::from_secs(60));
+    settings.expires_in = Some(Duration::from_secs(EKS_TOKEN_EXPIRES_SECONDS));
     let headers = [("x-k8s-aws-id", cluster)];
     let instructions = crate::sign_with(
         "GET",
@@ -38,7 +46,11 @@ pub fn presign_eks_token(
         time,
         settings,
     )?;
-    let (_headers, query) = instructions.into_parts();
+    let (_headers, mut query) = instructions.into_parts();
+    // aws-sigv4 appends the session token after the signature; botocore (and so
+    // `aws eks get-token`) puts the signature last. Either verifies, but matching
+    // botocore makes the token byte-identical and testable.
+    query.sort_by_key(|(name, _)| *name == "X-Amz-Signature");
     let mut presigned = url;
     for (name, value) in query {
         presigned.push('&');

@@ -3,8 +3,13 @@
 
 use crate::SigningError;
 
-/// Returns `url` with its path cleaned like Go's `path.Clean`: repeated slashes
-/// collapsed, `.` removed, `..` resolved, no trailing slash. Send the returned URL.
+/// Returns `url` with its path cleaned like Go's `path.Clean` (see [`clean_path`]),
+/// the query kept as is and any `#fragment` dropped (fragments are never sent).
+/// [`crate::sign_request`] signs this URL, so it is the one to send. Idempotent.
+///
+/// Like the rest of signing, this works on the path as written (percent-encoded): an
+/// encoded `%2F` or `%2E` is not treated as `/` or `.`, whereas Go cleans the decoded
+/// path. Remote-write URLs never contain those.
 pub fn clean_url(url: &str) -> Result<String, SigningError> {
     let fail = |reason: &str| SigningError::Url {
         url: url.to_string(),
@@ -29,7 +34,9 @@ pub fn clean_url(url: &str) -> Result<String, SigningError> {
     Ok(out)
 }
 
-/// Go's `path.Clean` for an absolute (or empty) URL path.
+/// Go's `path.Clean` for an absolute URL path: repeated slashes collapsed, `.`
+/// segments removed, `..` resolved (never above the root), no trailing slash. An empty
+/// path becomes `/` (Go would return `.`, which is not a URL path).
 pub fn clean_path(path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for segment in path.split('/') {
