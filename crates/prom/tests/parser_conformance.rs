@@ -247,30 +247,93 @@ fn upstream_payloads_parse() {
 #[test]
 fn chunking_at_every_boundary_gives_the_same_entries() {
     let input = b"# HELP a Help \\n text.\n# TYPE a histogram\na_bucket{le=\"1\",x=\"y\\\"z\"} 1 1000\na_bucket{le=\"+Inf\"} 2\na_count 2\n{\"quoted.name\",c=\"d\"} NaN\n# comment\nc 3";
-    let whole = render(&[input.as_slice()]);
+    let whole = render(
+        &[input.as_slice()],
+        Format::PrometheusText,
+        ParserOptions::default(),
+    )
+    .expect("valid");
     assert_eq!(whole.len(), 8, "{whole:#?}");
-    for split in 0..input.len() {
-        let (a, b) = input.split_at(split);
-        assert_eq!(render(&[a, b]), whole, "split at {split}");
-    }
+    assert_same_at_every_split(input, Format::PrometheusText, ParserOptions::default());
     for size in [1, 2, 3, 7] {
         let chunks: Vec<&[u8]> = input.chunks(size).collect();
-        assert_eq!(render(&chunks), whole, "chunks of {size}");
+        assert_eq!(
+            render(&chunks, Format::PrometheusText, ParserOptions::default()),
+            Ok(whole.clone()),
+            "chunks of {size}"
+        );
     }
 }
 
-fn render(chunks: &[&[u8]]) -> Vec<String> {
-    let mut parser = Parser::new(Format::PrometheusText);
+/// The same guarantee on every upstream series case and every upstream error case
+/// (an error must name the same line however the input is split), in both formats.
+#[test]
+fn chunking_upstream_cases_gives_the_same_result() {
+    let cases = cases();
+    for group in ["series_tests", "error_tests"] {
+        for case in cases[group].as_array().expect(group) {
+            let options = ParserOptions {
+                skip_created_series: case["parser_options"]["skip_created_series"] == true,
+            };
+            assert_same_at_every_split(&input_of(case), format_of(case), options);
+        }
+    }
+}
+
+/// Invalid UTF-8 in a text-format comment is fine (Prometheus never decodes
+/// comments) and does not disturb the lines around it; in a label value it is an
+/// error naming the line.
+#[test]
+fn invalid_utf8_only_matters_where_text_is_used() {
+    let input = b"a 1\n# comment \xff\xfe\nb{x=\"\xc3\xa9\"} 2\n";
+    let got = render(
+        &[input.as_slice()],
+        Format::PrometheusText,
+        ParserOptions::default(),
+    )
+    .expect("valid");
+    assert_eq!(got.len(), 3, "{got:#?}");
+    assert!(
+        got[2].contains("\"\u{e9}\"") || got[2].contains("\"é\""),
+        "{got:#?}"
+    );
+    assert_same_at_every_split(input, Format::PrometheusText, ParserOptions::default());
+    let bad = b"a 1\n# ok\nb{x=\"\xff\"} 2\nc 3\n";
+    let err = parse_all(bad, Format::PrometheusText, &mut |_| {}).expect_err("invalid UTF-8");
+    assert_eq!(err.line, 3, "{err}");
+    let bad_help = b"# HELP a \xff\n";
+    assert!(parse_all(bad_help, Format::PrometheusText, &mut |_| {}).is_err());
+}
+
+fn assert_same_at_every_split(input: &[u8], format: Format, options: ParserOptions) {
+    let whole = render(&[input], format, options);
+    for split in 0..=input.len() {
+        let (a, b) = input.split_at(split);
+        assert_eq!(
+            render(&[a, b], format, options),
+            whole,
+            "split at {split} of {:?}",
+            String::from_utf8_lossy(input)
+        );
+    }
+    let bytes: Vec<&[u8]> = input.chunks(1).collect();
+    assert_eq!(render(&bytes, format, options), whole, "byte by byte");
+}
+
+/// Entries (as Debug text) from feeding `chunks` one after another the way the
+/// scraper does, or the line of the error.
+fn render(chunks: &[&[u8]], format: Format, options: ParserOptions) -> Result<Vec<String>, usize> {
+    let mut parser = Parser::with_options(format, options);
     let mut out = Vec::new();
     let mut carry: Vec<u8> = Vec::new();
     let mut sink = |e: Entry<'_>| out.push(format!("{e:?}"));
     for chunk in chunks {
         carry.extend_from_slice(chunk);
-        let used = parser.feed(&carry, &mut sink).expect("valid");
+        let used = parser.feed(&carry, &mut sink).map_err(|e| e.line)?;
         carry.drain(..used);
     }
-    parser.finish(&carry, &mut sink).expect("valid");
-    out
+    parser.finish(&carry, &mut sink).map_err(|e| e.line)?;
+    Ok(out)
 }
 
 #[test]
@@ -311,4 +374,145 @@ fn random_and_truncated_input_never_panics() {
             let _ = parse_all(&data, format, &mut |_| {});
         }
     }
+}
+
+/// Details of Prometheus' lexers that the upstream cases do not pin down, and the
+/// few places where we deliberately refuse what Prometheus would misread.
+#[test]
+fn lexer_details_match_prometheus() {
+    let text = |input: &str| {
+        parse_to_json(
+            input.as_bytes(),
+            Format::PrometheusText,
+            ParserOptions::default(),
+        )
+    };
+    let om = |input: &str| {
+        parse_to_json(
+            input.as_bytes(),
+            Format::OpenMetrics,
+            ParserOptions::default(),
+        )
+    };
+    let kinds = |entries: &[Value]| -> Vec<String> {
+        entries
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+
+    // Text format: blanks before a comment, a keyword without a following blank is
+    // a comment, the help text keeps all but the first separating byte.
+    let got = text("  # HELP a first\n\t# TYPE a gauge\n# HELP\n# TYPE\n# HELP b  two\na 1\n")
+        .expect("valid");
+    assert_eq!(
+        kinds(&got),
+        ["help", "type", "comment", "comment", "help", "series"]
+    );
+    assert_eq!(got[0]["help"], "first");
+    assert_eq!(got[4]["help"], " two");
+    // TYPE must be exactly one of the type names.
+    assert!(text("# TYPE a counter \n").is_err());
+    assert!(text("# TYPE a  counter\n").is_err());
+    assert!(text("# TYPE a\n").is_err());
+    assert!(text("# TYPE a untyped\na 1\n").is_ok());
+    // The value may follow a label set directly; a bare name needs a blank.
+    let got = text("a{b=\"c\"}1\n").expect("valid");
+    assert_eq!(got[0]["value"], 1.0);
+    assert!(text("a-1 5\n").is_err());
+    // Timestamps are unsigned integers; blanks around them are free.
+    assert_eq!(text("a 1 \t 5 \t\n").expect("valid")[0]["timestamp_ms"], 5);
+    assert!(text("a 1 -5\n").is_err());
+    assert!(text("a 1 5.5\n").is_err());
+    // A quoted metric name must be followed by a comma or the closing brace.
+    assert!(text("{\"a\" b=\"c\"} 1\n").is_err());
+    assert!(text("{\"a\" , b=\"c\"} 1\n").is_ok());
+    // Values: Go float syntax, except out of range.
+    assert!(text("a 1e400\n").is_err());
+    assert!(text("a -nan\n").is_err());
+    assert_eq!(text("a +inf\n").expect("valid")[0]["value"], "+Inf");
+
+    // OpenMetrics: no blanks inside label sets, one space between fields.
+    assert!(om("a{b=\"c\"} 1\n# EOF\n").is_ok());
+    assert!(om("a{ b=\"c\"} 1\n# EOF\n").is_err());
+    assert!(om("a{b= \"c\"} 1\n# EOF\n").is_err());
+    assert!(om("a{b=\"c\" } 1\n# EOF\n").is_err());
+    assert!(om("a{b=\"c\"}1\n# EOF\n").is_err());
+    assert!(om("a  1\n# EOF\n").is_err());
+    assert!(om("a 1 \n# EOF\n").is_err());
+    // Exemplars are validated, then dropped.
+    let got = om("a_total 1 2.5 # {id=\"x\"} 3 4.5\n# EOF\n").expect("valid");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["timestamp_ms"], 2500);
+    assert!(om("a_total 1 # {id=\"x\"}\n# EOF\n").is_err());
+    assert!(om("a_total 1 # {id=\"x\"} 3 4 5\n# EOF\n").is_err());
+    assert!(om("a_total 1 # {id=\"x\"} 3 NaN\n# EOF\n").is_err());
+    assert!(om("a_total 1 # {\"x\"} 3\n# EOF\n").is_err());
+    // Nothing may follow `# EOF`, not even an empty line; `# EOF` may lack its newline.
+    assert!(om("a 1\n# EOF").is_ok());
+    assert!(om("a 1\n# EOF\n\n").is_err());
+    assert!(om("# EOF\n# EOF\n").is_err());
+    assert!(om("a 1\n").is_err());
+    // Comments other than HELP/TYPE/UNIT/EOF do not exist in OpenMetrics.
+    assert!(om("# a comment\n# EOF\n").is_err());
+    assert!(om("# TYPE a untyped\n# EOF\n").is_err());
+    assert!(om("# UNIT a_seconds seconds\n# EOF\n").is_ok());
+}
+
+/// Prometheus rewrites `le` of histograms and `quantile` of summaries to
+/// OpenMetrics float form (the type comes from the latest TYPE line); other labels
+/// and other types are left as written.
+#[test]
+fn le_and_quantile_values_are_normalised_like_prometheus() {
+    let le = |value: &str| -> String {
+        let input = format!("# TYPE h histogram\nh_bucket{{le=\"{value}\"}} 1\n");
+        let got = parse_to_json(
+            input.as_bytes(),
+            Format::PrometheusText,
+            ParserOptions::default(),
+        )
+        .expect("valid");
+        got[1]["labels"]["le"].as_str().unwrap_or("").to_string()
+    };
+    for (written, normalised) in [
+        ("1", "1.0"),
+        ("0", "0.0"),
+        ("250", "250.0"),
+        ("999999", "999999.0"),
+        ("1000000", "1e+06"),
+        ("1e+09", "1e+09"),
+        ("1e9", "1e+09"),
+        ("0.25", "0.25"),
+        ("0.250", "0.25"),
+        ("0.0001", "0.0001"),
+        ("0.00001", "1e-05"),
+        ("0.10000000000000001", "0.1"),
+        ("8.999999999999998", "8.999999999999998"),
+        ("-0.00099", "-0.00099"),
+        ("+Inf", "+Inf"),
+        ("inf", "+Inf"),
+        ("-Inf", "-Inf"),
+        ("nan", "NaN"),
+        ("1.5e-7", "1.5e-07"),
+        ("123456.5", "123456.5"),
+        ("1234567.5", "1.2345675e+06"),
+        // Not a Go float: left alone.
+        ("foo", "foo"),
+        ("1e400", "1e400"),
+        ("1_0", "1_0"),
+    ] {
+        assert_eq!(le(written), normalised, "le={written:?}");
+    }
+
+    let input = "# TYPE s summary\ns{quantile=\"1\",le=\"1\"} 1\n# TYPE g gauge\ng{quantile=\"1\",le=\"1\"} 1\n";
+    let got = parse_to_json(
+        input.as_bytes(),
+        Format::PrometheusText,
+        ParserOptions::default(),
+    )
+    .expect("valid");
+    assert_eq!(got[1]["labels"]["quantile"], "1.0");
+    assert_eq!(got[1]["labels"]["le"], "1");
+    assert_eq!(got[3]["labels"]["quantile"], "1");
+    assert_eq!(got[3]["labels"]["le"], "1");
 }

@@ -35,18 +35,22 @@ pub fn parse_series<'a>(
         pos: 0,
         openmetrics,
     };
-    let mut separated = false;
+    // Text format: a bare name needs blanks before the value (Prometheus' lexer would
+    // read `a-1 5` as value -1 at 5 ms; we refuse that rather than guess), a label
+    // set may be followed directly by the value. OpenMetrics: exactly one space.
+    let mut needs_gap = true;
     let name = if c.peek() == Some(b'{') {
+        needs_gap = false;
         c.label_set(labels, false)?
     } else {
         let plain = c.metric_name()?;
         if !openmetrics {
             let before = c.pos;
             c.skip_blanks();
-            separated = c.pos > before;
+            needs_gap = c.pos == before;
         }
         if c.peek() == Some(b'{') {
-            separated = false;
+            needs_gap = false;
             if let Some(quoted) = c.label_set(labels, false)? {
                 return Err(format!("metric name set twice ({plain:?} and {quoted:?})"));
             }
@@ -54,8 +58,17 @@ pub fn parse_series<'a>(
         Some(Cow::Borrowed(plain))
     };
     let name = name.ok_or_else(|| "metric name not set".to_string())?;
-    if !separated && !c.separator() {
-        return Err(format!("expected value after metric {}", c.excerpt()));
+    if openmetrics {
+        if c.peek() != Some(b' ') {
+            return Err(format!("expected value after metric {}", c.excerpt()));
+        }
+        c.pos += 1;
+    } else {
+        let before = c.pos;
+        c.skip_blanks();
+        if needs_gap && c.pos == before {
+            return Err(format!("expected value after metric {}", c.excerpt()));
+        }
     }
     let value_text = c.token();
     if value_text.is_empty() {
@@ -193,18 +206,11 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// The gap before a value: one space in OpenMetrics, any blanks in text format.
-    fn separator(&mut self) -> bool {
-        if self.openmetrics {
-            if self.peek() == Some(b' ') {
-                self.pos += 1;
-                return true;
-            }
-            return false;
+    /// Blanks between tokens are allowed inside label sets of the text format only.
+    fn skip_text_blanks(&mut self) {
+        if !self.openmetrics {
+            self.skip_blanks();
         }
-        let start = self.pos;
-        self.skip_blanks();
-        self.pos > start
     }
 
     fn expect_single_space(&mut self) -> Result<(), String> {
@@ -313,7 +319,7 @@ impl<'a> Cursor<'a> {
         let mut name: Option<Cow<'a, str>> = None;
         let mut expect_item = true;
         loop {
-            self.skip_blanks();
+            self.skip_text_blanks();
             match self.peek() {
                 None => return Err("unexpected end of line in label set".into()),
                 Some(b'}') => {
@@ -326,21 +332,25 @@ impl<'a> Cursor<'a> {
                 }
                 Some(b'"') => {
                     let text = self.quoted(true)?;
-                    self.skip_blanks();
-                    if self.peek() == Some(b'=') {
-                        let value = self.label_value(exemplar)?;
-                        labels.push((text, value));
-                    } else if exemplar {
-                        return Err(format!("expected equal {}", self.excerpt()));
-                    } else if name.is_some() {
-                        return Err("metric name set twice in label set".into());
-                    } else {
-                        name = Some(text);
+                    self.skip_text_blanks();
+                    match self.peek() {
+                        Some(b'=') => {
+                            let value = self.label_value(exemplar)?;
+                            labels.push((text, value));
+                        }
+                        // A quoted string alone is the metric name (UTF-8 form).
+                        Some(b',' | b'}') if !exemplar => {
+                            if name.is_some() {
+                                return Err("metric name set twice in label set".into());
+                            }
+                            name = Some(text);
+                        }
+                        _ => return Err(format!("expected equal {}", self.excerpt())),
                     }
                 }
                 Some(_) => {
                     let label = self.label_name()?;
-                    self.skip_blanks();
+                    self.skip_text_blanks();
                     if self.peek() != Some(b'=') {
                         return Err(format!("expected equal {}", self.excerpt()));
                     }
@@ -348,7 +358,7 @@ impl<'a> Cursor<'a> {
                     labels.push((Cow::Borrowed(label), value));
                 }
             }
-            self.skip_blanks();
+            self.skip_text_blanks();
             if self.peek() == Some(b',') {
                 self.pos += 1;
                 expect_item = true;
@@ -361,7 +371,7 @@ impl<'a> Cursor<'a> {
     /// `= "value"` after a label name.
     fn label_value(&mut self, exemplar: bool) -> Result<Cow<'a, str>, String> {
         self.pos += 1; // '='
-        self.skip_blanks();
+        self.skip_text_blanks();
         self.quoted(!exemplar)
     }
 

@@ -1,6 +1,10 @@
 //! Sample values and timestamps as Prometheus reads them, and the OpenMetrics float
 //! formatting Prometheus uses to normalise `le` and `quantile` label values.
 
+/// The NaN bit pattern Prometheus stores for a NaN sample (`value.NormalNaN`), kept
+/// distinct from the staleness marker so a target can never send one.
+pub const NORMAL_NAN_BITS: u64 = 0x7ff8_0000_0000_0001;
+
 /// Parses a sample value like Prometheus: Go float syntax (including `NaN`, `Inf`,
 /// `+Inf`, `-Inf`, any case) but no hex floats and no `_` digit separators.
 pub fn parse_value(text: &str) -> Result<f64, String> {
@@ -10,13 +14,24 @@ pub fn parse_value(text: &str) -> Result<f64, String> {
     if text.bytes().any(|b| matches!(b, b'p' | b'P' | b'_')) {
         return Err(format!("unsupported character in float {text:?}"));
     }
+    parse_go_float(text).ok_or_else(|| format!("invalid float {text:?}"))
+}
+
+/// Go's `strconv.ParseFloat` for decimal input: Rust's grammar is the same apart from
+/// two cases handled here, a signed NaN (Go rejects it) and a finite literal too
+/// large for an f64 (Go reports a range error, Rust rounds to infinity).
+pub fn parse_go_float(text: &str) -> Option<f64> {
     let body = text.strip_prefix(['+', '-']).unwrap_or(text);
-    // Rust accepts the same special spellings as Go, but Go rejects a signed NaN.
-    if body.eq_ignore_ascii_case("nan") && body.len() != text.len() {
-        return Err(format!("invalid float {text:?}"));
+    if body.eq_ignore_ascii_case("nan") {
+        return (body.len() == text.len()).then(|| f64::from_bits(NORMAL_NAN_BITS));
     }
-    text.parse::<f64>()
-        .map_err(|_| format!("invalid float {text:?}"))
+    let value: f64 = text.parse().ok()?;
+    if value.is_infinite()
+        && !(body.eq_ignore_ascii_case("inf") || body.eq_ignore_ascii_case("infinity"))
+    {
+        return None;
+    }
+    Some(value)
 }
 
 /// Powers of ten that are exact in an f64.
@@ -109,10 +124,10 @@ fn parse_exact_decimal(bytes: &[u8]) -> Option<f64> {
     Some(if negative { -value } else { value })
 }
 
-/// Text format timestamp: integer milliseconds.
+/// Text format timestamp: integer milliseconds, digits only (Prometheus' lexer takes
+/// no sign).
 pub fn parse_text_timestamp(text: &str) -> Result<i64, String> {
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("invalid timestamp {text:?}"));
     }
     text.parse::<i64>()
@@ -214,7 +229,12 @@ mod tests {
         assert_eq!(parse_value("-inf"), Ok(f64::NEG_INFINITY));
         assert!(parse_value("NaN").is_ok_and(f64::is_nan));
         assert!(parse_value("nan").is_ok_and(f64::is_nan));
-        for bad in ["1_2", "0x1p-3", "true", "1z", "", "1\t2", "+nan"] {
+        assert_eq!(parse_value("NaN").map(f64::to_bits), Ok(NORMAL_NAN_BITS));
+        assert_eq!(parse_value("Infinity"), Ok(f64::INFINITY));
+        for bad in [
+            "1_2", "0x1p-3", "0x10", "true", "1z", "", "1\t2", "+nan", "-NaN", "1e400", "infinit",
+            ".", "1e", " 1",
+        ] {
             assert!(parse_value(bad).is_err(), "{bad}");
         }
     }
@@ -254,6 +274,8 @@ mod tests {
     fn timestamps() {
         assert_eq!(parse_text_timestamp("123123"), Ok(123123));
         assert!(parse_text_timestamp("1_2").is_err());
+        assert!(parse_text_timestamp("-5").is_err());
+        assert!(parse_text_timestamp("99999999999999999999").is_err());
         assert_eq!(parse_om_timestamp("1520879607.789"), Ok(1_520_879_607_789));
         assert_eq!(parse_om_timestamp("123.123"), Ok(123_123));
         assert!(parse_om_timestamp("NaN").is_err());

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use super::line::{parse_series, LabelPairs};
-use super::number::format_openmetrics_float;
+use super::number::{format_openmetrics_float, parse_go_float};
 use super::{Entry, Format, MetricType, ParseError, Sample};
 
 /// Behaviour switches.
@@ -125,6 +125,15 @@ impl Parser {
                 self.text_comment(raw, sink)
             };
         }
+        if !openmetrics && matches!(raw.first(), Some(b' ' | b'\t')) {
+            // The text format skips blanks before any token: a blank line is
+            // ignored and an indented comment is still a comment.
+            match raw.iter().position(|&b| b != b' ' && b != b'\t') {
+                None => return Ok(()),
+                Some(i) if raw[i] == b'#' => return self.text_comment(&raw[i..], sink),
+                Some(_) => {}
+            }
+        }
         let line = match checked {
             Some(line) => line,
             None => std::str::from_utf8(raw)
@@ -134,10 +143,7 @@ impl Parser {
             if line.is_empty() {
                 return Err(self.error("empty line (not allowed in OpenMetrics)"));
             }
-        } else if line.is_empty()
-            || (matches!(line.as_bytes()[0], b' ' | b'\t')
-                && line.trim_matches([' ', '\t']).is_empty())
-        {
+        } else if line.is_empty() {
             return Ok(());
         }
         let series = parse_series(line, openmetrics, labels)
@@ -178,7 +184,7 @@ impl Parser {
                 } else if is_small_integer(value) {
                     // `250` -> `250.0` without the float round trip.
                     *value = Cow::Owned(format!("{value}.0"));
-                } else if let Ok(v) = value.parse::<f64>() {
+                } else if let Some(v) = parse_go_float(value) {
                     let canonical = format_openmetrics_float(v);
                     if canonical != *value {
                         *value = Cow::Owned(canonical);
@@ -188,7 +194,8 @@ impl Parser {
         }
     }
 
-    /// Text format: `#` then blanks, then `HELP`/`TYPE` and a blank, else a comment.
+    /// Text format: `#`, blanks, `HELP`/`TYPE` and blanks make a metadata line;
+    /// anything else starting with `#` is a comment.
     fn text_comment(
         &mut self,
         raw: &[u8],
@@ -199,15 +206,15 @@ impl Parser {
             i += 1;
         }
         let rest = &raw[i..];
-        let keyword = if rest.starts_with(b"HELP") {
-            "HELP"
-        } else if rest.starts_with(b"TYPE") {
-            "TYPE"
-        } else {
-            sink(Entry::Comment);
-            return Ok(());
+        let keyword = match rest.get(..4) {
+            Some(b"HELP") => "HELP",
+            Some(b"TYPE") => "TYPE",
+            _ => {
+                sink(Entry::Comment);
+                return Ok(());
+            }
         };
-        if i == 1 || !matches!(rest.get(4), None | Some(b' ' | b'\t')) {
+        if i == 1 || !matches!(rest.get(4), Some(b' ' | b'\t')) {
             sink(Entry::Comment);
             return Ok(());
         }
@@ -220,14 +227,25 @@ impl Parser {
                 excerpt(body)
             ))
         })?;
-        let text = after.trim_start_matches([' ', '\t']);
+        // As in Prometheus, the text is the rest of the line minus its first byte
+        // (the separating blank): further blanks belong to the text.
+        let text = match after.get(1..) {
+            Some(text) => text,
+            None if after.is_empty() => "",
+            None => {
+                return Err(self.error(format!(
+                    "expected a blank after the metric name in {}",
+                    excerpt(body)
+                )))
+            }
+        };
         if keyword == "HELP" {
             sink(Entry::Help {
                 metric,
                 text: unescape(text, false),
             });
         } else {
-            let metric_type = match text.trim_end_matches([' ', '\t']) {
+            let metric_type = match text {
                 "counter" => MetricType::Counter,
                 "gauge" => MetricType::Gauge,
                 "histogram" => MetricType::Histogram,
@@ -402,7 +420,9 @@ pub fn parse_all(
 
 /// Whether `value` is certainly already in OpenMetrics float form (`+Inf`, or
 /// `[-]digits.digits` as Go's shortest `'g'` formatting writes it), so the common
-/// bucket bounds skip the parse-and-format round trip.
+/// bucket bounds skip the parse-and-format round trip. At most 15 significant digits
+/// without trailing zeros is always the shortest representation of its float; longer
+/// spellings (`0.10000000000000001`) take the general path.
 fn looks_canonical(value: &str) -> bool {
     if matches!(value, "+Inf" | "-Inf" | "NaN") {
         return true;
@@ -412,9 +432,15 @@ fn looks_canonical(value: &str) -> bool {
         return false;
     };
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let significant = if int == "0" {
+        frac.trim_start_matches('0').len()
+    } else {
+        int.len() + frac.len()
+    };
     digits(int)
         && digits(frac)
         && int.len() <= 6
+        && significant <= 15
         && (int == "0" || !int.starts_with('0'))
         && (frac == "0" || !frac.ends_with('0'))
         && !(int == "0" && frac.starts_with("0000"))
