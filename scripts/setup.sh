@@ -12,7 +12,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 say() { printf 'setup: %s\n' "$*"; }
 
-APT_PACKAGES=(prometheus prometheus-node-exporter openssl)
+APT_PACKAGES=(prometheus prometheus-node-exporter prometheus-alertmanager openssl)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -26,7 +26,7 @@ if ((${#missing[@]})); then
   # fails harmlessly, and the tests never use their default ports anyway.
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Stop packaged daemons if an init system did start them.
-  for svc in prometheus prometheus-node-exporter; do
+  for svc in prometheus prometheus-node-exporter prometheus-alertmanager; do
     $SUDO service "$svc" stop >/dev/null 2>&1 || true
   done
 else

@@ -1,0 +1,10 @@
+//! One alert model for every alert source (Grafana, Alertmanager / AMP, CloudWatch
+//! alarms, EventBridge, anything else), so routing, receivers and the scaler never care
+//! where an alert came from. The JSON form is versioned ([`SCHEMA_VERSION`]) because
+//! the scaler consumes what the alarm-handler publishes.
+
+mod alert;
+mod fingerprint;
+
+pub use alert::{Alert, AlertBatch, Status, SCHEMA_VERSION};
+pub use fingerprint::fingerprint;
