@@ -1,0 +1,357 @@
+//! Executing a parsed template over JSON data with Go's text/template semantics
+//! (truthiness, variable scopes, `range` over lists and sorted maps).
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use crate::funcs::{call_function, call_method, is_function};
+use crate::parse::{Arg, Node, Pipeline};
+use crate::TemplateError;
+
+/// Runaway-template guards.
+const MAX_DEPTH: usize = 100;
+const MAX_OUTPUT: usize = 1 << 20;
+
+pub struct Exec<'a> {
+    pub defines: &'a HashMap<String, Vec<Node>>,
+    pub out: String,
+    pub depth: usize,
+    vars: Vec<(String, Value)>,
+}
+
+fn exec_error(message: impl Into<String>) -> TemplateError {
+    TemplateError::Exec(message.into())
+}
+
+/// Go's notion of an empty value.
+pub fn truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+/// How Go's fmt prints a value with `%v`.
+pub fn display(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+            Some(f) => f.to_string(),
+            None => n.to_string(),
+        },
+        Value::String(s) => s.clone(),
+        Value::Array(items) => {
+            let parts: Vec<String> = items.iter().map(display).collect();
+            format!("[{}]", parts.join(" "))
+        }
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let parts: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{k}:{}", map.get(*k).map(display).unwrap_or_default()))
+                .collect();
+            format!("map[{}]", parts.join(" "))
+        }
+    }
+}
+
+impl<'a> Exec<'a> {
+    pub fn new(defines: &'a HashMap<String, Vec<Node>>, root: &Value) -> Exec<'a> {
+        Exec {
+            defines,
+            out: String::new(),
+            depth: 0,
+            vars: vec![(String::new(), root.clone())],
+        }
+    }
+
+    pub fn run(&mut self, nodes: &[Node], dot: &Value) -> Result<(), TemplateError> {
+        for node in nodes {
+            if self.out.len() > MAX_OUTPUT {
+                return Err(exec_error(format!("output exceeds {MAX_OUTPUT} bytes")));
+            }
+            match node {
+                Node::Text(text) => self.out.push_str(text),
+                Node::Output(pipeline) => {
+                    let value = self.pipeline(pipeline, dot)?;
+                    if pipeline.decl.is_empty() {
+                        self.out.push_str(&display(&value));
+                    }
+                }
+                Node::If(branches, otherwise) => {
+                    let mark = self.vars.len();
+                    let mut done = false;
+                    for (cond, body) in branches {
+                        if truthy(&self.pipeline(cond, dot)?) {
+                            self.run(body, dot)?;
+                            done = true;
+                            break;
+                        }
+                    }
+                    if !done {
+                        self.run(otherwise, dot)?;
+                    }
+                    self.vars.truncate(mark);
+                }
+                Node::With(cond, body, otherwise) => {
+                    let mark = self.vars.len();
+                    let value = self.pipeline(cond, dot)?;
+                    if truthy(&value) {
+                        self.run(body, &value)?;
+                    } else {
+                        self.run(otherwise, dot)?;
+                    }
+                    self.vars.truncate(mark);
+                }
+                Node::Range(pipeline, body, otherwise) => {
+                    self.range(pipeline, body, otherwise, dot)?
+                }
+                Node::Template(name, arg, line) => {
+                    let data = match arg {
+                        Some(p) => self.pipeline(p, dot)?,
+                        None => Value::Null,
+                    };
+                    let Some(body) = self.defines.get(name) else {
+                        return Err(exec_error(format!(
+                            "line {line}: no such template {name:?}"
+                        )));
+                    };
+                    if self.depth >= MAX_DEPTH {
+                        return Err(exec_error(format!(
+                            "template {name:?}: exceeded maximum template depth ({MAX_DEPTH})"
+                        )));
+                    }
+                    self.depth += 1;
+                    let saved =
+                        std::mem::replace(&mut self.vars, vec![(String::new(), data.clone())]);
+                    let result = self.run(body, &data);
+                    self.vars = saved;
+                    self.depth -= 1;
+                    result?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn range(
+        &mut self,
+        pipeline: &Pipeline,
+        body: &[Node],
+        otherwise: &[Node],
+        dot: &Value,
+    ) -> Result<(), TemplateError> {
+        let mut plain = pipeline.clone();
+        plain.decl.clear();
+        let value = self.pipeline(&plain, dot)?;
+        let items: Vec<(Value, Value)> = match &value {
+            Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (Value::from(i), v.clone()))
+                .collect(),
+            Value::Object(o) => {
+                let mut keys: Vec<&String> = o.keys().collect();
+                keys.sort();
+                keys.into_iter()
+                    .map(|k| {
+                        (
+                            Value::String(k.clone()),
+                            o.get(k).cloned().unwrap_or(Value::Null),
+                        )
+                    })
+                    .collect()
+            }
+            Value::Null => Vec::new(),
+            Value::Number(n) => (0..n.as_u64().unwrap_or(0).min(100_000))
+                .map(|i| (Value::from(i), Value::from(i)))
+                .collect(),
+            other => {
+                return Err(exec_error(format!(
+                    "line {}: range can't iterate over {}",
+                    pipeline.line,
+                    display(other)
+                )))
+            }
+        };
+        if items.is_empty() {
+            return self.run(otherwise, dot);
+        }
+        for (key, item) in items {
+            let mark = self.vars.len();
+            match pipeline.decl.as_slice() {
+                [] => {}
+                [v] => self.vars.push((v.clone(), item.clone())),
+                [k, v] => {
+                    self.vars.push((k.clone(), key));
+                    self.vars.push((v.clone(), item.clone()));
+                }
+                _ => return Err(exec_error("too many range variables")),
+            }
+            let result = self.run(body, &item);
+            self.vars.truncate(mark);
+            result?;
+        }
+        Ok(())
+    }
+
+    fn variable(&self, name: &str) -> Result<Value, TemplateError> {
+        self.vars
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| exec_error(format!("undefined variable ${name}")))
+    }
+
+    pub fn pipeline(&mut self, pipeline: &Pipeline, dot: &Value) -> Result<Value, TemplateError> {
+        let mut value: Option<Value> = None;
+        for command in &pipeline.commands {
+            value = Some(self.command(command, dot, value, pipeline.line)?);
+        }
+        let value = value.unwrap_or(Value::Null);
+        if pipeline.assign {
+            for name in &pipeline.decl {
+                match self.vars.iter_mut().rev().find(|(n, _)| n == name) {
+                    Some(slot) => slot.1 = value.clone(),
+                    None => return Err(exec_error(format!("undefined variable ${name}"))),
+                }
+            }
+        } else {
+            for name in &pipeline.decl {
+                self.vars.push((name.clone(), value.clone()));
+            }
+        }
+        Ok(value)
+    }
+
+    fn command(
+        &mut self,
+        command: &[Arg],
+        dot: &Value,
+        piped: Option<Value>,
+        line: usize,
+    ) -> Result<Value, TemplateError> {
+        let Some((first, rest)) = command.split_first() else {
+            return Err(exec_error("empty command"));
+        };
+        let at = |e: TemplateError| match e {
+            TemplateError::Exec(m) if !m.starts_with("line ") => {
+                exec_error(format!("line {line}: {m}"))
+            }
+            other => other,
+        };
+        match first {
+            Arg::Ident(name) => {
+                if !is_function(name) {
+                    return Err(exec_error(format!(
+                        "line {line}: function {name:?} not defined"
+                    )));
+                }
+                let mut args = Vec::with_capacity(rest.len() + 1);
+                for arg in rest {
+                    args.push(self.arg(arg, dot)?);
+                }
+                args.extend(piped);
+                call_function(name, args).map_err(at)
+            }
+            Arg::Field(chain) | Arg::Var(_, chain) if !rest.is_empty() || piped.is_some() => {
+                // A method call with arguments: `.CommonLabels.Remove .GroupLabels.Names`.
+                let Some((method, path)) = chain.split_last() else {
+                    return Err(exec_error(format!(
+                        "line {line}: can't give argument to non-function"
+                    )));
+                };
+                let receiver = match first {
+                    Arg::Var(name, _) => follow(self.variable(name)?, path)?,
+                    _ => follow(dot.clone(), path)?,
+                };
+                let mut args = Vec::with_capacity(rest.len() + 1);
+                for arg in rest {
+                    args.push(self.arg(arg, dot)?);
+                }
+                args.extend(piped);
+                call_method(&receiver, method, args)
+                    .unwrap_or_else(|| {
+                        Err(exec_error(format!(
+                            "can't give argument to non-function {method}"
+                        )))
+                    })
+                    .map_err(at)
+            }
+            _ => {
+                if !rest.is_empty() || piped.is_some() {
+                    return Err(exec_error(format!(
+                        "line {line}: can't give argument to non-function"
+                    )));
+                }
+                self.arg(first, dot).map_err(at)
+            }
+        }
+    }
+
+    fn arg(&mut self, arg: &Arg, dot: &Value) -> Result<Value, TemplateError> {
+        match arg {
+            Arg::Field(chain) => follow(dot.clone(), chain),
+            Arg::Var(name, chain) => follow(self.variable(name)?, chain),
+            Arg::Literal(v) => Ok(v.clone()),
+            Arg::Ident(name) => {
+                if !is_function(name) {
+                    return Err(exec_error(format!("function {name:?} not defined")));
+                }
+                call_function(name, Vec::new())
+            }
+            Arg::Sub(pipeline, chain) => {
+                let value = self.pipeline(pipeline, dot)?;
+                follow(value, chain)
+            }
+        }
+    }
+}
+
+/// `.A.B` on a value: map keys first, then Alertmanager's methods without
+/// arguments (`SortedPairs`, `Names`, `Values`, `Firing`, `Resolved`). A missing key
+/// of a map is empty, as for Go's `map[string]string`.
+pub fn follow(mut value: Value, chain: &[String]) -> Result<Value, TemplateError> {
+    for name in chain {
+        value = match &value {
+            Value::Object(map) => match map.get(name) {
+                Some(v) => v.clone(),
+                None => match call_method(&value, name, Vec::new()) {
+                    Some(result) => result?,
+                    None => Value::Null,
+                },
+            },
+            Value::Null => return Err(exec_error(format!("nil pointer evaluating .{name}"))),
+            other => match call_method(other, name, Vec::new()) {
+                Some(result) => result?,
+                None => {
+                    return Err(exec_error(format!(
+                        "can't evaluate field {name} in {}",
+                        kind(other)
+                    )))
+                }
+            },
+        };
+    }
+    Ok(value)
+}
+
+pub fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "nil",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "list",
+        Value::Object(_) => "map",
+    }
+}
