@@ -1,6 +1,6 @@
 //! A scripted HTTP server for tests: serves exposition text on any GET path and plays
-//! back a script of replies (status codes, `Retry-After`, hangs) to remote-write
-//! POSTs, recording every request. Real Prometheus is the receiver wherever a test
+//! back a script of replies (status codes, `Retry-After`, hangs) to POSTs (remote
+//! write, webhooks), recording every request. Real Prometheus is the receiver wherever a test
 //! needs a real one; this exists to inject faults Prometheus cannot be made to produce.
 #![allow(dead_code)]
 
@@ -304,11 +304,18 @@ async fn handle(
         }
         None => {
             captured.answered = Some(204);
-            let samples: usize = decode_write(&captured.body)
-                .timeseries
-                .iter()
-                .map(|s| s.samples.len())
-                .sum();
+            // Remote-write bodies are counted; other POSTs (webhook JSON) are only
+            // recorded.
+            let samples: usize =
+                if captured.header("content-type") == Some("application/x-protobuf") {
+                    decode_write(&captured.body)
+                        .timeseries
+                        .iter()
+                        .map(|s| s.samples.len())
+                        .sum()
+                } else {
+                    0
+                };
             let mut guard = state.lock().unwrap_or_else(|e| e.into_inner());
             guard.accepted_samples += samples;
             guard.captured.push(captured);

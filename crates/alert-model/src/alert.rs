@@ -53,7 +53,11 @@ pub struct Alert {
     /// [`fingerprint`] of `labels`: 16 hex digits, the same for the firing and the
     /// resolved notification of one alert.
     pub fingerprint: String,
-    #[serde(default, rename = "generatorURL", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "generatorURL",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub generator_url: Option<String>,
     /// Query values the sender reported (Grafana `values`, CloudWatch datapoints).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

@@ -4,7 +4,9 @@
 //! the scaler consumes what the alarm-handler publishes.
 
 mod alert;
+mod decode;
 mod fingerprint;
 
 pub use alert::{Alert, AlertBatch, Status, SCHEMA_VERSION};
+pub use decode::{decode_event, decode_notification, DecodeError, Decoded, Format, Notification};
 pub use fingerprint::fingerprint;

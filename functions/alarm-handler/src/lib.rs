@@ -1,1 +1,19 @@
-//! placeholder
+//! alarm-handler: receives alert notifications through SNS (Grafana, Alertmanager /
+//! AMP, CloudWatch alarms, EventBridge, anything else), normalises them to one alert
+//! model, routes them with Alertmanager's config and semantics, and delivers each
+//! group once per receiver integration (SNS topics, webhooks, Slack, PagerDuty, the
+//! scaler).
+
+pub mod config;
+pub mod event;
+pub mod firing_state;
+pub mod grouping;
+pub mod handler;
+pub mod ledger;
+pub mod receivers;
+pub mod secret;
+pub mod summary;
+
+pub use config::{Config, ConfigError};
+pub use handler::{Handler, InvocationError, StartupError};
+pub use summary::Summary;

@@ -1,1 +1,113 @@
-fn main() {}
+//! Runtime wiring only: under Lambda (`AWS_LAMBDA_RUNTIME_API` set) serve SNS
+//! invocations; otherwise run the handler once on `--event FILE` (or stdin) and print
+//! the summary. Exit code 1 when a delivery failed, 2 for bad arguments or config.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use alarm_handler::{Config, Handler};
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if in_lambda {
+        subscriber.json().without_time().init();
+    } else {
+        use std::io::IsTerminal;
+        subscriber.with_ansi(std::io::stderr().is_terminal()).init();
+    }
+    let handler = match build_handler().await {
+        Ok(handler) => handler,
+        Err(message) => {
+            tracing::error!(error = %message, "cannot start");
+            eprintln!("alarm-handler: {message}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    if in_lambda {
+        lambda_main(handler).await
+    } else {
+        cli_main(handler).await
+    }
+}
+
+async fn build_handler() -> Result<Handler, String> {
+    let config = Config::from_env().map_err(|e| e.to_string())?;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    Handler::new(config, &aws).map_err(|e| e.to_string())
+}
+
+async fn lambda_main(handler: Handler) -> std::process::ExitCode {
+    let handler = Arc::new(Mutex::new(handler));
+    let service = service_fn(|event: LambdaEvent<Value>| {
+        let handler = Arc::clone(&handler);
+        async move {
+            let mut handler = handler.lock().await;
+            handler
+                .handle(&event.payload, chrono::Utc::now())
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "invocation failed");
+                    lambda_runtime::Error::from(e.to_string())
+                })
+        }
+    });
+    match lambda_runtime::run(service).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "lambda runtime stopped");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn cli_main(mut handler: Handler) -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let text = match read_event(&args) {
+        Ok(text) => text,
+        Err(message) => {
+            eprintln!("alarm-handler: {message}\nusage: alarm-handler [--event FILE|-]");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    // Not JSON is still an alert: the handler turns it into a generic one.
+    let event: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    let (summary, code) = match handler.handle(&event, chrono::Utc::now()).await {
+        Ok(summary) => (summary, std::process::ExitCode::SUCCESS),
+        Err(e) => (*e.summary, std::process::ExitCode::FAILURE),
+    };
+    match serde_json::to_string_pretty(&summary) {
+        Ok(json) => println!("{json}"),
+        Err(e) => eprintln!("alarm-handler: cannot print the summary: {e}"),
+    }
+    code
+}
+
+/// `--event FILE`, or `-`/nothing for stdin.
+fn read_event(args: &[String]) -> Result<String, String> {
+    let path = match args {
+        [] => None,
+        [flag, path] if flag == "--event" => Some(path.as_str()),
+        _ => return Err(format!("unexpected arguments {args:?}")),
+    };
+    match path {
+        Some(path) if path != "-" => {
+            std::fs::read_to_string(path).map_err(|e| format!("cannot read event file {path}: {e}"))
+        }
+        _ => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| format!("cannot read the event from stdin: {e}"))?;
+            Ok(text)
+        }
+    }
+}

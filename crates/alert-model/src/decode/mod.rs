@@ -1,0 +1,235 @@
+//! Decoders for every alert notification format that reaches the alerts topic.
+//! [`decode_notification`] never fails: input it cannot read becomes one generic
+//! alert carrying the raw subject and body, so nothing is ever dropped.
+
+mod alertmanager;
+mod batch;
+mod cloudwatch;
+mod generic;
+mod grafana;
+mod grafana_legacy;
+mod lenient_json;
+mod text_list;
+mod time;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::alert::Alert;
+
+/// What an SNS record carries.
+#[derive(Debug, Clone, Copy)]
+pub struct Notification<'a> {
+    pub subject: Option<&'a str>,
+    pub message: &'a str,
+    /// SNS message attributes, name -> string value (`truncated` -> `true`).
+    pub attributes: &'a BTreeMap<String, String>,
+    pub topic_arn: Option<&'a str>,
+    pub message_id: Option<&'a str>,
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+/// The detected input format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    GrafanaJson,
+    GrafanaText,
+    GrafanaLegacy,
+    AlertmanagerJson,
+    AlertmanagerText,
+    CloudwatchAlarm,
+    EventbridgeAlarm,
+    AlertBatch,
+    Unknown,
+}
+
+impl Format {
+    /// The snake_case name used in logs and summaries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::GrafanaJson => "grafana_json",
+            Format::GrafanaText => "grafana_text",
+            Format::GrafanaLegacy => "grafana_legacy",
+            Format::AlertmanagerJson => "alertmanager_json",
+            Format::AlertmanagerText => "alertmanager_text",
+            Format::CloudwatchAlarm => "cloudwatch_alarm",
+            Format::EventbridgeAlarm => "eventbridge_alarm",
+            Format::AlertBatch => "alert_batch",
+            Format::Unknown => "unknown",
+        }
+    }
+}
+
+/// Alerts decoded from one notification.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    pub format: Format,
+    pub alerts: Vec<Alert>,
+    /// Things worth a log line: truncation, repaired JSON, fallbacks.
+    pub warnings: Vec<String>,
+}
+
+/// A direct event that is not an alarm state-change event.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("event {field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+}
+
+/// Region and account from an ARN (`arn:aws:<service>:<region>:<account>:...`).
+pub(crate) fn arn_region_account(arn: &str) -> Option<(&str, &str)> {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(_), Some(_), Some(region), Some(account)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    Some((region, account))
+}
+
+/// Fills `region` / `account_id` from the topic ARN when the payload did not say,
+/// marks truncation, and recomputes fingerprints now that labels are final.
+fn finish(mut decoded: Decoded, n: &Notification<'_>) -> Decoded {
+    let topic = n.topic_arn.and_then(arn_region_account);
+    let mut flags = Vec::new();
+    for (attribute, annotation) in [
+        ("truncated", "truncated"),
+        ("subject_truncated", "subject_truncated"),
+        ("modified", "modified"),
+    ] {
+        if n.attributes
+            .get(attribute)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        {
+            flags.push(annotation);
+            decoded
+                .warnings
+                .push(format!("the sender marked the message {annotation}"));
+        }
+    }
+    for alert in &mut decoded.alerts {
+        if let Some((region, account)) = topic {
+            if !region.is_empty() {
+                alert
+                    .labels
+                    .entry("region".into())
+                    .or_insert_with(|| region.to_string());
+            }
+            if !account.is_empty() {
+                alert
+                    .labels
+                    .entry("account_id".into())
+                    .or_insert_with(|| account.to_string());
+            }
+        }
+        for flag in &flags {
+            alert.annotations.insert((*flag).to_string(), "true".into());
+        }
+        alert.refresh_fingerprint();
+    }
+    decoded
+}
+
+/// Detects the format of an SNS notification and decodes it.
+pub fn decode_notification(n: &Notification<'_>) -> Decoded {
+    let decoded = detect(n);
+    finish(decoded, n)
+}
+
+fn detect(n: &Notification<'_>) -> Decoded {
+    let body = n.message.trim_start_matches('\u{feff}').trim();
+    if body.starts_with('{') {
+        match serde_json::from_str::<Value>(body) {
+            Ok(json) => {
+                if let Some(decoded) = decode_json(&json, n) {
+                    return decoded;
+                }
+            }
+            Err(e) => {
+                // Alertmanager's AWS JSON template does not escape values, and SNS
+                // senders truncate long bodies: read what can be read.
+                let (json, repaired) = lenient_json::parse(body);
+                if let Some(mut decoded) = decode_json(&json, n) {
+                    decoded.warnings.push(format!(
+                        "the message is not valid JSON ({e}); read it leniently{}",
+                        if repaired.truncated {
+                            " (it was cut off)"
+                        } else {
+                            ""
+                        }
+                    ));
+                    if repaired.truncated {
+                        for alert in &mut decoded.alerts {
+                            alert.annotations.insert("truncated".into(), "true".into());
+                        }
+                    }
+                    return decoded;
+                }
+            }
+        }
+    }
+    if let Some(decoded) = grafana_legacy::decode_text(n.subject, body) {
+        return decoded;
+    }
+    if let Some(decoded) = text_list::decode(n.subject, body) {
+        return decoded;
+    }
+    generic::decode(n.subject, n.message, None)
+}
+
+fn decode_json(json: &Value, n: &Notification<'_>) -> Option<Decoded> {
+    let object = json.as_object()?;
+    if object.contains_key("schemaVersion") && object.contains_key("alerts") {
+        return Some(batch::decode(json, n));
+    }
+    if object.contains_key("detail-type") {
+        return cloudwatch::decode_eventbridge(json).ok();
+    }
+    if object.contains_key("AlarmName") && object.contains_key("NewStateValue") {
+        return cloudwatch::decode_sns(json);
+    }
+    if object.get("alerts").is_some_and(Value::is_array) {
+        return Some(if is_grafana(object) {
+            grafana::decode_json(json)
+        } else {
+            alertmanager::decode_json(json)
+        });
+    }
+    if object.get("body").is_some_and(Value::is_string)
+        && object.get("state").is_some_and(Value::is_string)
+    {
+        return Some(grafana_legacy::decode_json(json, n.subject));
+    }
+    None
+}
+
+/// Grafana's webhook-shaped payload has `orgId`, `title`, `state` or Grafana-only
+/// alert fields; Alertmanager's does not.
+fn is_grafana(object: &serde_json::Map<String, Value>) -> bool {
+    ["orgId", "title", "state", "message"]
+        .iter()
+        .any(|k| object.contains_key(*k))
+        || object
+            .get("alerts")
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+            .is_some_and(|a| {
+                a.get("silenceURL").is_some()
+                    || a.get("values").is_some()
+                    || a.get("valueString").is_some()
+            })
+}
+
+/// Decodes an event delivered directly (not through SNS): EventBridge
+/// `CloudWatch Alarm State Change` events.
+pub fn decode_event(event: &Value) -> Result<Decoded, DecodeError> {
+    cloudwatch::decode_eventbridge(event)
+}

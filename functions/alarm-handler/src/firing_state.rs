@@ -1,0 +1,127 @@
+//! Currently firing alerts in DynamoDB, so an inhibit rule's source that fired in an
+//! earlier invocation still mutes targets arriving now.
+//!
+//! Items: `pk = "firing"`, `sk = <fingerprint>`, `labels` (JSON), `expires_at` (TTL:
+//! the alert's `endsAt` when it has one in the future, else now + `firing_ttl`). A
+//! resolved alert deletes its item. Reads skip expired items that DynamoDB has not
+//! removed yet.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use alert_model::{Alert, Status};
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+
+const PARTITION: &str = "firing";
+
+/// A DynamoDB call that failed.
+#[derive(Debug, thiserror::Error)]
+#[error("DynamoDB state table {table}: {operation}: {reason}")]
+pub struct StateError {
+    table: String,
+    operation: &'static str,
+    reason: String,
+}
+
+/// The state table.
+pub struct FiringState {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+    ttl: Duration,
+}
+
+impl FiringState {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: String, ttl: Duration) -> FiringState {
+        FiringState { client, table, ttl }
+    }
+
+    fn error(&self, operation: &'static str, e: impl std::error::Error) -> StateError {
+        StateError {
+            table: self.table.clone(),
+            operation,
+            reason: DisplayErrorContext(e).to_string(),
+        }
+    }
+
+    /// Label sets of the alerts firing at `now`. Items whose labels do not parse are
+    /// skipped and counted in the second value.
+    pub async fn firing(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<BTreeMap<String, String>>, usize), StateError> {
+        let mut result = Vec::new();
+        let mut unreadable = 0;
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .filter_expression("expires_at > :now")
+                .expression_attribute_values(":pk", AttributeValue::S(PARTITION.into()))
+                .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| self.error("Query", e))?;
+            for item in page.items() {
+                match item
+                    .get("labels")
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|text| serde_json::from_str(text).ok())
+                {
+                    Some(labels) => result.push(labels),
+                    None => unreadable += 1,
+                }
+            }
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => break,
+            }
+        }
+        Ok((result, unreadable))
+    }
+
+    /// Records firing alerts and forgets resolved ones.
+    pub async fn record(&self, alerts: &[Alert], now: DateTime<Utc>) -> Result<(), StateError> {
+        for alert in alerts {
+            let key = AttributeValue::S(alert.fingerprint.clone());
+            match alert.status {
+                Status::Firing => {
+                    let expires = alert
+                        .ends_at
+                        .filter(|end| *end > now)
+                        .map_or(now.timestamp() + self.ttl.as_secs() as i64, |end| {
+                            end.timestamp()
+                        });
+                    let labels = serde_json::to_string(&alert.labels)
+                        .map_err(|e| self.error("encode labels", e))?;
+                    self.client
+                        .put_item()
+                        .table_name(&self.table)
+                        .item("pk", AttributeValue::S(PARTITION.into()))
+                        .item("sk", key)
+                        .item("labels", AttributeValue::S(labels))
+                        .item("expires_at", AttributeValue::N(expires.to_string()))
+                        .send()
+                        .await
+                        .map_err(|e| self.error("PutItem", e))?;
+                }
+                Status::Resolved => {
+                    self.client
+                        .delete_item()
+                        .table_name(&self.table)
+                        .key("pk", AttributeValue::S(PARTITION.into()))
+                        .key("sk", key)
+                        .send()
+                        .await
+                        .map_err(|e| self.error("DeleteItem", e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
