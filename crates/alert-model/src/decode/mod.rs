@@ -140,7 +140,21 @@ fn finish(mut decoded: Decoded, n: &Notification<'_>) -> Decoded {
 
 /// Detects the format of an SNS notification and decodes it.
 pub fn decode_notification(n: &Notification<'_>) -> Decoded {
-    let decoded = detect(n);
+    let mut decoded = detect(n);
+    if decoded.alerts.is_empty() {
+        // A recognised format with no readable alert (cut off before the first
+        // one ended): keep the notification as a generic alert.
+        let mut generic = generic::decode(
+            n.subject,
+            n.message,
+            Some(format!(
+                "{} message without a complete alert",
+                decoded.format.as_str()
+            )),
+        );
+        generic.warnings.append(&mut decoded.warnings);
+        decoded = generic;
+    }
     finish(decoded, n)
 }
 
