@@ -289,3 +289,74 @@ pub async fn start_moto() -> Result<Service, String> {
     wait_ready(&mut service, &format!("{address}/moto-api/")).await?;
     Ok(service)
 }
+
+/// Debian's Alertmanager with `config_yaml` (plus `files` written next to it, e.g.
+/// template files referenced by relative path), no clustering, on a free port;
+/// `address` is `http://127.0.0.1:PORT`.
+pub async fn start_alertmanager(
+    config_yaml: &str,
+    files: &[(&str, &str)],
+) -> Result<Service, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    std::fs::write(dir.path().join("alertmanager.yml"), config_yaml).map_err(|e| e.to_string())?;
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).map_err(|e| e.to_string())?;
+    }
+    let port = free_port();
+    let address = format!("http://127.0.0.1:{port}");
+    let args = vec![
+        format!(
+            "--config.file={}",
+            dir.path().join("alertmanager.yml").display()
+        ),
+        format!("--storage.path={}", dir.path().join("data").display()),
+        format!("--web.listen-address=127.0.0.1:{port}"),
+        "--cluster.listen-address=".to_string(),
+        "--log.level=warn".to_string(),
+    ];
+    let mut service = spawn(
+        "/usr/bin/prometheus-alertmanager",
+        &args,
+        dir,
+        address.clone(),
+    )?;
+    wait_ready(&mut service, &format!("{address}/-/ready")).await?;
+    Ok(service)
+}
+
+/// Debian's Prometheus evaluating `rules_yaml` every second and sending alerts to
+/// the Alertmanager at `alertmanager_address` (`http://127.0.0.1:PORT`).
+pub async fn start_prometheus_with_rules(
+    rules_yaml: &str,
+    alertmanager_address: &str,
+) -> Result<Service, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let target = alertmanager_address.trim_start_matches("http://");
+    let config = format!(
+        "global:\n  evaluation_interval: 1s\nrule_files: [rules.yml]\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{target}']\n"
+    );
+    std::fs::write(dir.path().join("prometheus.yml"), config).map_err(|e| e.to_string())?;
+    std::fs::write(dir.path().join("rules.yml"), rules_yaml).map_err(|e| e.to_string())?;
+    let port = free_port();
+    let address = format!("127.0.0.1:{port}");
+    let args = vec![
+        format!(
+            "--config.file={}",
+            dir.path().join("prometheus.yml").display()
+        ),
+        format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+        format!("--web.listen-address={address}"),
+        "--log.level=warn".to_string(),
+        // Alerts that fire before the Alertmanager is discovered are dropped and
+        // only resent after the resend delay (1m by default).
+        "--rules.alert.resend-delay=1s".to_string(),
+    ];
+    let mut service = spawn(
+        "/usr/bin/prometheus",
+        &args,
+        dir,
+        format!("http://{address}"),
+    )?;
+    wait_ready(&mut service, &format!("http://{address}/-/ready")).await?;
+    Ok(service)
+}
