@@ -234,12 +234,6 @@ impl Handler {
             }
         }
         summary.duration_ms = started.elapsed().as_millis() as u64;
-        match serde_json::to_string(&summary) {
-            Ok(line) => {
-                tracing::info!(target: "alarm_handler::summary", summary = %line, "invocation")
-            }
-            Err(e) => tracing::error!(error = %e, "cannot encode the summary"),
-        }
         if summary.failures.is_empty() {
             Ok(summary)
         } else {

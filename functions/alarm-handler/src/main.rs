@@ -51,13 +51,18 @@ async fn lambda_main(handler: Handler) -> std::process::ExitCode {
         let handler = Arc::clone(&handler);
         async move {
             let mut handler = handler.lock().await;
-            handler
-                .handle(&event.payload, chrono::Utc::now())
-                .await
-                .map_err(|e| {
-                    tracing::error!(error = %e, "invocation failed");
-                    lambda_runtime::Error::from(e.to_string())
-                })
+            let result = handler.handle(&event.payload, chrono::Utc::now()).await;
+            // One JSON line per invocation, with the summary as a nested object so
+            // CloudWatch Logs Insights can query its fields.
+            let (level, summary) = match &result {
+                Ok(summary) => ("INFO", summary),
+                Err(e) => ("ERROR", e.summary.as_ref()),
+            };
+            println!(
+                "{}",
+                serde_json::json!({"level": level, "message": "invocation summary", "summary": summary})
+            );
+            result.map_err(|e| lambda_runtime::Error::from(e.to_string()))
         }
     });
     match lambda_runtime::run(service).await {

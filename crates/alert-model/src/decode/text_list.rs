@@ -91,7 +91,7 @@ pub fn decode(subject: Option<&str>, body: &str) -> Option<Decoded> {
             continue;
         }
         if trimmed == "Labels:" {
-            let start_new = blocks.last().map_or(true, |b| b.seen_labels);
+            let start_new = !matches!(blocks.last(), Some(b) if !b.seen_labels);
             if start_new {
                 blocks.push(Block {
                     status,
