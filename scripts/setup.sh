@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything the demo and the tests need on a fresh Debian machine with Rust
-# and Python: Debian's Prometheus and node-exporter (and openssl for the TLS test),
-# and a Python virtualenv (.venv/) with botocore (independent SigV4 check), moto
-# (AWS API stand-in: STS for role_arn) and cargo-lambda (Lambda Runtime API emulator). Idempotent: a second run installs
+# and Python: Debian's Prometheus, node-exporter and Alertmanager (and openssl for the
+# TLS test), and a Python virtualenv (.venv/) with botocore (independent SigV4 check),
+# moto (AWS API stand-in: STS, SNS, SQS, DynamoDB, SSM) and cargo-lambda (Lambda
+# Runtime API emulator). Idempotent: a second run installs
 # nothing and takes a second or two.
 set -euo pipefail
 
@@ -47,4 +48,5 @@ fi
 
 say "prometheus: $(prometheus --version 2>&1 | head -n1)"
 say "node-exporter: $(prometheus-node-exporter --version 2>&1 | head -n1)"
+say "alertmanager: $(prometheus-alertmanager --version 2>&1 | head -n1)"
 say "cargo-lambda: $("$VENV/bin/cargo-lambda" lambda --version 2>&1 | head -n1)"

@@ -317,14 +317,17 @@ impl Config {
         let base = base_dir.map(Path::to_path_buf).unwrap_or_default();
         let mut template_sources = Vec::new();
         for (i, name) in file.templates.iter().enumerate() {
-            let path = base.join(name);
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                invalid(
-                    format!("templates[{i}]"),
-                    format!("cannot read {}: {e}", path.display()),
-                )
-            })?;
-            template_sources.push((path.display().to_string(), text));
+            for path in
+                template_paths(&base, name).map_err(|e| invalid(format!("templates[{i}]"), e))?
+            {
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    invalid(
+                        format!("templates[{i}]"),
+                        format!("cannot read {}: {e}", path.display()),
+                    )
+                })?;
+                template_sources.push((path.display().to_string(), text));
+            }
         }
         let mut config = Config {
             file,
@@ -381,6 +384,59 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// The files a `templates` entry names: a path, or a `*` pattern in the last
+/// component (`templates/*.tmpl`), matched in sorted order as Alertmanager globs.
+fn template_paths(base: &Path, entry: &str) -> Result<Vec<PathBuf>, String> {
+    let path = base.join(entry);
+    let pattern = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if !pattern.contains('*') {
+        return Ok(vec![path]);
+    }
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let entries =
+        std::fs::read_dir(&dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    let mut found: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            p.file_name()
+                .map(|n| wildcard_match(&pattern, &n.to_string_lossy()))
+                .unwrap_or(false)
+        })
+        .collect();
+    found.sort();
+    Ok(found)
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+fn wildcard_match(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let (Some(first), Some(last)) = (parts.first(), parts.last()) else {
+        return false;
+    };
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    if !name.starts_with(first)
+        || !name[first.len()..].ends_with(last)
+        || name.len() < first.len() + last.len()
+    {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    for middle in &parts[1..parts.len() - 1] {
+        match rest.find(middle) {
+            Some(at) => rest = &rest[at + middle.len()..],
+            None => return false,
+        }
+    }
+    true
 }
 
 fn validate_receivers(file: &ConfigFile) -> Result<(), ConfigError> {
@@ -567,6 +623,34 @@ alarm_handler:
         assert!(config
             .receiver("pager")
             .is_some_and(|r| r.scaler_configs.len() == 1));
+    }
+
+    #[test]
+    fn template_globs_match_files_in_order() {
+        assert!(wildcard_match("*.tmpl", "a.tmpl"));
+        assert!(wildcard_match("x*y*z", "x-y-z"));
+        assert!(!wildcard_match("*.tmpl", "a.tmp"));
+        assert!(!wildcard_match("ab*ba", "aba"));
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::create_dir(dir.path().join("t")).expect("mkdir");
+        for (name, text) in [
+            ("b.tmpl", "{{ define \"b\" }}B{{ end }}"),
+            ("a.tmpl", "{{ define \"a\" }}A{{ end }}"),
+            ("c.txt", ""),
+        ] {
+            std::fs::write(dir.path().join("t").join(name), text).expect("write");
+        }
+        let config = Config::parse(
+            "route: {receiver: r}\nreceivers: [{name: r}]\ntemplates: ['t/*.tmpl']\n",
+            Some(dir.path()),
+        )
+        .expect("valid");
+        let names: Vec<String> = config
+            .template_sources
+            .iter()
+            .map(|(p, _)| p.rsplit('/').next().unwrap_or("").to_string())
+            .collect();
+        assert_eq!(names, vec!["a.tmpl", "b.tmpl"]);
     }
 
     #[test]

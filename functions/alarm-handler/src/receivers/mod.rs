@@ -103,10 +103,7 @@ pub fn integrations(receiver: &ReceiverConfig) -> Vec<(Integration<'_>, usize)> 
 
 /// The alerts an integration is told about: resolved ones only with
 /// `send_resolved`; `None` when nothing is left (Alertmanager sends nothing then).
-pub fn alerts_to_send<'a>(
-    group: &Group<'a>,
-    integration: &Integration<'_>,
-) -> Option<Group<'a>> {
+pub fn alerts_to_send<'a>(group: &Group<'a>, integration: &Integration<'_>) -> Option<Group<'a>> {
     let mut group = group.clone();
     if !integration.send_resolved() {
         group.alerts.retain(|a| a.status == Status::Firing);
