@@ -17,7 +17,9 @@ fn full_batch() -> AlertBatch {
     labels.insert("alertname".to_string(), "queue-backlog".to_string());
     labels.insert("source".to_string(), "cloudwatch".to_string());
     let mut alert = Alert::new(labels.clone(), Status::Firing);
-    alert.annotations.insert("alarm_state".into(), "ALARM".into());
+    alert
+        .annotations
+        .insert("alarm_state".into(), "ALARM".into());
     alert.starts_at = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).single();
     alert.ends_at = Utc.with_ymd_and_hms(2026, 11, 23, 11, 0, 0).single();
     alert.generator_url = Some("https://console".into());
@@ -42,13 +44,21 @@ fn check(object: &Value, schema: &Value, defs: &Value, path: &str) {
         None => schema,
     };
     let properties = schema["properties"].as_object().expect("properties");
-    let map = object.as_object().unwrap_or_else(|| panic!("{path} is not an object"));
+    let map = object
+        .as_object()
+        .unwrap_or_else(|| panic!("{path} is not an object"));
     for key in map.keys() {
-        assert!(properties.contains_key(key), "{path}.{key} is written but not in the schema");
+        assert!(
+            properties.contains_key(key),
+            "{path}.{key} is written but not in the schema"
+        );
     }
     for required in schema["required"].as_array().expect("required") {
         let key = required.as_str().expect("name");
-        assert!(map.contains_key(key), "{path}.{key} is required but not written");
+        assert!(
+            map.contains_key(key),
+            "{path}.{key} is required but not written"
+        );
     }
     for (key, value) in map {
         let mut declared = &properties[key];
@@ -56,7 +66,10 @@ fn check(object: &Value, schema: &Value, defs: &Value, path: &str) {
             declared = &defs[r.trim_start_matches("#/$defs/")];
         }
         if let Some(allowed) = declared.get("enum").and_then(Value::as_array) {
-            assert!(allowed.contains(value), "{path}.{key} = {value} not in {allowed:?}");
+            assert!(
+                allowed.contains(value),
+                "{path}.{key} = {value} not in {allowed:?}"
+            );
         }
         if let Some(constant) = declared.get("const") {
             assert_eq!(value, constant, "{path}.{key}");
@@ -75,7 +88,12 @@ fn check(object: &Value, schema: &Value, defs: &Value, path: &str) {
             }
             Some("array") => {
                 for (i, item) in value.as_array().expect("array").iter().enumerate() {
-                    check(item, &declared["items"], defs, &format!("{path}.{key}[{i}]"));
+                    check(
+                        item,
+                        &declared["items"],
+                        defs,
+                        &format!("{path}.{key}[{i}]"),
+                    );
                 }
             }
             _ => {}
@@ -88,9 +106,14 @@ fn batches_match_the_published_schema() {
     let schema = schema();
     let batch = serde_json::to_value(full_batch()).expect("encodes");
     check(&batch, &schema, &schema["$defs"], "batch");
-    let fingerprint = batch["alerts"][0]["fingerprint"].as_str().expect("fingerprint");
+    let fingerprint = batch["alerts"][0]["fingerprint"]
+        .as_str()
+        .expect("fingerprint");
     assert!(fingerprint.len() == 16 && fingerprint.bytes().all(|b| b.is_ascii_hexdigit()));
-    assert_eq!(schema["properties"]["schemaVersion"]["const"], SCHEMA_VERSION);
+    assert_eq!(
+        schema["properties"]["schemaVersion"]["const"],
+        SCHEMA_VERSION
+    );
 }
 
 #[test]
