@@ -37,11 +37,13 @@ impl Group<'_> {
         }
     }
 
-    /// Short stable id of the group key, for delivery records and PagerDuty's
-    /// `dedup_key`.
+    /// Short stable id of the group, for delivery records and PagerDuty's
+    /// `dedup_key`: the fingerprint of the route's id (unique even for sibling routes
+    /// with equal matchers, unlike Alertmanager's route key) and the group labels.
     pub fn key_id(&self) -> String {
         let mut labels = Labels::new();
-        labels.insert("group_key".into(), self.key.clone());
+        labels.insert("route".into(), self.route.id().to_string());
+        labels.insert("group".into(), render_labels(&self.labels));
         fingerprint(&labels)
     }
 }

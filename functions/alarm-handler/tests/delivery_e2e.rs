@@ -477,3 +477,56 @@ alarm_handler:
         .expect("sqs");
     assert_eq!(published.len() + more.len(), 1, "SNS got a duplicate");
 }
+
+/// `ssm:/aws/reference/secretsmanager/<id>` reads a Secrets Manager secret through
+/// SSM: moto's Secrets Manager holds the webhook URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_manager_references_resolve_through_ssm() {
+    let moto = support::start_moto().await.expect("moto");
+    let aws = common::aws_config_for(&moto.address).await;
+    let webhook = FakeServer::start().await;
+    let create = reqwest::Client::new()
+        .post(&moto.address)
+        .header("X-Amz-Target", "secretsmanager.CreateSecret")
+        .header("Content-Type", "application/x-amz-json-1.1")
+        .header(
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261123/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .body(json!({"Name": "alerting/webhook", "SecretString": format!("{}/from-secret", webhook.base_url())}).to_string())
+        .send()
+        .await
+        .expect("CreateSecret");
+    assert!(create.status().is_success(), "{:?}", create.text().await);
+    let config = Config::parse(
+        "route: {receiver: r}\nreceivers:\n  - name: r\n    webhook_configs: [{url: 'ssm:/aws/reference/secretsmanager/alerting/webhook'}]\n",
+        None,
+    )
+    .expect("config");
+    let mut handler = Handler::new(config, &aws).expect("handler");
+    let event = sns_event(
+        "m-secret",
+        "arn:aws:sns:us-east-1:123456789012:alerts",
+        None,
+        "plain text alert",
+    );
+    let summary = handler.handle(&event, Utc::now()).await.expect("delivered");
+    assert_eq!(summary.deliveries.sent, 1, "{summary:?}");
+    assert_eq!(webhook.captured()[0].path_and_query, "/from-secret");
+    // An unknown parameter fails the delivery, naming the reference, not a value.
+    let config = Config::parse(
+        "route: {receiver: r}\nreceivers:\n  - name: r\n    webhook_configs: [{url: 'ssm:/missing/param'}]\n",
+        None,
+    )
+    .expect("config");
+    let mut handler = Handler::new(config, &aws).expect("handler");
+    let err = handler
+        .handle(&event, Utc::now())
+        .await
+        .expect_err("missing parameter");
+    assert!(
+        err.to_string()
+            .contains("r/webhook[0].url: cannot read SSM parameter /missing/param"),
+        "{err}"
+    );
+}
