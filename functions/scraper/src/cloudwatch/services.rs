@@ -248,7 +248,7 @@ fn compiled() -> &'static Vec<Service> {
                         ArnPattern { regex, dimensions }
                     })
                     .collect();
-                patterns.sort_by(|a, b| b.dimensions.len().cmp(&a.dimensions.len()));
+                patterns.sort_by_key(|p| std::cmp::Reverse(p.dimensions.len()));
                 Service { spec, patterns }
             })
             .collect()
