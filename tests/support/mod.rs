@@ -360,3 +360,81 @@ pub async fn start_prometheus_with_rules(
     wait_ready(&mut service, &format!("http://{address}/-/ready")).await?;
     Ok(service)
 }
+
+/// cargo-lambda's Lambda Runtime API emulator (`cargo lambda watch
+/// --only-lambda-apis`, from `.venv`), ready on a free loopback port; killed on drop.
+pub struct LambdaEmulator {
+    _child: tokio::process::Child,
+    pub port: u16,
+    /// The emulator's stderr and anything else a test wants to keep next to it.
+    pub logs: tempfile::TempDir,
+}
+
+impl LambdaEmulator {
+    /// `AWS_LAMBDA_RUNTIME_API` for a function binary.
+    pub fn runtime_api(&self) -> String {
+        format!("http://127.0.0.1:{}/.rt", self.port)
+    }
+
+    /// `cargo lambda invoke` with `event_file` against this emulator.
+    pub async fn invoke(
+        &self,
+        manifest_dir: &str,
+        event_file: &Path,
+    ) -> Result<std::process::Output, String> {
+        tokio::process::Command::new(workspace_root().join(".venv/bin/cargo-lambda"))
+            .args(["lambda", "invoke", "-A", "127.0.0.1", "-P"])
+            .arg(self.port.to_string())
+            .arg("--data-file")
+            .arg(event_file)
+            .arg("_")
+            .current_dir(manifest_dir)
+            .output()
+            .await
+            .map_err(|e| format!("cargo lambda invoke: {e}"))
+    }
+}
+
+/// Starts the emulator in `manifest_dir` (a function's crate) and waits until it
+/// accepts connections (30 s at most).
+pub async fn start_lambda_emulator(manifest_dir: &str) -> Result<LambdaEmulator, String> {
+    let cargo_lambda = workspace_root().join(".venv/bin/cargo-lambda");
+    require_binary(&cargo_lambda.to_string_lossy())?;
+    let port = free_port();
+    let logs = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let log = std::fs::File::create(logs.path().join("emulator.log")).map_err(|e| e.to_string())?;
+    let child = tokio::process::Command::new(&cargo_lambda)
+        .args([
+            "lambda",
+            "watch",
+            "--only-lambda-apis",
+            "-A",
+            "127.0.0.1",
+            "-P",
+        ])
+        .arg(port.to_string())
+        .current_dir(manifest_dir)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot start cargo lambda watch: {e}"))?;
+    let started = Instant::now();
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        if started.elapsed() > Duration::from_secs(30) {
+            return Err(format!(
+                "runtime API did not start: {}",
+                std::fs::read_to_string(logs.path().join("emulator.log")).unwrap_or_default()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(LambdaEmulator {
+        _child: child,
+        port,
+        logs,
+    })
+}

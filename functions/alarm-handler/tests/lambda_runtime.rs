@@ -7,71 +7,18 @@ mod fake_http;
 #[path = "../../../tests/support/mod.rs"]
 mod support;
 
-use std::process::Stdio;
-use std::time::{Duration, Instant};
-
 use fake_http::{FakeServer, Reply};
 use serde_json::{json, Value};
 use tokio::process::Command;
 
-async fn invoke(
-    cargo_lambda: &std::path::Path,
-    port: u16,
-    event: &std::path::Path,
-) -> std::process::Output {
-    Command::new(cargo_lambda)
-        .args(["lambda", "invoke", "-A", "127.0.0.1", "-P"])
-        .arg(port.to_string())
-        .arg("--data-file")
-        .arg(event)
-        .arg("_")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .await
-        .expect("cargo lambda invoke runs")
-}
-
 #[tokio::test]
 async fn failures_reach_the_runtime_and_summaries_are_logged() {
-    let cargo_lambda = support::workspace_root().join(".venv/bin/cargo-lambda");
-    assert!(
-        cargo_lambda.exists(),
-        "{} missing: run scripts/setup.sh",
-        cargo_lambda.display()
-    );
     let hook = FakeServer::start().await;
     hook.script([Reply::status(500)]);
-    let port = support::free_port();
-    let logs = tempfile::tempdir().expect("temp dir");
-    let emulator_log = std::fs::File::create(logs.path().join("emulator.log")).expect("log");
-    let _emulator = Command::new(&cargo_lambda)
-        .args([
-            "lambda",
-            "watch",
-            "--only-lambda-apis",
-            "-A",
-            "127.0.0.1",
-            "-P",
-        ])
-        .arg(port.to_string())
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(Stdio::null())
-        .stderr(emulator_log)
-        .kill_on_drop(true)
-        .spawn()
-        .expect("cargo lambda watch starts");
-    let started = Instant::now();
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+    let emulator = support::start_lambda_emulator(env!("CARGO_MANIFEST_DIR"))
         .await
-        .is_err()
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "runtime API did not start: {}",
-            std::fs::read_to_string(logs.path().join("emulator.log")).unwrap_or_default()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        .expect("Lambda Runtime API emulator");
+    let logs = &emulator.logs;
     let config = format!(
         "route: {{receiver: hook}}\nreceivers:\n  - name: hook\n    webhook_configs: [{{url: '{}/hook'}}]\n",
         hook.base_url()
@@ -79,10 +26,7 @@ async fn failures_reach_the_runtime_and_summaries_are_logged() {
     let stdout_log = std::fs::File::create(logs.path().join("stdout.log")).expect("log");
     let stderr_log = std::fs::File::create(logs.path().join("stderr.log")).expect("log");
     let _function = Command::new(env!("CARGO_BIN_EXE_alarm-handler"))
-        .env(
-            "AWS_LAMBDA_RUNTIME_API",
-            format!("http://127.0.0.1:{port}/.rt"),
-        )
+        .env("AWS_LAMBDA_RUNTIME_API", emulator.runtime_api())
         .env("AWS_LAMBDA_FUNCTION_NAME", "alarm-handler")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
@@ -112,7 +56,10 @@ async fn failures_reach_the_runtime_and_summaries_are_logged() {
     let event_file = logs.path().join("event.json");
     std::fs::write(&event_file, event.to_string()).expect("event");
 
-    let failed = invoke(&cargo_lambda, port, &event_file).await;
+    let failed = emulator
+        .invoke(env!("CARGO_MANIFEST_DIR"), &event_file)
+        .await
+        .expect("cargo lambda invoke runs");
     let function_log = || {
         format!(
             "stdout:\n{}\nstderr:\n{}",
@@ -135,7 +82,10 @@ async fn failures_reach_the_runtime_and_summaries_are_logged() {
         "{failed_text}"
     );
 
-    let retried = invoke(&cargo_lambda, port, &event_file).await;
+    let retried = emulator
+        .invoke(env!("CARGO_MANIFEST_DIR"), &event_file)
+        .await
+        .expect("cargo lambda invoke runs");
     let stdout = String::from_utf8_lossy(&retried.stdout);
     assert!(
         retried.status.success(),

@@ -9,62 +9,24 @@ mod harness;
 mod support;
 
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use tokio::process::Command;
 
 #[tokio::test]
 async fn invocation_through_cargo_lambda_runtime_api() {
-    let cargo_lambda = support::workspace_root().join(".venv/bin/cargo-lambda");
-    assert!(
-        cargo_lambda.exists(),
-        "{} missing: run scripts/setup.sh",
-        cargo_lambda.display()
-    );
     let target = fake_http::FakeServer::start().await;
     target.serve(
         "/metrics",
         "text/plain",
         "lambda_test_metric{via=\"runtime-api\"} 7\n",
     );
-    let port = support::free_port();
-    let logs = tempfile::tempdir().expect("temp dir");
-    let emulator_log = std::fs::File::create(logs.path().join("emulator.log")).expect("log");
-    let _emulator = Command::new(&cargo_lambda)
-        .args([
-            "lambda",
-            "watch",
-            "--only-lambda-apis",
-            "-A",
-            "127.0.0.1",
-            "-P",
-        ])
-        .arg(port.to_string())
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(Stdio::null())
-        .stderr(emulator_log)
-        .kill_on_drop(true)
-        .spawn()
-        .expect("cargo lambda watch starts");
-    let started = Instant::now();
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+    let emulator = support::start_lambda_emulator(env!("CARGO_MANIFEST_DIR"))
         .await
-        .is_err()
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "runtime API did not start: {}",
-            std::fs::read_to_string(logs.path().join("emulator.log")).unwrap_or_default()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-
+        .expect("Lambda Runtime API emulator");
+    let logs = &emulator.logs;
     let function_log = std::fs::File::create(logs.path().join("function.log")).expect("log");
     let _function = Command::new(env!("CARGO_BIN_EXE_scraper"))
-        .env(
-            "AWS_LAMBDA_RUNTIME_API",
-            format!("http://127.0.0.1:{port}/.rt"),
-        )
+        .env("AWS_LAMBDA_RUNTIME_API", emulator.runtime_api())
         .env("AWS_LAMBDA_FUNCTION_NAME", "scraper")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
@@ -82,14 +44,8 @@ async fn invocation_through_cargo_lambda_runtime_api() {
     );
     let event = logs.path().join("event.json");
     std::fs::write(&event, serde_json::json!({ "config": config }).to_string()).expect("event");
-    let output = Command::new(&cargo_lambda)
-        .args(["lambda", "invoke", "-A", "127.0.0.1", "-P"])
-        .arg(port.to_string())
-        .arg("--data-file")
-        .arg(&event)
-        .arg("_")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
+    let output = emulator
+        .invoke(env!("CARGO_MANIFEST_DIR"), &event)
         .await
         .expect("cargo lambda invoke runs");
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -748,46 +748,48 @@ customNamespace:
 
     #[test]
     fn errors_name_the_job_and_field() {
-        let error = |yaml: &str| load(yaml).expect_err(yaml).to_string();
         let job = |body: &str| {
             format!("discovery:\n  jobs:\n    - type: AWS/EC2\n      regions: [us-east-1]\n{body}")
         };
-        assert!(error("apiVersion: v2\nstatic: []\n").contains("unknown apiVersion"));
-        assert!(error("{}").contains("at least 1 discovery job"));
-        assert!(error("discovery:\n  jobs:\n    - type: AWS/Nope\n      regions: [x]\n      metrics: [{name: a, statistics: [Sum]}]\n")
-            .contains("service is not in the known list: AWS/Nope"));
-        assert!(error(&job("      metrics: [{name: CPUUtilization}]\n"))
-            .contains("discovery.jobs[0] (AWS/EC2).metrics[0] (CPUUtilization): statistics should not be empty"));
-        assert!(error(&job(
-            "      metrics: [{name: CPUUtilization, statistics: [Median]}]\n"
-        ))
-        .contains("unknown statistic \"Median\""));
-        assert!(error(&job(
-            "      metrics: [{name: C, statistics: [Sum], period: 300, length: 60}]\n"
-        ))
-        .contains("length(60) is smaller than period(300)"));
-        assert!(error(&job(
-            "      metrics: [{name: C, statistics: [Sum], period: 45, length: 60}]\n"
-        ))
-        .contains("period 45 must be"));
-        assert!(error(&job(
-            "      metrics: [{name: C, statistics: [Sum], exportAllDataPoints: true}]\n"
-        ))
-        .contains("addCloudwatchTimestamp"));
-        assert!(error(&job("      searchTags: [{key: env, value: '('}]\n      metrics: [{name: C, statistics: [Sum]}]\n"))
-            .contains("searchTags[0] (env): invalid regex"));
-        assert!(error(&job(
-            "      roles: [{externalId: x}]\n      metrics: [{name: C, statistics: [Sum]}]\n"
-        ))
-        .contains("roles[0]: roleArn should not be empty"));
-        assert!(error(&job(
-            "      metrics: [{name: C, statistics: [Sum], bogus: 1}]\n"
-        ))
-        .contains("unknown field `bogus`"));
-        assert!(error("discovery:\n  exportedTagsOnMetrics: {AWS/SQS: [a]}\n  jobs:\n    - type: AWS/EC2\n      regions: [x]\n      metrics: [{name: C, statistics: [Sum]}]\n")
-            .contains("exportedTagsOnMetrics.AWS/SQS: does not match any discovery job type"));
-        assert!(error("static:\n  - name: s\n    metrics: []\n")
-            .contains("static[0] (s): namespace should not be empty"));
+        let metric = |fields: &str| {
+            job(&format!(
+                "      metrics: [{{name: C, statistics: [Sum]{fields}}}]\n"
+            ))
+        };
+        let cases: Vec<(String, &str)> = vec![
+            ("apiVersion: v2\nstatic: []\n".into(), "unknown apiVersion"),
+            ("{}".into(), "at least 1 discovery job"),
+            (
+                "discovery:\n  jobs:\n    - type: AWS/Nope\n      regions: [x]\n      metrics: [{name: a, statistics: [Sum]}]\n".into(),
+                "service is not in the known list: AWS/Nope",
+            ),
+            (
+                job("      metrics: [{name: CPUUtilization}]\n"),
+                "discovery.jobs[0] (AWS/EC2).metrics[0] (CPUUtilization): statistics should not be empty",
+            ),
+            (job("      metrics: [{name: C, statistics: [Median]}]\n"), "unknown statistic \"Median\""),
+            (metric(", period: 300, length: 60"), "length(60) is smaller than period(300)"),
+            (metric(", period: 45, length: 60"), "period 45 must be"),
+            (metric(", exportAllDataPoints: true"), "addCloudwatchTimestamp"),
+            (metric(", bogus: 1"), "unknown field `bogus`"),
+            (
+                job("      searchTags: [{key: env, value: '('}]\n      metrics: [{name: C, statistics: [Sum]}]\n"),
+                "searchTags[0] (env): invalid regex",
+            ),
+            (
+                job("      roles: [{externalId: x}]\n      metrics: [{name: C, statistics: [Sum]}]\n"),
+                "roles[0]: roleArn should not be empty",
+            ),
+            (
+                "discovery:\n  exportedTagsOnMetrics: {AWS/SQS: [a]}\n  jobs:\n    - type: AWS/EC2\n      regions: [x]\n      metrics: [{name: C, statistics: [Sum]}]\n".into(),
+                "exportedTagsOnMetrics.AWS/SQS: does not match any discovery job type",
+            ),
+            ("static:\n  - name: s\n    metrics: []\n".into(), "static[0] (s): namespace should not be empty"),
+        ];
+        for (yaml, want) in cases {
+            let got = load(&yaml).expect_err(&yaml).to_string();
+            assert!(got.contains(want), "{yaml}\ngot: {got}\nwant: {want}");
+        }
     }
 
     #[test]
