@@ -1,0 +1,264 @@
+//! From fetched datapoints to the series YACE would expose, with the timestamps a
+//! stateless sender needs: `aws_<ns>_<metric>_<stat>{name, dimension_*, tag_*,
+//! custom_tag_*, region, account_id}` plus `aws_<ns>_info{name, tag_*} 0` per
+//! discovered resource. Only datapoints the run's window owns are written, each with
+//! its CloudWatch timestamp (so consecutive runs never write one twice): the latest
+//! one, or all of them with `exportAllDataPoints`. With `nilToZero` a metric with no
+//! owned datapoint gets a 0 at the start of the window's last period.
+
+use super::associate::{MetricId, Resource};
+use super::config::{MetricSpec, Statistic};
+use super::naming::{custom_tag_label, dimension_label, metric_name, tag_label};
+use super::window::Window;
+
+/// A series ready for remote write (labels unsorted; `__name__` separate).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CloudWatchSeries {
+    pub name: String,
+    pub labels: Vec<(String, String)>,
+    /// `(timestamp ms, value)`, ascending.
+    pub samples: Vec<(i64, f64)>,
+}
+
+/// Where a metric's labels come from besides itself.
+#[derive(Debug, Clone, Copy)]
+pub struct SeriesContext<'a> {
+    pub namespace: &'a str,
+    pub region: &'a str,
+    pub account_id: &'a str,
+    /// The associated resource; `None` for `name="global"`.
+    pub resource: Option<&'a Resource>,
+    /// `exportedTagsOnMetrics` keys for this namespace.
+    pub exported_tags: &'a [String],
+    pub custom_tags: &'a [(String, String)],
+}
+
+fn common_labels(context: &SeriesContext<'_>) -> Vec<(String, String)> {
+    let mut labels = vec![(
+        "name".to_string(),
+        context
+            .resource
+            .map_or_else(|| "global".to_string(), |r| r.arn.clone()),
+    )];
+    for key in context.exported_tags {
+        let value = context
+            .resource
+            .and_then(|r| r.tags.iter().find(|(k, _)| k == key))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        labels.push((tag_label(key, false), value));
+    }
+    for (key, value) in context.custom_tags {
+        labels.push((custom_tag_label(key, false), value.clone()));
+    }
+    labels.push(("region".to_string(), context.region.to_string()));
+    labels.push(("account_id".to_string(), context.account_id.to_string()));
+    labels
+}
+
+/// The series of one metric x statistic from its datapoints (`(epoch seconds,
+/// value)`, any order); `None` when nothing is to be written.
+pub fn metric_series(
+    context: &SeriesContext<'_>,
+    metric: &MetricId,
+    spec: &MetricSpec,
+    statistic: &Statistic,
+    datapoints: &[(i64, f64)],
+    window: &Window,
+) -> Option<CloudWatchSeries> {
+    let mut owned: Vec<(i64, f64)> = datapoints
+        .iter()
+        .copied()
+        .filter(|(t, v)| window.owns(*t) && v.is_finite())
+        .collect();
+    owned.sort_by_key(|(t, _)| *t);
+    owned.dedup_by_key(|(t, _)| *t);
+    if !spec.export_all_data_points {
+        owned = owned.last().copied().into_iter().collect();
+    }
+    if owned.is_empty() {
+        if !spec.nil_to_zero {
+            return None;
+        }
+        let period = i64::try_from(spec.period).ok()?;
+        owned.push((window.own_end - period, 0.0));
+    }
+    let mut labels = common_labels(context);
+    for (dimension, value) in &metric.dimensions {
+        labels.push((dimension_label(dimension, false), value.clone()));
+    }
+    Some(CloudWatchSeries {
+        name: metric_name(context.namespace, &metric.name, statistic.as_str()),
+        labels,
+        samples: owned.into_iter().map(|(t, v)| (t * 1000, v)).collect(),
+    })
+}
+
+/// `aws_<ns>_info{name, tag_<Key>...} 0` for a discovered resource, at `timestamp_ms`.
+pub fn info_series(namespace: &str, resource: &Resource, timestamp_ms: i64) -> CloudWatchSeries {
+    let mut labels = vec![("name".to_string(), resource.arn.clone())];
+    for (key, value) in &resource.tags {
+        labels.push((tag_label(key, false), value.clone()));
+    }
+    CloudWatchSeries {
+        name: metric_name(namespace, "info", ""),
+        labels,
+        samples: vec![(timestamp_ms, 0.0)],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(export_all: bool, nil_to_zero: bool) -> MetricSpec {
+        MetricSpec {
+            name: "CpuUtilized".into(),
+            statistics: vec![],
+            period: 60,
+            length: 120,
+            delay: 0,
+            nil_to_zero,
+            add_cloudwatch_timestamp: export_all,
+            export_all_data_points: export_all,
+        }
+    }
+
+    fn stat() -> Statistic {
+        Statistic::parse("Average").expect("valid")
+    }
+
+    #[test]
+    fn yace_names_and_labels_with_owned_datapoints_only() {
+        let resource = Resource {
+            arn: "arn:aws:ecs:eu-west-1:1:service/prod/checkout".into(),
+            tags: vec![
+                ("team".into(), "shop".into()),
+                ("env".into(), "prod".into()),
+            ],
+        };
+        let exported = vec!["team".to_string(), "missing".to_string()];
+        let custom = vec![("kind".to_string(), "fargate".to_string())];
+        let context = SeriesContext {
+            namespace: "ECS/ContainerInsights",
+            region: "eu-west-1",
+            account_id: "123456789012",
+            resource: Some(&resource),
+            exported_tags: &exported,
+            custom_tags: &custom,
+        };
+        let metric = MetricId {
+            name: "CpuUtilized".into(),
+            dimensions: vec![
+                ("ClusterName".into(), "prod".into()),
+                ("ServiceName".into(), "checkout".into()),
+            ],
+        };
+        let window = Window {
+            own_start: 1_000_020,
+            own_end: 1_000_140,
+            query_start: 1_000_020,
+        };
+        // 1_000_140 belongs to the next run; 1_000_020 and 1_000_080 to this one.
+        let points = [
+            (1_000_140, 9.0),
+            (1_000_020, 1.0),
+            (1_000_080, 2.0),
+            (999_960, 7.0),
+        ];
+        let latest = metric_series(
+            &context,
+            &metric,
+            &spec(false, false),
+            &stat(),
+            &points,
+            &window,
+        )
+        .expect("series");
+        assert_eq!(
+            latest.name,
+            "aws_ecs_containerinsights_cpu_utilized_average"
+        );
+        assert_eq!(latest.samples, vec![(1_000_080_000, 2.0)]);
+        let labels: Vec<(&str, &str)> = latest
+            .labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            labels,
+            vec![
+                ("name", "arn:aws:ecs:eu-west-1:1:service/prod/checkout"),
+                ("tag_team", "shop"),
+                ("tag_missing", ""),
+                ("custom_tag_kind", "fargate"),
+                ("region", "eu-west-1"),
+                ("account_id", "123456789012"),
+                ("dimension_ClusterName", "prod"),
+                ("dimension_ServiceName", "checkout"),
+            ]
+        );
+        let all = metric_series(
+            &context,
+            &metric,
+            &spec(true, false),
+            &stat(),
+            &points,
+            &window,
+        )
+        .expect("series");
+        assert_eq!(
+            all.samples,
+            vec![(1_000_020_000, 1.0), (1_000_080_000, 2.0)]
+        );
+        // Nothing owned: no series, or a 0 at the window's last period with nilToZero.
+        assert_eq!(
+            metric_series(
+                &context,
+                &metric,
+                &spec(false, false),
+                &stat(),
+                &[(1_000_140, 1.0)],
+                &window
+            ),
+            None
+        );
+        let zero = metric_series(&context, &metric, &spec(false, true), &stat(), &[], &window)
+            .expect("zero");
+        assert_eq!(zero.samples, vec![(1_000_080_000, 0.0)]);
+        // A global metric.
+        let global = SeriesContext {
+            resource: None,
+            ..context
+        };
+        let g = metric_series(
+            &global,
+            &metric,
+            &spec(false, false),
+            &stat(),
+            &points,
+            &window,
+        )
+        .expect("series");
+        assert_eq!(g.labels[0], ("name".to_string(), "global".to_string()));
+        assert_eq!(g.labels[1], ("tag_team".to_string(), String::new()));
+    }
+
+    #[test]
+    fn info_series_carry_all_tags() {
+        let resource = Resource {
+            arn: "arn:aws:sqs:eu-west-1:1:orders".into(),
+            tags: vec![("team".into(), "shop".into())],
+        };
+        let info = info_series("AWS/SQS", &resource, 5_000);
+        assert_eq!(info.name, "aws_sqs_info");
+        assert_eq!(
+            info.labels,
+            vec![
+                ("name".into(), resource.arn.clone()),
+                ("tag_team".into(), "shop".into())
+            ]
+        );
+        assert_eq!(info.samples, vec![(5_000, 0.0)]);
+    }
+}
