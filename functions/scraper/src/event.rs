@@ -63,8 +63,75 @@ pub fn load_config(event: &Value) -> Result<LoadedConfig, EventError> {
     Err(EventError::NoConfig)
 }
 
+/// The time the run is scheduled for, epoch seconds: an EventBridge scheduled
+/// event's `time` (the same for a retried invocation), else `now`. CloudWatch query
+/// windows derive from it, so they tile across runs whatever the invocation latency.
+pub fn scheduled_time(event: &Value, now: i64) -> i64 {
+    event
+        .get("time")
+        .and_then(Value::as_str)
+        .and_then(utc_rfc3339_seconds)
+        .unwrap_or(now)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fff](Z|+00:00)` to epoch seconds (EventBridge writes UTC
+/// `Z` times); `None` for anything else.
+fn utc_rfc3339_seconds(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| text.get(range)?.parse::<i64>().ok();
+    let (y, mo, d, h, mi, s) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    );
+    let zone = text
+        .get(19..)?
+        .trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
+    if !(zone == "Z" || zone == "+00:00") || !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Days from 1970-01-01 (Howard Hinnant's civil-from-days inverse).
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + mi * 60 + s)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn scheduled_time_comes_from_the_event() {
+        let event =
+            serde_json::json!({"time": "2026-11-23T10:05:00Z", "detail-type": "Scheduled Event"});
+        assert_eq!(scheduled_time(&event, 7), 1_795_428_300);
+        assert_eq!(
+            scheduled_time(&serde_json::json!({"time": "1970-01-01T00:01:00.000Z"}), 7),
+            60
+        );
+        assert_eq!(
+            scheduled_time(&serde_json::json!({"time": "2024-02-29T00:00:00+00:00"}), 7),
+            1_709_164_800
+        );
+        assert_eq!(scheduled_time(&serde_json::json!({"time": "soon"}), 7), 7);
+        assert_eq!(scheduled_time(&serde_json::json!({}), 7), 7);
+    }
+
     use super::*;
 
     #[test]

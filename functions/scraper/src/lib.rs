@@ -45,7 +45,11 @@ pub async fn handle(
     for warning in &loaded.warnings {
         tracing::warn!(warning = %warning, "config");
     }
-    let summary = run::run(loaded, deadline, instance).await?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let scheduled = event::scheduled_time(&event, now);
+    let summary = run::run(loaded, deadline, instance, scheduled).await?;
     let c = &summary.counters;
     tracing::info!(
         targets = summary.targets,

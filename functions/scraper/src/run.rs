@@ -31,10 +31,13 @@ pub enum RunError {
 
 /// Runs one invocation until `deadline` (the Lambda deadline); work stops
 /// `scraper.deadline_margin` before it so the summary is always reported.
+/// `scheduled` (epoch seconds) is the time the run is scheduled for: CloudWatch
+/// query windows derive from it.
 pub async fn run(
     loaded: LoadedConfig,
     deadline: Instant,
     instance: &str,
+    scheduled: i64,
 ) -> Result<RunSummary, RunError> {
     let started = Instant::now();
     let config = loaded.config;
@@ -121,6 +124,21 @@ pub async fn run(
         }
     }
 
+    let cloudwatch = match &loaded.cloudwatch {
+        Some(yace) => Some(
+            collect_cloudwatch(
+                yace,
+                scheduled,
+                config.scraper.schedule_interval.0,
+                &rules,
+                &senders,
+                work_deadline,
+            )
+            .await,
+        ),
+        None => None,
+    };
+
     let mut summary = RunSummary {
         targets: target_count,
         counters: counters.snapshot(),
@@ -128,6 +146,7 @@ pub async fn run(
         deadline_hit: Instant::now() >= work_deadline,
         target_reports: reports,
         config_warnings: loaded.warnings,
+        cloudwatch,
     };
     let mut outbox = Outbox::new(&rules);
     let mut encode_error = None;
@@ -153,6 +172,64 @@ pub async fn run(
     summary.counters = counters.snapshot();
     summary.duration_seconds = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// Collects CloudWatch (bounded by the work deadline), logs the run's API calls and
+/// cost, and sends the series.
+async fn collect_cloudwatch(
+    yace: &crate::cloudwatch::config::YaceConfig,
+    scheduled: i64,
+    interval: Duration,
+    rules: &SendRules,
+    senders: &[EndpointSender],
+    work_deadline: Instant,
+) -> crate::cloudwatch::collect::CloudWatchReport {
+    // Boxed: the collection future is deep, and the runtime's future holds it.
+    let collecting = Box::pin(crate::cloudwatch::collect::collect(
+        yace, scheduled, interval,
+    ));
+    let collected = match tokio::time::timeout_at(work_deadline.into(), collecting).await {
+        Ok(collected) => collected,
+        Err(_) => {
+            let mut report = crate::cloudwatch::collect::CloudWatchReport::default();
+            report
+                .errors
+                .push("deadline reached before CloudWatch collection finished".into());
+            return report;
+        }
+    };
+    let report = collected.report;
+    tracing::info!(
+        get_metric_data_calls = report.get_metric_data_calls,
+        list_metrics_calls = report.list_metrics_calls,
+        get_resources_calls = report.get_resources_calls,
+        metrics_requested = report.metrics_requested,
+        cost_usd = report.cost_usd,
+        series = report.series,
+        "CloudWatch collection"
+    );
+    let mut outbox = Outbox::new(rules);
+    let mut report = report;
+    for series in collected.series {
+        let mut labels = prom::labels::Labels::new();
+        labels.set("__name__", series.name);
+        for (name, value) in series.labels {
+            // Prometheus drops empty labels; so do we.
+            if !value.is_empty() {
+                labels.set(name, value);
+            }
+        }
+        for (timestamp_ms, value) in series.samples {
+            if let Err(e) = outbox.add(rules, labels.clone(), value, timestamp_ms) {
+                report.errors.push(e.to_string());
+            }
+        }
+    }
+    match outbox.finish() {
+        Ok(requests) => deliver(senders, &requests, work_deadline).await,
+        Err(e) => report.errors.push(e.to_string()),
+    }
+    report
 }
 
 fn prepare_job(

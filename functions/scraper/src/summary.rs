@@ -101,6 +101,9 @@ pub struct RunSummary {
     pub deadline_hit: bool,
     pub target_reports: Vec<TargetReport>,
     pub config_warnings: Vec<String>,
+    /// CloudWatch collection, when the config has a `cloudwatch:` block.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloudwatch: Option<crate::cloudwatch::collect::CloudWatchReport>,
 }
 
 impl RunSummary {

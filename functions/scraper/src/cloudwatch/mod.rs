@@ -6,7 +6,9 @@
 
 pub mod associate;
 pub mod batch;
+pub mod collect;
 pub mod config;
+pub mod fetch;
 pub mod naming;
 pub mod series;
 pub mod services;

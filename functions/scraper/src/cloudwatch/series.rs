@@ -26,8 +26,10 @@ pub struct SeriesContext<'a> {
     pub namespace: &'a str,
     pub region: &'a str,
     pub account_id: &'a str,
-    /// The associated resource; `None` for `name="global"`.
+    /// The associated resource; `None` for `name="global"` (or a static job's name).
     pub resource: Option<&'a Resource>,
+    /// `name` of a static job's series (YACE uses the job name).
+    pub static_name: Option<&'a str>,
     /// `exportedTagsOnMetrics` keys for this namespace.
     pub exported_tags: &'a [String],
     pub custom_tags: &'a [(String, String)],
@@ -144,6 +146,7 @@ mod tests {
             region: "eu-west-1",
             account_id: "123456789012",
             resource: Some(&resource),
+            static_name: None,
             exported_tags: &exported,
             custom_tags: &custom,
         };

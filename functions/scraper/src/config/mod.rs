@@ -39,6 +39,9 @@ pub struct Config {
     pub remote_write: Vec<RemoteWriteConfig>,
     #[serde(default)]
     pub scraper: ScraperSettings,
+    /// A YACE config, as written for yet-another-cloudwatch-exporter.
+    #[serde(default)]
+    pub cloudwatch: Option<crate::cloudwatch::config::YaceConfigFile>,
     // Prometheus sections that have no meaning for a scheduled scrape-and-send run.
     #[serde(default)]
     rule_files: Option<serde_yaml::Value>,
@@ -377,6 +380,10 @@ pub struct ScraperSettings {
     /// Time kept free before the invocation deadline to finish and report.
     #[serde(default = "default_deadline_margin")]
     pub deadline_margin: PromDuration,
+    /// The EventBridge schedule's rate: consecutive runs own consecutive
+    /// CloudWatch windows of this length.
+    #[serde(default = "default_schedule_interval")]
+    pub schedule_interval: PromDuration,
 }
 
 impl Default for ScraperSettings {
@@ -385,6 +392,7 @@ impl Default for ScraperSettings {
             max_concurrent_scrapes: default_max_concurrent_scrapes(),
             self_metrics_prefix: default_self_metrics_prefix(),
             deadline_margin: default_deadline_margin(),
+            schedule_interval: default_schedule_interval(),
         }
     }
 }
@@ -395,6 +403,9 @@ fn default_max_concurrent_scrapes() -> usize {
 fn default_self_metrics_prefix() -> String {
     "scraper".into()
 }
+fn default_schedule_interval() -> PromDuration {
+    PromDuration::from_secs(60)
+}
 fn default_deadline_margin() -> PromDuration {
     PromDuration::from_millis(1500)
 }
@@ -404,6 +415,8 @@ fn default_deadline_margin() -> PromDuration {
 pub struct LoadedConfig {
     pub config: Config,
     pub warnings: Vec<String>,
+    /// The validated `cloudwatch:` block.
+    pub cloudwatch: Option<crate::cloudwatch::config::YaceConfig>,
 }
 
 impl Config {
@@ -411,8 +424,24 @@ impl Config {
     pub fn from_yaml(text: &str) -> Result<LoadedConfig, ConfigError> {
         let config: Config = serde_yaml::from_str(text)?;
         config.validate()?;
-        let warnings = config.ignored_fields_warning().into_iter().collect();
-        Ok(LoadedConfig { config, warnings })
+        let mut warnings: Vec<String> = config.ignored_fields_warning().into_iter().collect();
+        let cloudwatch = match &config.cloudwatch {
+            Some(file) => {
+                let yace = crate::cloudwatch::config::YaceConfig::from_file(
+                    file,
+                    &crate::cloudwatch::services::resolve,
+                )
+                .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+                warnings.extend(yace.warnings.iter().cloned());
+                Some(yace)
+            }
+            None => None,
+        };
+        Ok(LoadedConfig {
+            config,
+            warnings,
+            cloudwatch,
+        })
     }
 
     /// Reads and validates a config file.

@@ -1,0 +1,336 @@
+//! One run's CloudWatch collection: for every job, region and role, discover
+//! resources and metrics, fetch the owned windows with as few GetMetricData calls as
+//! the 500-query limit allows, and build the series. A failing region or role is
+//! reported and does not stop the others.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use futures_util::stream::{self, StreamExt};
+use serde::Serialize;
+
+use super::associate::{
+    matches_dimension_requirements, Association, Associator, MetricId, Resource,
+};
+use super::batch::{cost_usd, plan, QuerySpec};
+use super::config::{Job, JobKind, MetricSpec, Role, Statistic, YaceConfig};
+use super::fetch::{ApiCounters, DataQuery, FetchError, RegionClients};
+use super::series::{info_series, metric_series, CloudWatchSeries, SeriesContext};
+use super::services::lookup;
+use super::window::window;
+
+/// GetMetricData calls in flight at once per job, region and role.
+const CONCURRENT_CALLS: usize = 5;
+/// Attempts per API call (throttling and transient errors back off between them).
+const MAX_ATTEMPTS: u32 = 5;
+
+/// What the run reports about CloudWatch.
+#[derive(Debug, Default, Clone, Serialize, PartialEq)]
+pub struct CloudWatchReport {
+    pub jobs: usize,
+    pub series: usize,
+    pub samples: usize,
+    pub get_resources_calls: u64,
+    pub list_metrics_calls: u64,
+    pub get_metric_data_calls: u64,
+    pub get_caller_identity_calls: u64,
+    pub metrics_requested: u64,
+    /// GetMetricData list price of this run, USD.
+    pub cost_usd: f64,
+    pub resources: usize,
+    pub metrics_skipped_no_resource: usize,
+    pub errors: Vec<String>,
+}
+
+/// Everything collected.
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub series: Vec<CloudWatchSeries>,
+    pub report: CloudWatchReport,
+}
+
+async fn region_clients(region: &str, role: &Role, sts_region: Option<&str>) -> RegionClients {
+    let base = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+        .load()
+        .await;
+    let config = match &role.role_arn {
+        Some(arn) => {
+            let mut builder = aws_config::sts::AssumeRoleProvider::builder(arn)
+                .session_name("serverless-pipeline-cloudwatch")
+                .region(Region::new(sts_region.unwrap_or(region).to_string()))
+                .configure(&base);
+            if let Some(external_id) = &role.external_id {
+                builder = builder.external_id(external_id);
+            }
+            let provider = builder.build().await;
+            base.into_builder()
+                .credentials_provider(SharedCredentialsProvider::new(provider))
+                .build()
+        }
+        None => base,
+    };
+    RegionClients {
+        region: region.to_string(),
+        cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+        tagging: aws_sdk_resourcegroupstagging::Client::new(&config),
+        sts: aws_sdk_sts::Client::new(&config),
+    }
+}
+
+/// One metric x statistic to fetch and where its series goes.
+struct Wanted<'a> {
+    metric: MetricId,
+    spec: &'a MetricSpec,
+    statistic: &'a Statistic,
+    resource: Option<usize>,
+}
+
+/// Collects every job for a run scheduled at `scheduled` (epoch seconds) on a
+/// schedule of `interval`.
+pub async fn collect(config: &YaceConfig, scheduled: i64, interval: Duration) -> Collected {
+    let counters = ApiCounters::default();
+    let mut collected = Collected::default();
+    // ListMetrics results are shared by jobs with the same region, role and namespace.
+    let mut listed: HashMap<(String, Option<String>, String, bool), Vec<MetricId>> = HashMap::new();
+    for job in &config.jobs {
+        collected.report.jobs += 1;
+        for role in &job.roles {
+            for region in &job.regions {
+                let clients = region_clients(region, role, config.sts_region.as_deref()).await;
+                let one = Box::pin(collect_one(
+                    job,
+                    role,
+                    &clients,
+                    scheduled,
+                    interval,
+                    &counters,
+                    &mut listed,
+                    &mut collected,
+                ));
+                if let Err(e) = one.await {
+                    tracing::error!(namespace = %job.namespace, region = %region, error = %e, "CloudWatch job failed");
+                    collected.report.errors.push(format!(
+                        "{} ({}): {e}",
+                        job.namespace,
+                        role.role_arn.as_deref().unwrap_or("own role")
+                    ));
+                }
+            }
+        }
+    }
+    let r = &mut collected.report;
+    r.get_resources_calls = counters.get_resources.load(Ordering::Relaxed);
+    r.list_metrics_calls = counters.list_metrics.load(Ordering::Relaxed);
+    r.get_metric_data_calls = counters.get_metric_data.load(Ordering::Relaxed);
+    r.get_caller_identity_calls = counters.get_caller_identity.load(Ordering::Relaxed);
+    r.metrics_requested = counters.metrics_requested.load(Ordering::Relaxed);
+    r.cost_usd = cost_usd(r.metrics_requested as usize);
+    r.series = collected.series.len();
+    r.samples = collected.series.iter().map(|s| s.samples.len()).sum();
+    collected
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn collect_one(
+    job: &Job,
+    role: &Role,
+    clients: &RegionClients,
+    scheduled: i64,
+    interval: Duration,
+    counters: &ApiCounters,
+    listed: &mut HashMap<(String, Option<String>, String, bool), Vec<MetricId>>,
+    collected: &mut Collected,
+) -> Result<(), FetchError> {
+    let account_id = clients.account_id(counters).await?;
+    let mut resources: Vec<Resource> = Vec::new();
+    let mut wanted: Vec<Wanted<'_>> = Vec::new();
+    let names: Vec<&str> = job.metrics.iter().map(|m| m.name.as_str()).collect();
+    match &job.kind {
+        JobKind::Static { dimensions, .. } => {
+            for spec in &job.metrics {
+                for statistic in &spec.statistics {
+                    wanted.push(Wanted {
+                        metric: MetricId {
+                            name: spec.name.clone(),
+                            dimensions: dimensions.clone(),
+                        },
+                        spec,
+                        statistic,
+                        resource: None,
+                    });
+                }
+            }
+        }
+        JobKind::Discovery { .. } | JobKind::CustomNamespace { .. } => {
+            let key = (
+                clients.region.clone(),
+                role.role_arn.clone(),
+                job.namespace.clone(),
+                job.recently_active_only,
+            );
+            let metrics = match listed.get(&key) {
+                Some(metrics) => metrics.clone(),
+                None => {
+                    let metrics = clients
+                        .list_metrics(&job.namespace, job.recently_active_only, counters)
+                        .await?;
+                    listed.insert(key, metrics.clone());
+                    metrics
+                }
+            };
+            let service = match &job.kind {
+                JobKind::Discovery { .. } => lookup(&job.namespace).map(|(s, _)| s),
+                _ => None,
+            };
+            if let (Some(service), JobKind::Discovery { .. }) = (service, &job.kind) {
+                if !service.spec.resource_types.is_empty() {
+                    resources = clients
+                        .resources(service.spec.resource_types, search_tags_of(job), counters)
+                        .await?;
+                }
+            }
+            let associator = service.map(|s| Associator::new(s, &resources));
+            for metric in metrics {
+                if !names.contains(&metric.name.as_str())
+                    || !matches_dimension_requirements(&metric, &job.dimension_name_requirements)
+                {
+                    continue;
+                }
+                let resource = match associator.as_ref().map(|a| a.associate(&metric)) {
+                    Some(Association::Resource(r)) => {
+                        resources.iter().position(|x| std::ptr::eq(x, r))
+                    }
+                    Some(Association::Skip) => {
+                        collected.report.metrics_skipped_no_resource += 1;
+                        continue;
+                    }
+                    Some(Association::Global) | None => None,
+                };
+                for spec in job.metrics.iter().filter(|s| s.name == metric.name) {
+                    for statistic in &spec.statistics {
+                        wanted.push(Wanted {
+                            metric: metric.clone(),
+                            spec,
+                            statistic,
+                            resource,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    collected.report.resources += resources.len();
+
+    let specs: Vec<QuerySpec> = wanted
+        .iter()
+        .enumerate()
+        .map(|(key, w)| QuerySpec {
+            key,
+            period: w.spec.period,
+            length: w.spec.length,
+            delay: w.spec.delay,
+        })
+        .collect();
+    let calls = plan(&specs);
+    let namespace = job.namespace.as_str();
+    let fetches = calls.iter().map(|call| {
+        let queries: Vec<DataQuery<'_>> = call
+            .queries
+            .iter()
+            .filter_map(|(id, key)| {
+                let w = wanted.get(*key)?;
+                Some(DataQuery {
+                    id,
+                    namespace,
+                    metric: &w.metric,
+                    statistic: w.statistic.as_str(),
+                    period: w.spec.period,
+                })
+            })
+            .collect();
+        let range = window(
+            scheduled,
+            interval,
+            Duration::from_secs(call.period),
+            Duration::from_secs(call.length),
+            Duration::from_secs(call.delay),
+        );
+        async move {
+            let Some(range) = range else {
+                return (call, Ok(HashMap::new()));
+            };
+            (
+                call,
+                clients
+                    .get_metric_data(&queries, range.query_start, range.own_end, counters)
+                    .await,
+            )
+        }
+    });
+    let results: Vec<_> = stream::iter(fetches)
+        .buffer_unordered(CONCURRENT_CALLS)
+        .collect()
+        .await;
+    let (exported_tags, static_name): (&[String], Option<&str>) = match &job.kind {
+        JobKind::Discovery { exported_tags, .. } => (exported_tags, None),
+        JobKind::Static { name, .. } => (&[], Some(name.as_str())),
+        JobKind::CustomNamespace { .. } => (&[], None),
+    };
+    for (call, result) in results {
+        let points = match result {
+            Ok(points) => points,
+            Err(e) => {
+                collected.report.errors.push(e.to_string());
+                continue;
+            }
+        };
+        for (id, key) in &call.queries {
+            let Some(w) = wanted.get(*key) else {
+                continue;
+            };
+            let Some(owned) = window(
+                scheduled,
+                interval,
+                Duration::from_secs(w.spec.period),
+                Duration::from_secs(w.spec.length),
+                Duration::from_secs(w.spec.delay),
+            ) else {
+                continue;
+            };
+            let context = SeriesContext {
+                namespace,
+                region: &clients.region,
+                account_id: &account_id,
+                resource: w.resource.and_then(|i| resources.get(i)),
+                static_name,
+                exported_tags,
+                custom_tags: &job.custom_tags,
+            };
+            let datapoints = points.get(id).map(Vec::as_slice).unwrap_or(&[]);
+            if let Some(series) =
+                metric_series(&context, &w.metric, w.spec, w.statistic, datapoints, &owned)
+            {
+                collected.series.push(series);
+            }
+        }
+    }
+    for resource in &resources {
+        collected
+            .series
+            .push(info_series(namespace, resource, scheduled * 1000));
+    }
+    Ok(())
+}
+
+fn search_tags_of(job: &Job) -> &[super::config::SearchTag] {
+    match &job.kind {
+        JobKind::Discovery { search_tags, .. } => search_tags,
+        _ => &[],
+    }
+}
