@@ -16,8 +16,8 @@ pub struct Resource {
     pub tags: Vec<(String, String)>,
 }
 
-/// A metric from ListMetrics.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A metric from ListMetrics (dimensions sorted by name).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MetricId {
     pub name: String,
     pub dimensions: Vec<(String, String)>,

@@ -122,6 +122,7 @@ impl RegionClients {
         counters: &ApiCounters,
     ) -> Result<Vec<MetricId>, FetchError> {
         let mut metrics = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut token: Option<String> = None;
         loop {
             ApiCounters::add(&counters.list_metrics, 1);
@@ -141,14 +142,21 @@ impl RegionClients {
                 let Some(name) = metric.metric_name() else {
                     continue;
                 };
-                metrics.push(MetricId {
+                let mut dimensions: Vec<(String, String)> = metric
+                    .dimensions()
+                    .iter()
+                    .filter_map(|d| Some((d.name()?.to_string(), d.value()?.to_string())))
+                    .collect();
+                dimensions.sort();
+                // A metric listed twice (pages overlapping, or a stand-in listing
+                // one entry per datapoint) is fetched once.
+                let id = MetricId {
                     name: name.to_string(),
-                    dimensions: metric
-                        .dimensions()
-                        .iter()
-                        .filter_map(|d| Some((d.name()?.to_string(), d.value()?.to_string())))
-                        .collect(),
-                });
+                    dimensions,
+                };
+                if seen.insert(id.clone()) {
+                    metrics.push(id);
+                }
             }
             match out.next_token().filter(|t| !t.is_empty()) {
                 Some(next) => token = Some(next.to_string()),

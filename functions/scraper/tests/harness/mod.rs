@@ -50,15 +50,26 @@ pub async fn run_scraper_with_env(
     timeout_secs: f64,
     env: &[(&str, &str)],
 ) -> Run {
+    run_scraper_scheduled(config_yaml, timeout_secs, env, None).await
+}
+
+/// [`run_scraper_with_env`] for an EventBridge scheduled event with `time`.
+pub async fn run_scraper_scheduled(
+    config_yaml: &str,
+    timeout_secs: f64,
+    env: &[(&str, &str)],
+    time: Option<&str>,
+) -> Run {
     let dir = tempfile::tempdir().expect("temp dir");
     let config: PathBuf = dir.path().join("scraper.yaml");
     std::fs::write(&config, config_yaml).expect("write config");
     let event = dir.path().join("event.json");
-    std::fs::write(
-        &event,
-        serde_json::json!({ "config_file": config }).to_string(),
-    )
-    .expect("write event");
+    let mut body = serde_json::json!({ "config_file": config });
+    if let Some(time) = time {
+        body["time"] = serde_json::json!(time);
+        body["detail-type"] = serde_json::json!("Scheduled Event");
+    }
+    std::fs::write(&event, body.to_string()).expect("write event");
     let started = Instant::now();
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_scraper"))
         .arg("--event")
