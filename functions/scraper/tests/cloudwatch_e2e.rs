@@ -10,27 +10,6 @@ mod harness;
 #[path = "../../../tests/support/mod.rs"]
 mod support;
 
-fn rfc3339(epoch: i64) -> String {
-    // Days to civil date (Howard Hinnant's algorithm), UTC.
-    let days = epoch.div_euclid(86_400);
-    let secs = epoch.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ecs_and_sqs_metrics_reach_prometheus_once_per_window() {
     let moto = support::start_moto().await.expect("moto server");
@@ -91,7 +70,9 @@ cloudwatch:
     );
     let env = [("AWS_ENDPOINT_URL", moto.address.as_str())];
     for run_at in [base + 60, base + 120] {
-        let run = harness::run_scraper_scheduled(&config, 60.0, &env, Some(&rfc3339(run_at))).await;
+        let run =
+            harness::run_scraper_scheduled(&config, 60.0, &env, Some(&harness::rfc3339(run_at)))
+                .await;
         assert!(run.success, "{}\n{}", run.summary, run.stderr);
         let cw = &run.summary["cloudwatch"];
         assert_eq!(cw["errors"], serde_json::json!([]), "{}", run.summary);

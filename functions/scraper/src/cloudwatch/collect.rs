@@ -320,10 +320,20 @@ async fn collect_one(
             }
         }
     }
+    let info_context = match &job.kind {
+        JobKind::Discovery {
+            include_context_on_info_metrics: true,
+            ..
+        } => Some((clients.region.as_str(), account_id.as_str())),
+        _ => None,
+    };
     for resource in &resources {
-        collected
-            .series
-            .push(info_series(namespace, resource, scheduled * 1000));
+        collected.series.push(info_series(
+            namespace,
+            resource,
+            scheduled * 1000,
+            info_context,
+        ));
     }
     Ok(())
 }

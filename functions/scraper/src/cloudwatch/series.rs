@@ -96,11 +96,22 @@ pub fn metric_series(
     })
 }
 
-/// `aws_<ns>_info{name, tag_<Key>...} 0` for a discovered resource, at `timestamp_ms`.
-pub fn info_series(namespace: &str, resource: &Resource, timestamp_ms: i64) -> CloudWatchSeries {
+/// `aws_<ns>_info{name, tag_<Key>...} 0` for a discovered resource, at
+/// `timestamp_ms`; with `context` (`includeContextOnInfoMetrics`) also `region` and
+/// `account_id`.
+pub fn info_series(
+    namespace: &str,
+    resource: &Resource,
+    timestamp_ms: i64,
+    context: Option<(&str, &str)>,
+) -> CloudWatchSeries {
     let mut labels = vec![("name".to_string(), resource.arn.clone())];
     for (key, value) in &resource.tags {
         labels.push((tag_label(key, false), value.clone()));
+    }
+    if let Some((region, account_id)) = context {
+        labels.push(("region".to_string(), region.to_string()));
+        labels.push(("account_id".to_string(), account_id.to_string()));
     }
     CloudWatchSeries {
         name: metric_name(namespace, "info", ""),
@@ -253,7 +264,7 @@ mod tests {
             arn: "arn:aws:sqs:eu-west-1:1:orders".into(),
             tags: vec![("team".into(), "shop".into())],
         };
-        let info = info_series("AWS/SQS", &resource, 5_000);
+        let info = info_series("AWS/SQS", &resource, 5_000, None);
         assert_eq!(info.name, "aws_sqs_info");
         assert_eq!(
             info.labels,
@@ -263,5 +274,8 @@ mod tests {
             ]
         );
         assert_eq!(info.samples, vec![(5_000, 0.0)]);
+        let with_context = info_series("AWS/SQS", &resource, 5_000, Some(("eu-west-1", "123")));
+        assert_eq!(with_context.labels.len(), 4);
+        assert_eq!(with_context.labels[3], ("account_id".into(), "123".into()));
     }
 }
