@@ -65,6 +65,12 @@ cloudwatch:
         period: 60
         length: 60
         metrics: [{{name: ApproximateNumberOfMessagesVisible, statistics: [Maximum]}}]
+  static:
+    - name: orders-queue
+      namespace: AWS/SQS
+      regions: [eu-west-1]
+      dimensions: [{{name: QueueName, value: orders}}]
+      metrics: [{{name: ApproximateNumberOfMessagesVisible, statistics: [Minimum], period: 60, length: 60}}]
 "#,
         prometheus.write_url
     );
@@ -76,9 +82,9 @@ cloudwatch:
         assert!(run.success, "{}\n{}", run.summary, run.stderr);
         let cw = &run.summary["cloudwatch"];
         assert_eq!(cw["errors"], serde_json::json!([]), "{}", run.summary);
-        // 6 metrics x 2 prod services + 1 queue = 13 queries: one call per job.
-        assert_eq!(cw["metrics_requested"], 13, "{cw}");
-        assert_eq!(cw["get_metric_data_calls"], 2, "{cw}");
+        // 6 metrics x 2 prod services + 1 queue + 1 static = 14 queries: one call per job.
+        assert_eq!(cw["metrics_requested"], 14, "{cw}");
+        assert_eq!(cw["get_metric_data_calls"], 3, "{cw}");
         assert_eq!(
             cw["metrics_skipped_no_resource"], 6,
             "staging is not tagged env=prod: {cw}"
@@ -86,11 +92,11 @@ cloudwatch:
         assert!(
             cw["cost_usd"]
                 .as_f64()
-                .is_some_and(|c| (c - 0.00013).abs() < 1e-9),
+                .is_some_and(|c| (c - 0.00014).abs() < 1e-9),
             "{cw}"
         );
         assert_eq!(run.count("samples_rejected"), 0, "{}", run.summary);
-        assert!(run.count("samples_sent") >= 13, "{}", run.summary);
+        assert!(run.count("samples_sent") >= 14, "{}", run.summary);
     }
 
     let ratio = prometheus
@@ -165,6 +171,16 @@ cloudwatch:
         sqs[0].0.get("dimension_QueueName").map(String::as_str),
         Some("orders")
     );
+    let fixed = prometheus
+        .query_until_found("aws_sqs_approximate_number_of_messages_visible_minimum")
+        .await
+        .expect("query");
+    assert_eq!(fixed.len(), 1, "{fixed:?}");
+    assert_eq!(
+        fixed[0].0.get("name").map(String::as_str),
+        Some("orders-queue")
+    );
+    assert_eq!(fixed[0].1, 18.0);
     let info = prometheus
         .query_until_found("aws_ecs_containerinsights_info")
         .await

@@ -38,9 +38,11 @@ pub struct SeriesContext<'a> {
 fn common_labels(context: &SeriesContext<'_>) -> Vec<(String, String)> {
     let mut labels = vec![(
         "name".to_string(),
-        context
-            .resource
-            .map_or_else(|| "global".to_string(), |r| r.arn.clone()),
+        match (context.resource, context.static_name) {
+            (Some(r), _) => r.arn.clone(),
+            (None, Some(name)) => name.to_string(),
+            (None, None) => "global".to_string(),
+        },
     )];
     for key in context.exported_tags {
         let value = context
