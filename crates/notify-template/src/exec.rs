@@ -9,14 +9,17 @@ use crate::funcs::{call_function, call_method, is_function};
 use crate::parse::{Arg, Node, Pipeline};
 use crate::TemplateError;
 
-/// Runaway-template guards.
+/// Runaway-template guards: nesting of blocks and template calls together (keeps
+/// the stack bounded), nodes executed, output size.
 const MAX_DEPTH: usize = 100;
+const MAX_STEPS: usize = 1_000_000;
 const MAX_OUTPUT: usize = 1 << 20;
 
 pub struct Exec<'a> {
     pub defines: &'a HashMap<String, Vec<Node>>,
     pub out: String,
     pub depth: usize,
+    steps: usize,
     vars: Vec<(String, Value)>,
 }
 
@@ -69,14 +72,31 @@ impl<'a> Exec<'a> {
             defines,
             out: String::new(),
             depth: 0,
+            steps: 0,
             vars: vec![(String::new(), root.clone())],
         }
     }
 
     pub fn run(&mut self, nodes: &[Node], dot: &Value) -> Result<(), TemplateError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(exec_error(format!(
+                "exceeded maximum template depth ({MAX_DEPTH} nested blocks and template calls)"
+            )));
+        }
+        self.depth += 1;
+        let result = self.run_nodes(nodes, dot);
+        self.depth -= 1;
+        result
+    }
+
+    fn run_nodes(&mut self, nodes: &[Node], dot: &Value) -> Result<(), TemplateError> {
         for node in nodes {
             if self.out.len() > MAX_OUTPUT {
                 return Err(exec_error(format!("output exceeds {MAX_OUTPUT} bytes")));
+            }
+            self.steps += 1;
+            if self.steps > MAX_STEPS {
+                return Err(exec_error(format!("more than {MAX_STEPS} steps")));
             }
             match node {
                 Node::Text(text) => self.out.push_str(text),
@@ -124,18 +144,16 @@ impl<'a> Exec<'a> {
                             "line {line}: no such template {name:?}"
                         )));
                     };
-                    if self.depth >= MAX_DEPTH {
-                        return Err(exec_error(format!(
-                            "template {name:?}: exceeded maximum template depth ({MAX_DEPTH})"
-                        )));
-                    }
-                    self.depth += 1;
                     let saved =
                         std::mem::replace(&mut self.vars, vec![(String::new(), data.clone())]);
                     let result = self.run(body, &data);
                     self.vars = saved;
-                    self.depth -= 1;
-                    result?;
+                    result.map_err(|e| match e {
+                        TemplateError::Exec(m) if !m.starts_with("template ") => {
+                            exec_error(format!("template {name:?}: {m}"))
+                        }
+                        other => other,
+                    })?;
                 }
             }
         }
@@ -170,7 +188,9 @@ impl<'a> Exec<'a> {
                     })
                     .collect()
             }
+            // nil, or a missing key (read as ""): nothing to iterate.
             Value::Null => Vec::new(),
+            Value::String(text) if text.is_empty() => Vec::new(),
             Value::Number(n) => (0..n.as_u64().unwrap_or(0).min(100_000))
                 .map(|i| (Value::from(i), Value::from(i)))
                 .collect(),
@@ -256,6 +276,22 @@ impl<'a> Exec<'a> {
                         "line {line}: function {name:?} not defined"
                     )));
                 }
+                if name == "and" || name == "or" {
+                    // Go evaluates these lazily: stop at the first empty (and) or
+                    // non-empty (or) argument.
+                    let stop_when = name == "or";
+                    let mut last = Value::Null;
+                    for arg in rest {
+                        last = self.arg(arg, dot).map_err(at)?;
+                        if truthy(&last) == stop_when {
+                            return Ok(last);
+                        }
+                    }
+                    if let Some(value) = piped {
+                        last = value;
+                    }
+                    return Ok(last);
+                }
                 let mut args = Vec::with_capacity(rest.len() + 1);
                 for arg in rest {
                     args.push(self.arg(arg, dot)?);
@@ -325,9 +361,10 @@ pub fn follow(mut value: Value, chain: &[String]) -> Result<Value, TemplateError
         value = match &value {
             Value::Object(map) => match map.get(name) {
                 Some(v) => v.clone(),
+                // A missing key reads as Go's `map[string]string` zero value.
                 None => match call_method(&value, name, Vec::new()) {
                     Some(result) => result?,
-                    None => Value::Null,
+                    None => Value::String(String::new()),
                 },
             },
             Value::Null => return Err(exec_error(format!("nil pointer evaluating .{name}"))),

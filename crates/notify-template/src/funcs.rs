@@ -70,7 +70,14 @@ fn compare(name: &str, a: &Value, b: &Value) -> Result<std::cmp::Ordering, Templ
         },
         (Value::String(x), Value::String(y)) => Ok(x.cmp(y)),
         (Value::Bool(x), Value::Bool(y)) if name == "eq" || name == "ne" => Ok(x.cmp(y)),
-        (Value::Null, Value::Null) if name == "eq" || name == "ne" => Ok(std::cmp::Ordering::Equal),
+        // nil equals only nil (Go's eq on a nil interface); never an error.
+        (Value::Null, _) | (_, Value::Null) if name == "eq" || name == "ne" => {
+            Ok(if a.is_null() && b.is_null() {
+                std::cmp::Ordering::Equal
+            } else {
+                std::cmp::Ordering::Less
+            })
+        }
         _ => Err(fail(format!(
             "{name}: incompatible types for comparison ({} and {})",
             kind(a),

@@ -294,7 +294,12 @@ struct TokStream<'a> {
     pos: usize,
     source: &'a str,
     line: usize,
+    /// Open parentheses: bounded so a hostile template cannot exhaust the stack.
+    depth: usize,
 }
+
+/// Deepest nesting of parentheses in one action.
+const MAX_PAREN_DEPTH: usize = 32;
 
 impl TokStream<'_> {
     fn pipeline(&mut self, allow_decl: bool) -> Result<Pipeline, TemplateError> {
@@ -379,7 +384,16 @@ impl TokStream<'_> {
                 _ => Arg::Ident(name),
             },
             Tok::Open => {
+                self.depth += 1;
+                if self.depth > MAX_PAREN_DEPTH {
+                    return Err(err(
+                        self.source,
+                        self.line,
+                        format!("more than {MAX_PAREN_DEPTH} nested parentheses"),
+                    ));
+                }
                 let inner = self.pipeline(false)?;
+                self.depth -= 1;
                 match self.toks.get(self.pos) {
                     Some(Tok::Close(chain)) => {
                         self.pos += 1;
@@ -405,6 +419,7 @@ fn parse_pipeline(
         pos: 0,
         source,
         line,
+        depth: 0,
     };
     let pipeline = stream.pipeline(allow_decl)?;
     if stream.pos != toks.len() {
@@ -420,7 +435,7 @@ fn parse_pipeline(
 /// Where a block of nodes ended.
 enum BlockEnd {
     Eof,
-    EndKeyword,
+    EndKeyword(usize),
     Else(String, usize),
 }
 
@@ -455,8 +470,16 @@ fn quoted_name(source: &str, line: usize, text: &str) -> Result<(String, String)
 
 impl Parser<'_> {
     fn block(&mut self, depth: usize) -> Result<(Vec<Node>, BlockEnd), TemplateError> {
-        if depth > 100 {
-            return Err(err(self.source, 0, "nesting too deep"));
+        if depth > MAX_BLOCK_DEPTH {
+            let line = match self.pieces.get(self.pos.saturating_sub(1)) {
+                Some(Piece::Action(_, line)) => *line,
+                _ => 0,
+            };
+            return Err(err(
+                self.source,
+                line,
+                format!("more than {MAX_BLOCK_DEPTH} nested blocks"),
+            ));
         }
         let mut nodes = Vec::new();
         while self.pos < self.pieces.len() {
@@ -474,7 +497,7 @@ impl Parser<'_> {
                 None => (action.as_str(), ""),
             };
             match keyword {
-                "end" => return Ok((nodes, BlockEnd::EndKeyword)),
+                "end" => return Ok((nodes, BlockEnd::EndKeyword(line))),
                 "else" => return Ok((nodes, BlockEnd::Else(rest.to_string(), line))),
                 "if" | "with" | "range" => {
                     let pipeline = parse_pipeline(self.source, line, rest, keyword != "if")?;
@@ -484,7 +507,7 @@ impl Parser<'_> {
                     let mut end = end;
                     loop {
                         match end {
-                            BlockEnd::EndKeyword => break,
+                            BlockEnd::EndKeyword(_) => break,
                             BlockEnd::Eof => {
                                 return Err(err(
                                     self.source,
@@ -508,7 +531,7 @@ impl Parser<'_> {
                                 } else if cond.is_empty() {
                                     let (body, next) = self.block(depth + 1)?;
                                     otherwise = body;
-                                    if !matches!(next, BlockEnd::EndKeyword) {
+                                    if !matches!(next, BlockEnd::EndKeyword(_)) {
                                         return Err(err(
                                             self.source,
                                             else_line,
@@ -540,7 +563,7 @@ impl Parser<'_> {
                 "define" | "block" => {
                     let (name, arg) = quoted_name(self.source, line, rest)?;
                     let (body, end) = self.block(depth + 1)?;
-                    if !matches!(end, BlockEnd::EndKeyword) {
+                    if !matches!(end, BlockEnd::EndKeyword(_)) {
                         return Err(err(
                             self.source,
                             line,
@@ -592,6 +615,9 @@ fn nest_with(branches: Vec<(Pipeline, Vec<Node>)>, otherwise: Vec<Node>) -> Node
     }
 }
 
+/// Deepest nesting of `if` / `range` / `with` / `define` blocks.
+const MAX_BLOCK_DEPTH: usize = 50;
+
 /// Parses `text` (named `source` in errors).
 pub fn parse(source: &str, text: &str) -> Result<Parsed, TemplateError> {
     let pieces = split(source, text)?;
@@ -607,7 +633,7 @@ pub fn parse(source: &str, text: &str) -> Result<Parsed, TemplateError> {
             nodes,
             defines: parser.defines,
         }),
-        BlockEnd::EndKeyword => Err(err(source, 0, "unexpected {{end}}")),
+        BlockEnd::EndKeyword(line) => Err(err(source, line, "unexpected {{end}}")),
         BlockEnd::Else(_, line) => Err(err(source, line, "unexpected {{else}}")),
     }
 }

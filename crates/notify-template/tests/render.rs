@@ -251,3 +251,87 @@ fn never_panics_on_truncated_templates() {
     }
     assert!(Templates::with_defaults().contains("sns.default.message"));
 }
+
+#[test]
+fn missing_labels_compare_like_go_and_and_or_short_circuit() {
+    let data = notification();
+    assert_eq!(
+        render(
+            r#"{{ if eq .CommonLabels.severity "critical" }}page{{ else }}ticket{{ end }}"#,
+            &data
+        )
+        .as_deref(),
+        Ok("ticket")
+    );
+    assert_eq!(
+        render(
+            r#"{{ eq .Nope "" }} {{ ne nil "x" }} {{ eq nil nil }}"#,
+            &data
+        )
+        .as_deref(),
+        Ok("true true true")
+    );
+    // `index` on an empty value would fail; `and` never evaluates it.
+    assert_eq!(
+        render(r#"[{{ and .Nope (index .Nope "x") }}]"#, &data).as_deref(),
+        Ok("[]")
+    );
+    assert_eq!(
+        render(r#"{{ or .Receiver (index .Nope "x") }}"#, &data).as_deref(),
+        Ok("team")
+    );
+}
+
+#[test]
+fn hostile_templates_fail_cleanly_on_a_small_stack() {
+    // Run where a tokio worker would: a 2 MiB stack.
+    let worker = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(|| {
+            let data = json!({"x": 1});
+            let t = Templates::with_defaults();
+            let parens = format!("{{{{ {}1{} }}}}", "(".repeat(40), ")".repeat(40));
+            let deep_parens = t
+                .render_str(&parens, &data)
+                .expect_err("too deep")
+                .to_string();
+            let ifs =
+                "{{ if true }}".repeat(5) + r#"{{ template "loop" . }}"# + &"{{ end }}".repeat(5);
+            let recursive =
+                format!(r#"{{{{ define "loop" }}}}{ifs}{{{{ end }}}}{{{{ template "loop" . }}}}"#);
+            let deep_calls = t
+                .render_str(&recursive, &data)
+                .expect_err("too deep")
+                .to_string();
+            let blocks = "{{ if true }}".repeat(60) + &"{{ end }}".repeat(60);
+            let deep_blocks = t
+                .render_str(&blocks, &data)
+                .expect_err("too deep")
+                .to_string();
+            let busy = t
+                .render_str(
+                    "{{ range 3000 }}{{ range 3000 }}{{ $y := 1 }}{{ end }}{{ end }}",
+                    &data,
+                )
+                .expect_err("too many steps")
+                .to_string();
+            (deep_parens, deep_calls, deep_blocks, busy)
+        })
+        .expect("thread");
+    let (deep_parens, deep_calls, deep_blocks, busy) = worker.join().expect("no stack overflow");
+    assert!(deep_parens.contains("nested parentheses"), "{deep_parens}");
+    assert!(
+        deep_calls.contains("maximum template depth"),
+        "{deep_calls}"
+    );
+    assert!(deep_blocks.contains("nested blocks"), "{deep_blocks}");
+    assert!(busy.contains("steps"), "{busy}");
+}
+
+#[test]
+fn a_stray_end_names_its_line() {
+    match Templates::with_defaults().render_str("x\n\n{{ end }}", &json!({})) {
+        Err(TemplateError::Parse { line, .. }) => assert_eq!(line, 3),
+        other => panic!("{other:?}"),
+    }
+}
