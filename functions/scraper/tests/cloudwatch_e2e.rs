@@ -65,6 +65,12 @@ cloudwatch:
         period: 60
         length: 60
         metrics: [{{name: ApproximateNumberOfMessagesVisible, statistics: [Maximum]}}]
+      - type: AWS/EC2
+        regions: [eu-west-1]
+        searchTags: [{{key: env, value: prod}}]
+        period: 60
+        length: 60
+        metrics: [{{name: CPUUtilization, statistics: [Average]}}]
   static:
     - name: orders-queue
       namespace: AWS/SQS
@@ -82,9 +88,10 @@ cloudwatch:
         assert!(run.success, "{}\n{}", run.summary, run.stderr);
         let cw = &run.summary["cloudwatch"];
         assert_eq!(cw["errors"], serde_json::json!([]), "{}", run.summary);
-        // 6 metrics x 2 prod services + 1 queue + 1 static = 14 queries: one call per job.
-        assert_eq!(cw["metrics_requested"], 14, "{cw}");
-        assert_eq!(cw["get_metric_data_calls"], 3, "{cw}");
+        // 6 metrics x 2 prod services + 1 queue + 1 instance + 1 static = 15 queries:
+        // one call per job.
+        assert_eq!(cw["metrics_requested"], 15, "{cw}");
+        assert_eq!(cw["get_metric_data_calls"], 4, "{cw}");
         assert_eq!(
             cw["metrics_skipped_no_resource"], 6,
             "staging is not tagged env=prod: {cw}"
@@ -92,11 +99,11 @@ cloudwatch:
         assert!(
             cw["cost_usd"]
                 .as_f64()
-                .is_some_and(|c| (c - 0.00014).abs() < 1e-9),
+                .is_some_and(|c| (c - 0.00015).abs() < 1e-9),
             "{cw}"
         );
         assert_eq!(run.count("samples_rejected"), 0, "{}", run.summary);
-        assert!(run.count("samples_sent") >= 14, "{}", run.summary);
+        assert!(run.count("samples_sent") >= 15, "{}", run.summary);
     }
 
     let ratio = prometheus
@@ -171,6 +178,18 @@ cloudwatch:
         sqs[0].0.get("dimension_QueueName").map(String::as_str),
         Some("orders")
     );
+    let instance = String::from_utf8_lossy(&seed.stdout).trim().to_string();
+    let ec2 = prometheus
+        .query_until_found("aws_ec2_cpuutilization_average")
+        .await
+        .expect("query");
+    assert_eq!(ec2.len(), 1, "{ec2:?}");
+    assert_eq!(ec2[0].1, 56.0);
+    assert_eq!(ec2[0].0.get("dimension_InstanceId"), Some(&instance));
+    assert_eq!(
+        ec2[0].0.get("name").map(String::as_str),
+        Some(format!("arn:aws:ec2:eu-west-1:123456789012:instance/{instance}").as_str())
+    );
     let fixed = prometheus
         .query_until_found("aws_sqs_approximate_number_of_messages_visible_minimum")
         .await
@@ -186,4 +205,12 @@ cloudwatch:
         .await
         .expect("query");
     assert_eq!(info.len(), 3, "prod cluster and its two services: {info:?}");
+    let ec2_info = prometheus
+        .query_until_found("aws_ec2_info")
+        .await
+        .expect("query");
+    assert_eq!(
+        ec2_info[0].0.get("tag_Name").map(String::as_str),
+        Some("web-1")
+    );
 }

@@ -1,7 +1,8 @@
 """Seeds moto (at argv[1]) for the CloudWatch test: tagged ECS clusters and services,
-an SQS queue, and ECS Container Insights and SQS datapoints at the two minutes
-starting at epoch second argv[2] (one per scheduled run's window). Prints nothing on
-success; any error is a non-zero exit with botocore's message."""
+an SQS queue, a tagged EC2 instance, and ECS Container Insights, SQS and EC2
+datapoints at the two minutes starting at epoch second argv[2] (one per scheduled
+run's window). Prints the instance id; any error is a non-zero exit with botocore's
+message."""
 import datetime
 import sys
 
@@ -20,6 +21,12 @@ for cluster, env, services in [("prod", "prod", ["checkout", "cart"]), ("staging
                            tags=[{"key": "env", "value": env}])
 sqs = session.create_client("sqs", **kw)
 sqs.create_queue(QueueName="orders", tags={"env": "prod"})
+
+ec2 = session.create_client("ec2", **kw)
+image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, TagSpecifications=[
+    {"ResourceType": "instance", "Tags": [{"Key": "env", "Value": "prod"}, {"Key": "Name", "Value": "web-1"}]}
+])["Instances"][0]["InstanceId"]
 
 cw = session.create_client("cloudwatch", **kw)
 # (cluster, service) -> metric -> values for minute 0 and minute 1
@@ -43,3 +50,7 @@ for minute in range(2):
     cw.put_metric_data(Namespace="AWS/SQS", MetricData=[{
         "MetricName": "ApproximateNumberOfMessagesVisible", "Timestamp": ts, "Value": float(17 + minute),
         "Dimensions": [{"Name": "QueueName", "Value": "orders"}]}])
+    cw.put_metric_data(Namespace="AWS/EC2", MetricData=[{
+        "MetricName": "CPUUtilization", "Timestamp": ts, "Value": float(55 + minute),
+        "Dimensions": [{"Name": "InstanceId", "Value": instance}]}])
+print(instance)
