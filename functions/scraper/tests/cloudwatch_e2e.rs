@@ -11,7 +11,7 @@ mod harness;
 mod support;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ecs_and_sqs_metrics_reach_prometheus_once_per_window() {
+async fn discovered_metrics_reach_prometheus_once_per_window() {
     let moto = support::start_moto().await.expect("moto server");
     let prometheus = support::start_prometheus_receiver()
         .await
