@@ -195,7 +195,12 @@ async fn collect_one(
                         .await?;
                 }
             }
-            let associator = service.map(|s| Associator::new(s, &resources));
+            // Services whose resources cannot be listed through the tagging API (no
+            // resource types) have nothing to associate with: all their metrics are
+            // global, as in YACE.
+            let associator = service
+                .filter(|s| !s.spec.resource_types.is_empty())
+                .map(|s| Associator::new(s, &resources));
             for metric in metrics {
                 if !names.contains(&metric.name.as_str())
                     || !matches_dimension_requirements(&metric, &job.dimension_name_requirements)
