@@ -71,6 +71,11 @@ cloudwatch:
         period: 60
         length: 60
         metrics: [{{name: CPUUtilization, statistics: [Average]}}]
+      - type: AWS/AutoScaling
+        regions: [eu-west-1]
+        period: 60
+        length: 60
+        metrics: [{{name: GroupInServiceInstances, statistics: [Average]}}]
   static:
     - name: orders-queue
       namespace: AWS/SQS
@@ -88,10 +93,10 @@ cloudwatch:
         assert!(run.success, "{}\n{}", run.summary, run.stderr);
         let cw = &run.summary["cloudwatch"];
         assert_eq!(cw["errors"], serde_json::json!([]), "{}", run.summary);
-        // 6 metrics x 2 prod services + 1 queue + 1 instance + 1 static = 15 queries:
-        // one call per job.
-        assert_eq!(cw["metrics_requested"], 15, "{cw}");
-        assert_eq!(cw["get_metric_data_calls"], 4, "{cw}");
+        // 6 metrics x 2 prod services + 1 queue + 1 instance + 1 group + 1 static = 16
+        // queries: one call per job.
+        assert_eq!(cw["metrics_requested"], 16, "{cw}");
+        assert_eq!(cw["get_metric_data_calls"], 5, "{cw}");
         assert_eq!(
             cw["metrics_skipped_no_resource"], 6,
             "staging is not tagged env=prod: {cw}"
@@ -99,11 +104,11 @@ cloudwatch:
         assert!(
             cw["cost_usd"]
                 .as_f64()
-                .is_some_and(|c| (c - 0.00015).abs() < 1e-9),
+                .is_some_and(|c| (c - 0.00016).abs() < 1e-9),
             "{cw}"
         );
         assert_eq!(run.count("samples_rejected"), 0, "{}", run.summary);
-        assert!(run.count("samples_sent") >= 15, "{}", run.summary);
+        assert!(run.count("samples_sent") >= 16, "{}", run.summary);
     }
 
     let ratio = prometheus
@@ -190,6 +195,21 @@ cloudwatch:
         ec2[0].0.get("name").map(String::as_str),
         Some(format!("arn:aws:ec2:eu-west-1:123456789012:instance/{instance}").as_str())
     );
+    // Auto Scaling groups are not listed by the tagging API: global series.
+    let groups = prometheus
+        .query_until_found("aws_autoscaling_group_in_service_instances_average")
+        .await
+        .expect("query");
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    assert_eq!(groups[0].0.get("name").map(String::as_str), Some("global"));
+    assert_eq!(
+        groups[0]
+            .0
+            .get("dimension_AutoScalingGroupName")
+            .map(String::as_str),
+        Some("web")
+    );
+    assert_eq!(groups[0].1, 4.0);
     let fixed = prometheus
         .query_until_found("aws_sqs_approximate_number_of_messages_visible_minimum")
         .await

@@ -1,6 +1,6 @@
 """Seeds moto (at argv[1]) for the CloudWatch test: tagged ECS clusters and services,
-an SQS queue, a tagged EC2 instance, and ECS Container Insights, SQS and EC2
-datapoints at the two minutes starting at epoch second argv[2] (one per scheduled
+an SQS queue, a tagged EC2 instance, and ECS Container Insights, SQS, EC2 and Auto
+Scaling datapoints at the two minutes starting at epoch second argv[2] (one per scheduled
 run's window). Prints the instance id; any error is a non-zero exit with botocore's
 message."""
 import datetime
@@ -53,4 +53,7 @@ for minute in range(2):
     cw.put_metric_data(Namespace="AWS/EC2", MetricData=[{
         "MetricName": "CPUUtilization", "Timestamp": ts, "Value": float(55 + minute),
         "Dimensions": [{"Name": "InstanceId", "Value": instance}]}])
+    cw.put_metric_data(Namespace="AWS/AutoScaling", MetricData=[{
+        "MetricName": "GroupInServiceInstances", "Timestamp": ts, "Value": float(3 + minute),
+        "Dimensions": [{"Name": "AutoScalingGroupName", "Value": "web"}]}])
 print(instance)
