@@ -1,15 +1,105 @@
-//! Every input format the alerts topic receives, decoded to the alert model.
+//! Every input format the alerts topic receives, decoded from the payloads in
+//! `tests/fixtures/` (message bodies as SNS delivers them; subjects and message
+//! attributes are given here, as the SNS record carries them beside the body).
 
 use std::collections::BTreeMap;
 
 use alert_model::{
-    decode_event, decode_notification, fingerprint, Decoded, Format, Notification, Status,
+    decode_event, decode_notification, fingerprint, Alert, Decoded, Format, Notification, Status,
 };
-use serde_json::json;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
 
-const TOPIC: &str = "arn:aws:sns:eu-central-1:111122223333:grafana-alerts";
+/// Every fixture, by file name. `include_str!` keeps the list and the files in step.
+const FIXTURES: &[(&str, &str)] = &[
+    (
+        "alert_batch.json",
+        include_str!("fixtures/alert_batch.json"),
+    ),
+    (
+        "alert_batch_v2.json",
+        include_str!("fixtures/alert_batch_v2.json"),
+    ),
+    (
+        "alertmanager_aws_json_unescaped.txt",
+        include_str!("fixtures/alertmanager_aws_json_unescaped.txt"),
+    ),
+    (
+        "alertmanager_default_text.txt",
+        include_str!("fixtures/alertmanager_default_text.txt"),
+    ),
+    (
+        "cloudwatch_composite_children_objects.json",
+        include_str!("fixtures/cloudwatch_composite_children_objects.json"),
+    ),
+    (
+        "cloudwatch_composite_children_strings.json",
+        include_str!("fixtures/cloudwatch_composite_children_strings.json"),
+    ),
+    (
+        "cloudwatch_insufficient_data.json",
+        include_str!("fixtures/cloudwatch_insufficient_data.json"),
+    ),
+    (
+        "cloudwatch_metric_alarm.json",
+        include_str!("fixtures/cloudwatch_metric_alarm.json"),
+    ),
+    (
+        "cloudwatch_metric_alarm_ok.json",
+        include_str!("fixtures/cloudwatch_metric_alarm_ok.json"),
+    ),
+    (
+        "cloudwatch_metric_math_alarm.json",
+        include_str!("fixtures/cloudwatch_metric_math_alarm.json"),
+    ),
+    ("empty.txt", include_str!("fixtures/empty.txt")),
+    (
+        "eventbridge_composite_alarm.json",
+        include_str!("fixtures/eventbridge_composite_alarm.json"),
+    ),
+    (
+        "eventbridge_metric_alarm.json",
+        include_str!("fixtures/eventbridge_metric_alarm.json"),
+    ),
+    (
+        "grafana_default_text.txt",
+        include_str!("fixtures/grafana_default_text.txt"),
+    ),
+    (
+        "grafana_legacy.json",
+        include_str!("fixtures/grafana_legacy.json"),
+    ),
+    (
+        "grafana_legacy.txt",
+        include_str!("fixtures/grafana_legacy.txt"),
+    ),
+    (
+        "grafana_webhook.json",
+        include_str!("fixtures/grafana_webhook.json"),
+    ),
+    (
+        "grafana_webhook_truncated.json",
+        include_str!("fixtures/grafana_webhook_truncated.json"),
+    ),
+    ("random_text.txt", include_str!("fixtures/random_text.txt")),
+];
 
-fn decode_with(subject: Option<&str>, message: &str, attributes: &[(&str, &str)]) -> Decoded {
+fn fixture(name: &str) -> &'static str {
+    FIXTURES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, text)| *text)
+        .unwrap_or_else(|| panic!("no fixture {name}"))
+}
+
+const TOPIC: &str = "arn:aws:sns:eu-central-1:111122223333:alerts";
+
+fn notify(
+    subject: Option<&str>,
+    message: &str,
+    attributes: &[(&str, &str)],
+    topic: Option<&str>,
+) -> Decoded {
     let attributes: BTreeMap<String, String> = attributes
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -18,345 +108,594 @@ fn decode_with(subject: Option<&str>, message: &str, attributes: &[(&str, &str)]
         subject,
         message,
         attributes: &attributes,
-        topic_arn: Some(TOPIC),
+        topic_arn: topic,
         message_id: Some("4a1c8b3e-0000-4000-8000-000000000001"),
         timestamp: None,
     })
 }
 
 fn decode(subject: Option<&str>, message: &str) -> Decoded {
-    decode_with(subject, message, &[])
+    notify(subject, message, &[], Some(TOPIC))
 }
 
-fn label<'a>(d: &'a Decoded, i: usize, name: &str) -> Option<&'a str> {
-    d.alerts
-        .get(i)
-        .and_then(|a| a.labels.get(name))
-        .map(String::as_str)
+fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
-fn annotation<'a>(d: &'a Decoded, i: usize, name: &str) -> Option<&'a str> {
-    d.alerts
-        .get(i)
-        .and_then(|a| a.annotations.get(name))
-        .map(String::as_str)
+fn time(text: &str) -> Option<DateTime<Utc>> {
+    Some(
+        DateTime::parse_from_rfc3339(text)
+            .expect("test time")
+            .with_timezone(&Utc),
+    )
 }
 
-const METRIC_ALARM: &str = r#"{"AlarmName":"orders-queue-depth","AlarmDescription":null,"AWSAccountId":"123456789012","AlarmConfigurationUpdatedTimestamp":"2024-09-09T01:50:00.000+0000","NewStateValue":"ALARM","NewStateReason":"Threshold Crossed: 1 out of the last 1 datapoints [42.0 (09/09/24 01:58:00)] was greater than the threshold (30.0) (minimum 1 datapoint for OK -> ALARM transition).","StateChangeTime":"2024-09-09T01:59:07.423+0000","Region":"US East (N. Virginia)","AlarmArn":"arn:aws:cloudwatch:us-east-1:123456789012:alarm:orders-queue-depth","OldStateValue":"OK","OKActions":[],"AlarmActions":["arn:aws:sns:us-east-1:123456789012:alerts"],"InsufficientDataActions":[],"Trigger":{"MetricName":"ApproximateNumberOfMessagesVisible","Namespace":"AWS/SQS","StatisticType":"Statistic","Statistic":"MAXIMUM","Unit":null,"Dimensions":[{"value":"orders","name":"QueueName"}],"Period":60,"EvaluationPeriods":1,"DatapointsToAlarm":1,"ComparisonOperator":"GreaterThanThreshold","Threshold":30.0,"TreatMissingData":"missing","EvaluateLowSampleCountPercentile":null}}"#;
+/// Invariants every decoded alert keeps, whatever the input.
+fn assert_well_formed(d: &Decoded, what: &str) {
+    assert!(!d.alerts.is_empty(), "{what}: no alert");
+    for a in &d.alerts {
+        // Presence only: an empty name from `"ruleName":""` is a known bug, tested
+        // (ignored) in `legacy_grafana_json_with_an_empty_rule_name_still_has_a_name`.
+        assert!(a.labels.contains_key("alertname"), "{what}: alertname");
+        assert!(a.labels.contains_key("source"), "{what}: source");
+        assert_eq!(a.fingerprint, fingerprint(&a.labels), "{what}: fingerprint");
+    }
+}
+
+fn one(d: &Decoded) -> &Alert {
+    assert_eq!(d.alerts.len(), 1, "{:?}", d.alerts);
+    &d.alerts[0]
+}
+
+// ---------------------------------------------------------------- CloudWatch (SNS)
+
+fn metric_alarm_labels() -> BTreeMap<String, String> {
+    map(&[
+        ("account_id", "123456789012"),
+        ("alertname", "orders-queue-depth"),
+        ("dimension_QueueName", "orders"),
+        ("metric_name", "ApproximateNumberOfMessagesVisible"),
+        ("namespace", "AWS/SQS"),
+        // From the alarm ARN: not the topic's eu-central-1, not "US East (N. Virginia)".
+        ("region", "us-east-1"),
+        ("source", "cloudwatch"),
+    ])
+}
 
 #[test]
-fn cloudwatch_metric_alarm() {
+fn cloudwatch_metric_alarm_with_null_description_and_unit() {
     let d = decode(
         Some("ALARM: \"orders-queue-depth\" in US East (N. Virginia)"),
-        METRIC_ALARM,
+        fixture("cloudwatch_metric_alarm.json"),
     );
     assert_eq!(d.format, Format::CloudwatchAlarm);
-    assert_eq!(d.alerts.len(), 1);
-    let a = &d.alerts[0];
-    let labels: Vec<(&str, &str)> = a
-        .labels
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    assert_eq!(
-        labels,
-        vec![
-            ("account_id", "123456789012"),
-            ("alertname", "orders-queue-depth"),
-            ("dimension_QueueName", "orders"),
-            ("metric_name", "ApproximateNumberOfMessagesVisible"),
-            ("namespace", "AWS/SQS"),
-            // From the alarm ARN, not the topic's eu-central-1 nor the display name.
-            ("region", "us-east-1"),
-            ("source", "cloudwatch"),
-        ]
-    );
+    assert_eq!(d.format.as_str(), "cloudwatch_alarm");
+    let a = one(&d);
+    assert_eq!(a.labels, metric_alarm_labels());
     assert_eq!(a.status, Status::Firing);
-    assert_eq!(
-        a.starts_at.map(|t| t.to_rfc3339()),
-        Some("2024-09-09T01:59:07.423+00:00".into())
-    );
+    assert_eq!(a.starts_at, time("2024-09-09T01:59:07.423Z"));
     assert_eq!(a.ends_at, None);
-    assert_eq!(annotation(&d, 0, "description"), None);
-    assert_eq!(annotation(&d, 0, "alarm_state"), Some("ALARM"));
-    assert_eq!(annotation(&d, 0, "previous_state"), Some("OK"));
-    assert_eq!(annotation(&d, 0, "statistic"), Some("MAXIMUM"));
-    assert_eq!(annotation(&d, 0, "threshold"), Some("30.0"));
-    assert!(annotation(&d, 0, "summary").is_some_and(|s| s.starts_with("Threshold Crossed")));
+    assert_eq!(
+        a.annotations,
+        map(&[
+            ("alarm_arn", "arn:aws:cloudwatch:us-east-1:123456789012:alarm:orders-queue-depth"),
+            ("alarm_state", "ALARM"),
+            ("comparison_operator", "GreaterThanThreshold"),
+            ("previous_state", "OK"),
+            ("statistic", "MAXIMUM"),
+            ("summary", "Threshold Crossed: 1 out of the last 1 datapoints [42.0 (09/09/24 01:58:00)] was greater than the threshold (30.0) (minimum 1 datapoint for OK -> ALARM transition)."),
+            ("threshold", "30.0"),
+        ]),
+        "a null AlarmDescription gives no description"
+    );
     assert_eq!(
         a.generator_url.as_deref(),
         Some("https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#alarmsV2:alarm/orders-queue-depth")
     );
-    assert_eq!(a.fingerprint, fingerprint(&a.labels));
+    assert!(d.warnings.is_empty(), "{:?}", d.warnings);
 }
 
 #[test]
-fn cloudwatch_ok_and_insufficient_data_resolve() {
-    for state in ["OK", "INSUFFICIENT_DATA"] {
-        let message = METRIC_ALARM.replace(
-            "\"NewStateValue\":\"ALARM\"",
-            &format!("\"NewStateValue\":\"{state}\""),
-        );
-        let d = decode(None, &message);
-        assert_eq!(d.alerts[0].status, Status::Resolved, "{state}");
-        assert_eq!(annotation(&d, 0, "alarm_state"), Some(state));
-        assert!(d.alerts[0].ends_at.is_some() && d.alerts[0].starts_at.is_none());
-        // Same alarm, same identity whatever its state.
-        assert_eq!(
-            d.alerts[0].fingerprint,
-            decode(None, METRIC_ALARM).alerts[0].fingerprint
-        );
-    }
-}
-
-#[test]
-fn cloudwatch_metric_math_alarm() {
-    let message = json!({
-        "AlarmName": "error-rate", "AlarmDescription": "5xx over 5%", "AWSAccountId": "123456789012",
-        "NewStateValue": "ALARM", "NewStateReason": "Threshold Crossed", "StateChangeTime": "2024-09-09T02:00:00.000+0000",
-        "Region": "EU (Ireland)", "AlarmArn": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:error-rate", "OldStateValue": "OK",
-        "Trigger": {"Period": 60, "EvaluationPeriods": 1, "ComparisonOperator": "GreaterThanThreshold", "Threshold": 5.0,
-            "TreatMissingData": "missing", "EvaluateLowSampleCountPercentile": "",
-            "Metrics": [
-                {"Expression": "100*errors/requests", "Id": "rate", "Label": "rate", "ReturnData": true},
-                {"Id": "errors", "MetricStat": {"Metric": {"Dimensions": [{"value": "api", "name": "ApiName"}], "MetricName": "5XXError", "Namespace": "AWS/ApiGateway"}, "Period": 60, "Stat": "Sum"}, "ReturnData": false}
-            ]}
-    })
-    .to_string();
-    let d = decode(None, &message);
-    assert_eq!(d.format, Format::CloudwatchAlarm);
-    assert_eq!(label(&d, 0, "alertname"), Some("error-rate"));
-    assert_eq!(label(&d, 0, "region"), Some("eu-west-1"));
-    assert_eq!(label(&d, 0, "metric_name"), None, "no single metric");
-    assert_eq!(annotation(&d, 0, "expression"), Some("100*errors/requests"));
-    assert_eq!(annotation(&d, 0, "description"), Some("5xx over 5%"));
-}
-
-#[test]
-fn cloudwatch_composite_alarms_with_object_or_string_children() {
-    let children_objects = json!([{"Arn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:cpu-high", "State": {"Value": "ALARM", "Timestamp": "2024-09-09T02:00:00.000+0000"}}]);
-    let children_strings = json!(["arn:aws:cloudwatch:us-east-1:123456789012:alarm:cpu-high"]);
-    for children in [children_objects, children_strings] {
-        let message = json!({
-            "AlarmName": "service-degraded", "AlarmDescription": null, "AWSAccountId": "123456789012",
-            "NewStateValue": "ALARM", "NewStateReason": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:cpu-high transitioned to ALARM",
-            "StateChangeTime": "2024-09-09T02:00:01.000+0000", "Region": "US East (N. Virginia)",
-            "AlarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:service-degraded", "OldStateValue": "OK",
-            "AlarmRule": "ALARM(cpu-high) AND ALARM(latency-high)", "TriggeringChildren": children
-        })
-        .to_string();
-        let d = decode(None, &message);
-        assert_eq!(d.format, Format::CloudwatchAlarm);
-        assert_eq!(label(&d, 0, "alertname"), Some("service-degraded"));
-        assert_eq!(
-            annotation(&d, 0, "alarm_rule"),
-            Some("ALARM(cpu-high) AND ALARM(latency-high)")
-        );
-        assert_eq!(
-            annotation(&d, 0, "triggering_children"),
-            Some("arn:aws:cloudwatch:us-east-1:123456789012:alarm:cpu-high")
-        );
-        assert!(d.warnings.is_empty(), "{:?}", d.warnings);
-    }
-}
-
-fn eventbridge_event() -> serde_json::Value {
-    json!({
-        "version": "0", "id": "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92", "detail-type": "CloudWatch Alarm State Change",
-        "source": "aws.cloudwatch", "account": "123456789012", "time": "2024-09-09T01:59:07Z", "region": "us-east-1",
-        "resources": ["arn:aws:cloudwatch:us-east-1:123456789012:alarm:orders-queue-depth"],
-        "detail": {
-            "alarmName": "orders-queue-depth",
-            "state": {"value": "ALARM", "reason": "Threshold Crossed", "timestamp": "2024-09-09T01:59:07.423+0000"},
-            "previousState": {"value": "OK", "reason": "ok", "timestamp": "2024-09-09T01:00:00.000+0000"},
-            "configuration": {"description": null, "metrics": [{"id": "m1", "metricStat": {"metric": {"namespace": "AWS/SQS", "name": "ApproximateNumberOfMessagesVisible", "dimensions": {"QueueName": "orders"}}, "period": 60, "stat": "Maximum"}, "returnData": true}]}
-        }
-    })
-}
-
-#[test]
-fn eventbridge_and_sns_give_the_same_alert_identity() {
-    let direct = decode_event(&eventbridge_event()).expect("alarm event");
-    assert_eq!(direct.format, Format::EventbridgeAlarm);
-    let via_sns = decode(None, METRIC_ALARM);
-    assert_eq!(direct.alerts[0].labels, via_sns.alerts[0].labels);
-    assert_eq!(direct.alerts[0].fingerprint, via_sns.alerts[0].fingerprint);
-    assert_eq!(direct.alerts[0].starts_at, via_sns.alerts[0].starts_at);
-    // An EventBridge event forwarded through SNS is recognised too.
-    let wrapped = decode(None, &eventbridge_event().to_string());
-    assert_eq!(wrapped.format, Format::EventbridgeAlarm);
-    assert_eq!(wrapped.alerts[0].fingerprint, via_sns.alerts[0].fingerprint);
-    // Composite alarm events.
-    let mut composite = eventbridge_event();
-    composite["detail"]["configuration"] =
-        json!({"alarmRule": "ALARM(a) OR ALARM(b)", "description": "composite"});
-    composite["detail"]["state"]["value"] = json!("OK");
-    let d = decode_event(&composite).expect("composite");
-    assert_eq!(d.alerts[0].status, Status::Resolved);
+fn cloudwatch_ok_transition_resolves_the_same_alert() {
+    let firing = decode(None, fixture("cloudwatch_metric_alarm.json"));
+    let d = decode(None, fixture("cloudwatch_metric_alarm_ok.json"));
+    let a = one(&d);
+    assert_eq!(a.status, Status::Resolved);
+    assert_eq!(a.starts_at, None);
+    assert_eq!(a.ends_at, time("2024-09-09T02:15:07.001Z"));
+    assert_eq!(a.labels, metric_alarm_labels());
+    assert_eq!(a.fingerprint, firing.alerts[0].fingerprint);
     assert_eq!(
-        annotation(&d, 0, "alarm_rule"),
-        Some("ALARM(a) OR ALARM(b)")
+        a.annotations.get("description").map(String::as_str),
+        Some("Orders are piling up in the queue")
     );
-    assert_eq!(label(&d, 0, "namespace"), None);
-    // Not an alarm event.
-    let err = decode_event(
-        &json!({"detail-type": "EC2 Instance State-change Notification", "detail": {}}),
-    )
-    .expect_err("not an alarm");
-    assert!(err.to_string().contains("detail-type"), "{err}");
+    assert_eq!(
+        a.annotations.get("alarm_state").map(String::as_str),
+        Some("OK")
+    );
+    assert_eq!(
+        a.annotations.get("previous_state").map(String::as_str),
+        Some("ALARM")
+    );
 }
 
-const GRAFANA_JSON: &str = r#"{"receiver":"sns","status":"firing","orgId":1,"alerts":[{"status":"firing","labels":{"alertname":"HighCPU","grafana_folder":"infra","instance":"web-1","severity":"critical"},"annotations":{"summary":"CPU above 90%"},"startsAt":"2024-09-09T01:58:00Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"https://g.example/alerting/grafana/abc/view?orgId=1","fingerprint":"1a2b3c4d5e6f7a8b","silenceURL":"https://g.example/alerting/silence/new?matcher=alertname%3DHighCPU","dashboardURL":"","panelURL":"","values":{"A":97.5,"C":1},"valueString":"[ var='A' labels={instance=web-1} value=97.5 ]"},{"status":"resolved","labels":{"alertname":"HighCPU","grafana_folder":"infra","instance":"web-2","severity":"critical"},"annotations":{"summary":"CPU above 90%"},"startsAt":"2024-09-09T01:40:00Z","endsAt":"2024-09-09T01:57:00Z","generatorURL":"https://g.example/alerting/grafana/abc/view?orgId=1","fingerprint":"9a8b7c6d5e4f3a2b","silenceURL":"","dashboardURL":"","panelURL":"","values":null,"valueString":""}],"groupLabels":{"alertname":"HighCPU"},"commonLabels":{"alertname":"HighCPU","grafana_folder":"infra","severity":"critical"},"commonAnnotations":{"summary":"CPU above 90%"},"externalURL":"https://g.example/","version":"1","groupKey":"{}/{}:{alertname=\"HighCPU\"}","truncatedAlerts":0,"title":"[FIRING:1, RESOLVED:1] HighCPU (infra critical)","state":"alerting","message":"**Firing**\n..."}"#;
+#[test]
+fn cloudwatch_insufficient_data_resolves_and_names_are_url_encoded() {
+    let d = decode(None, fixture("cloudwatch_insufficient_data.json"));
+    let a = one(&d);
+    assert_eq!(a.status, Status::Resolved);
+    assert_eq!(a.ends_at, time("2024-09-09T03:00:00Z"));
+    assert_eq!(
+        a.labels,
+        map(&[
+            ("account_id", "123456789012"),
+            ("alertname", "web-1 CPU > 80%"),
+            ("dimension_InstanceId", "i-0abc123def4567890"),
+            ("metric_name", "CPUUtilization"),
+            ("namespace", "AWS/EC2"),
+            ("region", "eu-west-1"),
+            ("source", "cloudwatch"),
+        ])
+    );
+    for (key, value) in [
+        ("alarm_state", "INSUFFICIENT_DATA"),
+        ("statistic", "AVERAGE"),
+        ("description", "CPU of web-1"),
+        ("summary", "Insufficient Data: 1 datapoint was unknown."),
+        ("comparison_operator", "GreaterThanOrEqualToThreshold"),
+        ("threshold", "80.0"),
+    ] {
+        assert_eq!(
+            a.annotations.get(key).map(String::as_str),
+            Some(value),
+            "{key}"
+        );
+    }
+    assert_eq!(
+        a.generator_url.as_deref(),
+        Some("https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#alarmsV2:alarm/web-1%20CPU%20%3E%2080%25")
+    );
+}
 
 #[test]
-fn grafana_webhook_json() {
+fn cloudwatch_metric_math_alarm_has_no_single_metric_labels() {
+    let d = decode(None, fixture("cloudwatch_metric_math_alarm.json"));
+    assert_eq!(d.format, Format::CloudwatchAlarm);
+    let a = one(&d);
+    assert_eq!(
+        a.labels,
+        map(&[
+            ("account_id", "123456789012"),
+            ("alertname", "api-5xx-rate"),
+            ("region", "eu-west-1"),
+            ("source", "cloudwatch"),
+        ])
+    );
+    assert_eq!(a.status, Status::Firing);
+    assert_eq!(a.starts_at, time("2024-09-09T02:01:00Z"));
+    assert_eq!(
+        a.annotations.get("expression").map(String::as_str),
+        Some("100*errors/requests")
+    );
+    assert_eq!(
+        a.annotations.get("description").map(String::as_str),
+        Some("5xx rate above 5%")
+    );
+    assert_eq!(
+        a.annotations.get("threshold").map(String::as_str),
+        Some("5.0")
+    );
+    assert_eq!(a.annotations.get("statistic"), None);
+    assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+}
+
+#[test]
+fn cloudwatch_composite_alarm_with_children_as_objects() {
+    let d = decode(None, fixture("cloudwatch_composite_children_objects.json"));
+    assert_eq!(d.format, Format::CloudwatchAlarm);
+    let a = one(&d);
+    assert_eq!(
+        a.labels,
+        map(&[
+            ("account_id", "123456789012"),
+            ("alertname", "orders-service-degraded"),
+            ("region", "us-east-1"),
+            ("source", "cloudwatch"),
+        ])
+    );
+    assert_eq!(a.status, Status::Firing);
+    assert_eq!(a.starts_at, time("2024-09-09T01:59:08.101Z"));
+    assert_eq!(
+        a.annotations.get("alarm_rule").map(String::as_str),
+        Some("ALARM(\"orders-queue-depth\") OR ALARM(\"api-5xx-rate\")")
+    );
+    assert_eq!(
+        a.annotations.get("triggering_children").map(String::as_str),
+        Some("arn:aws:cloudwatch:us-east-1:123456789012:alarm:orders-queue-depth, arn:aws:cloudwatch:us-east-1:123456789012:alarm:api-5xx-rate")
+    );
+    assert_eq!(a.annotations.get("description"), None);
+    assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+}
+
+#[test]
+fn cloudwatch_composite_alarm_with_children_as_strings() {
+    let d = decode(None, fixture("cloudwatch_composite_children_strings.json"));
+    let a = one(&d);
+    assert_eq!(
+        a.labels.get("alertname").map(String::as_str),
+        Some("checkout-degraded")
+    );
+    assert_eq!(a.status, Status::Resolved);
+    assert_eq!(a.ends_at, time("2024-09-09T04:00:00Z"));
+    assert_eq!(
+        a.annotations.get("triggering_children").map(String::as_str),
+        Some("arn:aws:cloudwatch:us-east-1:123456789012:alarm:payments-latency, payments-errors")
+    );
+    assert_eq!(
+        a.annotations.get("alarm_rule").map(String::as_str),
+        Some("ALARM(payments-latency) AND ALARM(payments-errors)")
+    );
+    assert_eq!(
+        a.annotations.get("description").map(String::as_str),
+        Some("Checkout is degraded")
+    );
+}
+
+// ---------------------------------------------------------------- EventBridge
+
+fn event(name: &str) -> Value {
+    serde_json::from_str(fixture(name)).expect("fixture is JSON")
+}
+
+#[test]
+fn eventbridge_metric_alarm_matches_the_sns_notification_of_the_same_alarm() {
+    let d = decode_event(&event("eventbridge_metric_alarm.json")).expect("alarm event");
+    assert_eq!(d.format, Format::EventbridgeAlarm);
+    let a = one(&d);
+    assert_eq!(a.labels, metric_alarm_labels());
+    assert_eq!(a.status, Status::Firing);
+    assert_eq!(a.starts_at, time("2024-09-09T01:59:07.423Z"));
+    assert_eq!(
+        a.annotations.get("statistic").map(String::as_str),
+        Some("Maximum")
+    );
+    assert_eq!(
+        a.annotations.get("previous_state").map(String::as_str),
+        Some("OK")
+    );
+    assert_eq!(
+        a.annotations.get("alarm_arn").map(String::as_str),
+        Some("arn:aws:cloudwatch:us-east-1:123456789012:alarm:orders-queue-depth")
+    );
+    let via_sns = decode(None, fixture("cloudwatch_metric_alarm.json"));
+    assert_eq!(a.fingerprint, via_sns.alerts[0].fingerprint);
+    assert_eq!(a.generator_url, via_sns.alerts[0].generator_url);
+    // The same event forwarded as an SNS message body is recognised too.
+    let wrapped = decode(None, fixture("eventbridge_metric_alarm.json"));
+    assert_eq!(wrapped.format, Format::EventbridgeAlarm);
+    assert_eq!(one(&wrapped).fingerprint, via_sns.alerts[0].fingerprint);
+}
+
+#[test]
+fn eventbridge_composite_alarm_matches_the_sns_notification_of_the_same_alarm() {
+    let d = decode_event(&event("eventbridge_composite_alarm.json")).expect("alarm event");
+    let a = one(&d);
+    let via_sns = decode(None, fixture("cloudwatch_composite_children_objects.json"));
+    assert_eq!(a.labels, via_sns.alerts[0].labels);
+    assert_eq!(a.fingerprint, via_sns.alerts[0].fingerprint);
+    assert_eq!(a.status, Status::Firing);
+    assert_eq!(a.starts_at, time("2024-09-09T01:59:08.101Z"));
+    assert_eq!(
+        a.annotations.get("alarm_rule").map(String::as_str),
+        Some("ALARM(\"orders-queue-depth\") OR ALARM(\"api-5xx-rate\")")
+    );
+    assert_eq!(a.labels.get("namespace"), None);
+}
+
+#[test]
+fn eventbridge_events_that_are_not_alarm_state_changes_are_refused_by_name() {
+    let err = decode_event(&json!({
+        "version": "0", "detail-type": "EC2 Instance State-change Notification",
+        "source": "aws.ec2", "detail": {"instance-id": "i-1", "state": "running"}
+    }))
+    .expect_err("not an alarm event");
+    assert!(err.to_string().contains("detail-type"), "{err}");
+    let mut no_name = event("eventbridge_metric_alarm.json");
+    if let Some(detail) = no_name.get_mut("detail").and_then(Value::as_object_mut) {
+        detail.remove("alarmName");
+    }
+    let err = decode_event(&no_name).expect_err("no alarm name");
+    assert!(err.to_string().contains("alarmName"), "{err}");
+    let err = decode_event(&json!("just a string")).expect_err("not an object");
+    assert!(!err.to_string().is_empty());
+}
+
+// ---------------------------------------------------------------- Grafana
+
+#[test]
+fn grafana_webhook_json_firing_and_resolved() {
     let d = decode(
-        Some("[FIRING:1, RESOLVED:1] HighCPU (infra critical)"),
-        GRAFANA_JSON,
+        Some("[FIRING:2, RESOLVED:1] HighCPU (infra critical)"),
+        fixture("grafana_webhook.json"),
     );
     assert_eq!(d.format, Format::GrafanaJson);
-    assert_eq!(d.alerts.len(), 2);
-    assert_eq!(label(&d, 0, "instance"), Some("web-1"));
-    assert_eq!(label(&d, 0, "severity"), Some("critical"));
-    assert_eq!(label(&d, 0, "source"), Some("grafana"));
-    // Grafana does not say the region: the topic's.
-    assert_eq!(label(&d, 0, "region"), Some("eu-central-1"));
-    assert_eq!(label(&d, 0, "account_id"), Some("111122223333"));
-    assert_eq!(d.alerts[0].status, Status::Firing);
-    assert_eq!(d.alerts[0].ends_at, None, "Go's zero time means unset");
-    assert_eq!(d.alerts[0].values.get("A"), Some(&97.5));
+    assert_eq!(d.alerts.len(), 3);
+    let a = &d.alerts[0];
     assert_eq!(
-        annotation(&d, 0, "silence_url"),
-        Some("https://g.example/alerting/silence/new?matcher=alertname%3DHighCPU")
+        a.labels,
+        map(&[
+            // Grafana does not say where it runs: region and account from the topic.
+            ("account_id", "111122223333"),
+            ("alertname", "HighCPU"),
+            ("grafana_folder", "infra"),
+            ("instance", "web-1"),
+            ("region", "eu-central-1"),
+            ("severity", "critical"),
+            ("source", "grafana"),
+        ])
     );
-    assert_eq!(annotation(&d, 0, "dashboard_url"), None);
+    assert_eq!(a.status, Status::Firing);
+    assert_eq!(a.starts_at, time("2024-09-09T01:58:00Z"));
+    assert_eq!(a.ends_at, None, "Go's zero time means unset");
     assert_eq!(
-        annotation(&d, 0, "source_fingerprint"),
-        Some("1a2b3c4d5e6f7a8b")
+        a.annotations,
+        map(&[
+            ("dashboard_url", "https://grafana.example.com/d/node01?orgId=1"),
+            ("description", "CPU on web-1 is at 97.5%"),
+            ("panel_url", "https://grafana.example.com/d/node01?orgId=1&viewPanel=2"),
+            ("silence_url", "https://grafana.example.com/alerting/silence/new?alertmanager=grafana&matcher=alertname%3DHighCPU&matcher=instance%3Dweb-1&orgId=1"),
+            ("source_fingerprint", "1a2b3c4d5e6f7a8b"),
+            ("summary", "CPU above 90%"),
+        ])
     );
-    assert_eq!(d.alerts[1].status, Status::Resolved);
     assert_eq!(
-        d.alerts[1].ends_at.map(|t| t.to_rfc3339()),
-        Some("2024-09-09T01:57:00+00:00".into())
+        a.generator_url.as_deref(),
+        Some("https://grafana.example.com/alerting/grafana/cdx8f2/view?orgId=1")
     );
-    assert!(d.alerts[1].values.is_empty());
+    assert_eq!(
+        a.values,
+        [("A".to_string(), 97.5), ("C".to_string(), 1.0)].into()
+    );
+    let r = &d.alerts[1];
+    assert_eq!(r.status, Status::Resolved);
+    assert_eq!(r.labels.get("instance").map(String::as_str), Some("web-2"));
+    assert_eq!(r.starts_at, time("2024-09-09T01:40:00Z"));
+    assert_eq!(r.ends_at, time("2024-09-09T01:57:00Z"));
+    assert!(r.values.is_empty(), "null values");
+    assert_eq!(
+        r.annotations.get("silence_url"),
+        None,
+        "empty URLs are left out"
+    );
+    assert_eq!(
+        d.alerts[2].labels.get("instance").map(String::as_str),
+        Some("wéb-3")
+    );
 }
 
-const GRAFANA_TEXT: &str = "**Firing**\n\nValue: A=97.5, C=1\nLabels:\n - alertname = HighCPU\n - grafana_folder = infra\n - instance = web-1\nAnnotations:\n - summary = CPU above 90%\nSource: https://g.example/alerting/grafana/abc/view?orgId=1\nSilence: https://g.example/alerting/silence/new?alertmanager=grafana&matcher=alertname%3DHighCPU\nDashboard: https://g.example/d/abc\nPanel: https://g.example/d/abc?viewPanel=2\n\n\n**Resolved**\n\nValue: [no value]\nLabels:\n - alertname = HighCPU\n - grafana_folder = infra\n - instance = web-2\nAnnotations:\n - summary = CPU above 90%\nSource: https://g.example/alerting/grafana/abc/view?orgId=1\nSilence: https://g.example/alerting/silence/new\n";
-
 #[test]
-fn grafana_default_text() {
+fn grafana_default_text_with_firing_and_resolved_sections() {
     let d = decode(
-        Some("[FIRING:1, RESOLVED:1]  (HighCPU infra)"),
-        GRAFANA_TEXT,
+        Some("[FIRING:2, RESOLVED:1] HighCPU (infra critical)"),
+        fixture("grafana_default_text.txt"),
     );
     assert_eq!(d.format, Format::GrafanaText);
-    assert_eq!(d.alerts.len(), 2);
+    assert_eq!(d.alerts.len(), 3);
+    let statuses: Vec<Status> = d.alerts.iter().map(|a| a.status).collect();
+    assert_eq!(statuses, [Status::Firing, Status::Firing, Status::Resolved]);
+    let a = &d.alerts[0];
     assert_eq!(
-        (d.alerts[0].status, d.alerts[1].status),
-        (Status::Firing, Status::Resolved)
-    );
-    assert_eq!(label(&d, 0, "instance"), Some("web-1"));
-    assert_eq!(label(&d, 1, "instance"), Some("web-2"));
-    assert_eq!(d.alerts[0].values.get("A"), Some(&97.5));
-    assert_eq!(d.alerts[0].values.get("C"), Some(&1.0));
-    assert!(d.alerts[1].values.is_empty());
-    assert_eq!(annotation(&d, 0, "summary"), Some("CPU above 90%"));
-    assert_eq!(
-        annotation(&d, 0, "panel_url"),
-        Some("https://g.example/d/abc?viewPanel=2")
+        a.labels,
+        map(&[
+            ("account_id", "111122223333"),
+            ("alertname", "HighCPU"),
+            ("grafana_folder", "infra"),
+            ("instance", "web-1"),
+            ("region", "eu-central-1"),
+            ("severity", "critical"),
+            ("source", "grafana"),
+        ])
     );
     assert_eq!(
-        d.alerts[0].generator_url.as_deref(),
-        Some("https://g.example/alerting/grafana/abc/view?orgId=1")
+        a.annotations,
+        map(&[
+            ("dashboard_url", "https://grafana.example.com/d/node01?orgId=1"),
+            ("description", "CPU on web-1 is at 97.5%"),
+            ("panel_url", "https://grafana.example.com/d/node01?orgId=1&viewPanel=2"),
+            ("silence_url", "https://grafana.example.com/alerting/silence/new?alertmanager=grafana&matcher=alertname%3DHighCPU&matcher=instance%3Dweb-1&orgId=1"),
+            ("summary", "CPU above 90%"),
+        ])
     );
-    // The same alert as JSON and as text has one fingerprint.
-    let json = decode(None, GRAFANA_JSON);
-    let mut text_labels = d.alerts[0].labels.clone();
-    text_labels.insert("severity".into(), "critical".into());
-    assert_eq!(fingerprint(&text_labels), json.alerts[0].fingerprint);
+    assert_eq!(
+        a.generator_url.as_deref(),
+        Some("https://grafana.example.com/alerting/grafana/cdx8f2/view?orgId=1")
+    );
+    assert_eq!(
+        a.values,
+        [("A".to_string(), 97.5), ("C".to_string(), 1.0)].into()
+    );
+    assert_eq!(
+        d.alerts[1].labels.get("instance").map(String::as_str),
+        Some("web-3")
+    );
+    assert_eq!(d.alerts[1].values.get("A"), Some(&91.0));
+    assert_eq!(
+        d.alerts[2].labels.get("instance").map(String::as_str),
+        Some("web-2")
+    );
+    assert!(d.alerts[2].values.is_empty(), "[no value]");
+    // The same alert as JSON and as text has one identity.
+    let json = decode(None, fixture("grafana_webhook.json"));
+    assert_eq!(a.fingerprint, json.alerts[0].fingerprint);
+    assert_eq!(d.alerts[2].fingerprint, json.alerts[1].fingerprint);
 }
 
 #[test]
-fn grafana_legacy_channel() {
-    let d = decode(
-        Some("State: ALERTING"),
-        "State: alerting\nCPU usage is above 90% on web-1",
-    );
+fn grafana_legacy_text_and_json() {
+    let d = decode(Some("State: ALERTING"), fixture("grafana_legacy.txt"));
     assert_eq!(d.format, Format::GrafanaLegacy);
-    assert_eq!(d.alerts[0].status, Status::Firing);
+    let a = one(&d);
+    assert_eq!(a.status, Status::Firing);
     assert_eq!(
-        label(&d, 0, "alertname"),
-        Some("CPU usage is above 90% on web-1")
+        a.labels,
+        map(&[
+            ("account_id", "111122223333"),
+            ("alertname", "CPU usage is above 90% on web-1 for 5 minutes"),
+            ("region", "eu-central-1"),
+            ("source", "grafana_legacy"),
+        ])
     );
     assert_eq!(
-        annotation(&d, 0, "message"),
-        Some("CPU usage is above 90% on web-1")
+        a.annotations,
+        map(&[
+            ("message", "CPU usage is above 90% on web-1 for 5 minutes"),
+            ("state", "alerting"),
+        ])
     );
+    // `[OK] <rule name>` subjects name the rule; ok resolves.
     let ok = decode(Some("[OK] High CPU"), "State: ok\nCPU back to normal");
+    assert_eq!(ok.format, Format::GrafanaLegacy);
+    assert_eq!(one(&ok).status, Status::Resolved);
     assert_eq!(
-        (ok.alerts[0].status, label(&ok, 0, "alertname")),
-        (Status::Resolved, Some("High CPU"))
+        one(&ok).labels.get("alertname").map(String::as_str),
+        Some("High CPU")
     );
-    let json = decode(
-        Some("State: ALERTING"),
-        r#"{"body":"CPU usage is above 90%","state":"alerting","ruleName":"High CPU","team":"infra","severity":"page"}"#,
+
+    let d = decode(Some("[Alerting] High CPU"), fixture("grafana_legacy.json"));
+    assert_eq!(d.format, Format::GrafanaLegacy);
+    let a = one(&d);
+    assert_eq!(a.status, Status::Firing);
+    assert_eq!(
+        a.labels,
+        map(&[
+            ("account_id", "111122223333"),
+            ("alertname", "High CPU"),
+            ("region", "eu-central-1"),
+            ("severity", "page"),
+            ("source", "grafana_legacy"),
+            ("team", "infra"),
+        ]),
+        "tags become labels"
     );
-    assert_eq!(json.format, Format::GrafanaLegacy);
-    assert_eq!(label(&json, 0, "alertname"), Some("High CPU"));
-    assert_eq!(label(&json, 0, "team"), Some("infra"));
-    assert_eq!(label(&json, 0, "severity"), Some("page"));
-    assert_eq!(label(&json, 0, "source"), Some("grafana_legacy"));
+    assert_eq!(
+        a.generator_url.as_deref(),
+        Some("https://grafana.example.com/d/node01/node?tab=alert&viewPanel=2&orgId=1")
+    );
+    assert_eq!(
+        a.annotations.get("message").map(String::as_str),
+        Some("CPU usage is above 90% on web-1 for 5 minutes")
+    );
+    for (state, status) in [
+        ("ok", Status::Resolved),
+        ("alerting", Status::Firing),
+        ("no_data", Status::Firing),
+    ] {
+        let body = fixture("grafana_legacy.json")
+            .replace("\"state\":\"alerting\"", &format!("\"state\":\"{state}\""));
+        assert_eq!(one(&decode(None, &body)).status, status, "{state}");
+    }
 }
 
-const AM_TEXT: &str = "Database is down\n\nAlerts Firing:\nLabels:\n - alertname = PostgresDown\n - instance = db-1:9187\n - job = postgres\n - severity = critical\nAnnotations:\n - description = Postgres on db-1 has been down\nfor more than 1 minute.\n - summary = Database is down\nSource: http://prometheus:9090/graph?g0.expr=pg_up+%3D%3D+0\n\n\n\nAlerts Resolved:\nLabels:\n - alertname = PostgresDown\n - instance = db-2:9187\n - job = postgres\n - severity = critical\nAnnotations:\n - summary = Database is down\nSource: http://prometheus:9090/graph\n\n";
+// ---------------------------------------------------------------- Alertmanager
 
 #[test]
 fn alertmanager_default_text() {
-    let d = decode(Some("[FIRING:1] PostgresDown (postgres critical)"), AM_TEXT);
-    assert_eq!(d.format, Format::AlertmanagerText);
-    assert_eq!(d.alerts.len(), 2);
-    assert_eq!(label(&d, 0, "instance"), Some("db-1:9187"));
-    assert_eq!(label(&d, 0, "source"), Some("alertmanager"));
-    assert_eq!(label(&d, 0, "severity"), Some("critical"));
-    assert_eq!(
-        annotation(&d, 0, "description"),
-        Some("Postgres on db-1 has been down\nfor more than 1 minute.")
+    let d = decode(
+        Some("[FIRING:2] PostgresDown (postgres critical)"),
+        fixture("alertmanager_default_text.txt"),
     );
-    assert_eq!(d.alerts[1].status, Status::Resolved);
+    assert_eq!(d.format, Format::AlertmanagerText);
+    assert_eq!(d.alerts.len(), 3);
+    let a = &d.alerts[0];
     assert_eq!(
-        d.alerts[0].generator_url.as_deref(),
-        Some("http://prometheus:9090/graph?g0.expr=pg_up+%3D%3D+0")
+        a.labels,
+        map(&[
+            ("account_id", "111122223333"),
+            ("alertname", "PostgresDown"),
+            ("instance", "db-1:9187"),
+            ("job", "postgres"),
+            ("region", "eu-central-1"),
+            ("severity", "critical"),
+            ("source", "alertmanager"),
+        ])
+    );
+    assert_eq!(a.status, Status::Firing);
+    assert_eq!(
+        a.annotations,
+        map(&[
+            (
+                "description",
+                "Postgres on db-1 has been down\nfor more than 1 minute."
+            ),
+            ("summary", "Postgres is down"),
+        ]),
+        "a multi-line annotation keeps its lines"
+    );
+    assert_eq!(
+        a.generator_url.as_deref(),
+        Some("http://prometheus.example.com:9090/graph?g0.expr=pg_up+%3D%3D+0&g0.tab=1")
+    );
+    assert_eq!(d.alerts[1].status, Status::Firing);
+    assert_eq!(
+        d.alerts[1].labels.get("instance").map(String::as_str),
+        Some("db-3:9187")
+    );
+    assert_eq!(d.alerts[2].status, Status::Resolved);
+    assert_eq!(
+        d.alerts[2].labels.get("instance").map(String::as_str),
+        Some("db-2:9187")
     );
 }
 
-/// The AWS "send as JSON" template prints values unescaped.
-const AM_JSON_BROKEN: &str = "{\"receiver\": \"sns\",\"status\": \"firing\",\"alerts\": [{\"status\": \"firing\",\"labels\": {\"alertname\": \"DiskFull\", \"instance\": \"db-1\", \"severity\": \"warning\"},\"annotations\": {\"description\": \"Disk \"/data\" is 95% full\nclean up\", \"summary\": \"Disk full\"},\"startsAt\": \"2025-03-14 09:26:53.589 +0000 UTC\",\"endsAt\": \"0001-01-01 00:00:00 +0000 UTC\",\"generatorURL\": \"http://prometheus/graph?g0.expr=x\",\"fingerprint\": \"b6b1d3d4f3e2a1c0\"}],\"groupLabels\": {\"alertname\": \"DiskFull\"},\"commonLabels\": {\"alertname\": \"DiskFull\"}}";
-
 #[test]
-fn alertmanager_json_template_with_unescaped_values() {
+fn alertmanager_aws_json_template_with_an_unescaped_quote_and_newline() {
+    let body = fixture("alertmanager_aws_json_unescaped.txt");
     assert!(
-        serde_json::from_str::<serde_json::Value>(AM_JSON_BROKEN).is_err(),
-        "fixture must be invalid JSON"
+        serde_json::from_str::<Value>(body).is_err(),
+        "the fixture must be invalid JSON, as the template writes it"
     );
-    let d = decode_with(
-        Some("[FIRING:1] DiskFull"),
-        AM_JSON_BROKEN,
+    let d = notify(
+        Some("[FIRING:1]"),
+        body,
         &[("modified", "true")],
+        Some(TOPIC),
     );
     assert_eq!(d.format, Format::AlertmanagerJson);
-    assert_eq!(d.alerts.len(), 1);
-    assert_eq!(label(&d, 0, "instance"), Some("db-1"));
+    assert_eq!(d.alerts.len(), 2);
+    let a = &d.alerts[0];
     assert_eq!(
-        annotation(&d, 0, "description"),
-        Some("Disk \"/data\" is 95% full\nclean up")
+        a.labels,
+        map(&[
+            ("account_id", "111122223333"),
+            ("alertname", "DiskFull"),
+            ("device", "/dev/nvme1n1"),
+            ("instance", "db-1:9100"),
+            ("region", "eu-central-1"),
+            ("severity", "warning"),
+            ("source", "alertmanager"),
+        ])
     );
-    assert_eq!(annotation(&d, 0, "modified"), Some("true"));
     assert_eq!(
-        d.alerts[0].starts_at.map(|t| t.to_rfc3339()),
-        Some("2025-03-14T09:26:53.589+00:00".into())
+        a.annotations,
+        map(&[
+            (
+                "description",
+                "Disk \"/data\" on db-1 is 95% full.\nClean up old WAL segments."
+            ),
+            ("modified", "true"),
+            ("source_fingerprint", "b6b1d3d4f3e2a1c0"),
+            ("summary", "Disk almost full"),
+        ])
     );
-    assert_eq!(d.alerts[0].ends_at, None);
+    assert_eq!(a.status, Status::Firing);
+    assert_eq!(a.starts_at, time("2025-03-14T09:26:53.589Z"));
+    assert_eq!(a.ends_at, None, "Go's zero time");
+    let r = &d.alerts[1];
+    assert_eq!(r.status, Status::Resolved);
+    assert_eq!(r.ends_at, time("2025-03-14T09:20:00.500Z"));
     assert!(
         d.warnings.iter().any(|w| w.contains("not valid JSON")),
         "{:?}",
@@ -364,66 +703,158 @@ fn alertmanager_json_template_with_unescaped_values() {
     );
 }
 
+// ---------------------------------------------------------------- truncation
+
 #[test]
-fn truncated_grafana_json_keeps_complete_alerts() {
-    // Cut inside the second alert, in the middle of a two-byte character.
-    let with_accent = GRAFANA_JSON.replace("web-2", "wéb-2");
-    let cut = with_accent.find("wéb-2").map(|i| i + 2).expect("fixture");
-    let truncated = String::from_utf8_lossy(&with_accent.as_bytes()[..cut]).into_owned();
-    assert!(truncated.ends_with('\u{fffd}'));
-    let d = decode_with(None, &truncated, &[("truncated", "true")]);
+fn truncated_grafana_json_cut_mid_alert_and_mid_utf8_keeps_the_complete_alerts() {
+    let body = fixture("grafana_webhook_truncated.json");
+    assert!(body.ends_with("\"instance\":\"w\u{fffd}"), "cut inside é");
+    let d = notify(None, body, &[("truncated", "true")], Some(TOPIC));
     assert_eq!(d.format, Format::GrafanaJson);
-    assert_eq!(d.alerts.len(), 1, "only the complete alert");
-    assert_eq!(label(&d, 0, "instance"), Some("web-1"));
-    assert_eq!(annotation(&d, 0, "truncated"), Some("true"));
+    assert_eq!(d.alerts.len(), 2, "the third alert was cut off");
+    let full = decode(None, fixture("grafana_webhook.json"));
+    for (got, want) in d.alerts.iter().zip(&full.alerts) {
+        assert_eq!(got.labels, want.labels);
+        assert_eq!(got.status, want.status);
+        assert_eq!(
+            got.annotations.get("truncated").map(String::as_str),
+            Some("true")
+        );
+    }
+    assert!(!d.warnings.is_empty());
 }
 
 #[test]
-fn anything_else_becomes_one_generic_alert() {
-    for (subject, body) in [
-        (None, ""),
-        (Some("Disk alert\nsecond line"), "something happened"),
+fn json_cut_mid_escape_sequence_keeps_the_complete_alerts() {
+    // Grafana's JSON with non-ASCII escaped, cut inside `\u00e9`.
+    let value: Value = serde_json::from_str(fixture("grafana_webhook.json")).expect("JSON");
+    let ascii = serde_json::to_string(&value)
+        .expect("encodes")
+        .replace('é', "\\u00e9");
+    let cut = ascii.find("\\u00e9b-3").expect("escape") + 4;
+    let d = notify(None, &ascii[..cut], &[("truncated", "true")], Some(TOPIC));
+    assert_eq!(d.format, Format::GrafanaJson);
+    assert_eq!(d.alerts.len(), 2);
+}
+
+#[test]
+fn sender_flags_become_annotations_and_warnings() {
+    let d = notify(
+        Some("[FIRING:1] HighCPU"),
+        fixture("grafana_webhook.json"),
+        &[("truncated", "true"), ("subject_truncated", "true")],
+        Some(TOPIC),
+    );
+    for a in &d.alerts {
+        assert_eq!(
+            a.annotations.get("truncated").map(String::as_str),
+            Some("true")
+        );
+        assert_eq!(
+            a.annotations.get("subject_truncated").map(String::as_str),
+            Some("true")
+        );
+    }
+    assert!(d.warnings.len() >= 2, "{:?}", d.warnings);
+    // Flags do not change identity.
+    let plain = decode(None, fixture("grafana_webhook.json"));
+    assert_eq!(d.alerts[0].fingerprint, plain.alerts[0].fingerprint);
+}
+
+// ---------------------------------------------------------------- anything else
+
+#[test]
+fn empty_message_becomes_one_generic_alert() {
+    let d = decode(None, fixture("empty.txt"));
+    assert_eq!(d.format, Format::Unknown);
+    assert_eq!(d.format.as_str(), "unknown");
+    let a = one(&d);
+    assert_eq!(
+        a.labels,
+        map(&[
+            ("account_id", "111122223333"),
+            ("alertname", "UnknownNotification"),
+            ("region", "eu-central-1"),
+            ("source", "unknown"),
+        ])
+    );
+    assert_eq!(a.status, Status::Firing);
+    assert_eq!(a.annotations, map(&[("message", "")]));
+}
+
+#[test]
+fn random_text_becomes_one_generic_alert_named_after_the_subject() {
+    let body = fixture("random_text.txt");
+    let d = decode(Some("  Nightly backup report \nsecond line"), body);
+    assert_eq!(d.format, Format::Unknown);
+    let a = one(&d);
+    assert_eq!(
+        a.labels.get("alertname").map(String::as_str),
+        Some("Nightly backup report")
+    );
+    assert_eq!(a.labels.get("source").map(String::as_str), Some("unknown"));
+    assert_eq!(
+        a.annotations,
+        map(&[
+            ("message", body),
+            ("subject", "  Nightly backup report \nsecond line"),
+        ])
+    );
+    assert!(!d.warnings.is_empty());
+    // Without a topic there is no region or account.
+    let d = notify(None, body, &[], None);
+    assert_eq!(one(&d).labels.get("region"), None);
+    assert_eq!(one(&d).labels.get("account_id"), None);
+    // Other JSON, and text that only looks like a known format, stay generic.
+    for (subject, other) in [
         (None, "{\"foo\": 1}"),
         (None, "{not json at all"),
+        (None, "[1, 2, 3]"),
         (Some("[FIRING:1] X"), "Alerts Firing:\nno labels here"),
     ] {
-        let d = decode(subject, body);
-        assert_eq!(d.format, Format::Unknown, "{body}");
-        assert_eq!(d.alerts.len(), 1);
-        assert_eq!(label(&d, 0, "source"), Some("unknown"));
-        assert_eq!(annotation(&d, 0, "message"), Some(body));
-        assert_eq!(d.alerts[0].status, Status::Firing);
+        let d = decode(subject, other);
+        assert_eq!(d.format, Format::Unknown, "{other}");
+        assert_eq!(
+            one(&d).annotations.get("message").map(String::as_str),
+            Some(other)
+        );
     }
-    let d = decode(Some("Disk alert\nsecond line"), "x");
-    assert_eq!(label(&d, 0, "alertname"), Some("Disk alert"));
-    assert_eq!(
-        label(&decode(None, "x"), 0, "alertname"),
-        Some("UnknownNotification")
-    );
 }
 
 #[test]
-fn alert_batches_round_trip_and_unknown_versions_are_refused() {
-    let source = decode(None, GRAFANA_JSON);
-    let batch = alert_model::AlertBatch {
-        schema_version: "1".into(),
-        receiver: "scaler".into(),
-        status: Status::Firing,
-        group_labels: BTreeMap::new(),
-        common_labels: BTreeMap::new(),
-        source_format: "grafana_json".into(),
-        source_message_id: Some("m1".into()),
-        alerts: source.alerts.clone(),
-    };
-    let text = serde_json::to_string(&batch).expect("encodes");
-    let d = decode(None, &text);
+fn generic_alert_names_are_capped_at_200_characters() {
+    let subject = "é".repeat(300);
+    let d = decode(Some(&subject), "x");
+    let name = d.alerts[0].labels.get("alertname").expect("alertname");
+    assert_eq!(name.chars().count(), 200);
+}
+
+// ---------------------------------------------------------------- AlertBatch
+
+#[test]
+fn alert_batch_keeps_its_alerts_and_rechecks_fingerprints() {
+    let text = fixture("alert_batch.json");
+    let d = decode(None, text);
     assert_eq!(d.format, Format::AlertBatch);
-    assert_eq!(d.alerts, source.alerts);
-    let d = decode(
-        None,
-        &text.replace("\"schemaVersion\":\"1\"", "\"schemaVersion\":\"2\""),
-    );
+    assert_eq!(d.alerts.len(), 2);
+    let batch: Value = serde_json::from_str(text).expect("JSON");
+    let first: Alert = serde_json::from_value(batch["alerts"][0].clone()).expect("alert");
+    assert_eq!(d.alerts[0], first, "kept as sent");
+    assert_eq!(d.alerts[0].fingerprint, "5c2351476e531a87");
+    // The second alert was sent with a wrong fingerprint: recomputed from its labels.
+    assert_eq!(d.alerts[1].fingerprint, "f1f6863dc77ca767");
+    assert_eq!(d.alerts[1].status, Status::Resolved);
+    assert_eq!(d.alerts[1].ends_at, time("2024-09-09T01:57:00Z"));
+}
+
+#[test]
+fn alert_batch_of_an_unknown_major_version_is_refused_into_a_generic_alert() {
+    let d = decode(Some("batch"), fixture("alert_batch_v2.json"));
     assert_eq!(d.format, Format::Unknown);
+    assert_eq!(
+        one(&d).labels.get("alertname").map(String::as_str),
+        Some("batch")
+    );
     assert!(
         d.warnings
             .iter()
@@ -433,35 +864,175 @@ fn alert_batches_round_trip_and_unknown_versions_are_refused() {
     );
 }
 
+// ---------------------------------------------------------------- robustness
+
+/// Every fixture cut at every character boundary: never a panic, never nothing.
 #[test]
-fn no_prefix_of_any_fixture_panics_or_loses_the_notification() {
-    let event = eventbridge_event().to_string();
-    let fixtures = [
-        METRIC_ALARM,
-        GRAFANA_JSON,
-        GRAFANA_TEXT,
-        AM_TEXT,
-        AM_JSON_BROKEN,
-        event.as_str(),
-    ];
-    for fixture in fixtures {
-        for end in 0..=fixture.len() {
-            if fixture.is_char_boundary(end) {
-                let d = decode_with(
-                    Some("[FIRING:1] x"),
-                    &fixture[..end],
-                    &[("truncated", "true")],
-                );
-                assert!(
-                    !d.alerts.is_empty(),
-                    "prefix {end} of a fixture produced no alert"
-                );
-                assert!(
-                    d.alerts
-                        .iter()
-                        .all(|a| a.labels.contains_key("alertname")
-                            && a.labels.contains_key("source"))
-                );
+fn every_truncation_of_every_fixture_decodes_to_at_least_one_alert() {
+    for (name, text) in FIXTURES {
+        for end in (0..=text.len()).filter(|i| text.is_char_boundary(*i)) {
+            let prefix = &text[..end];
+            let d = notify(
+                Some("[FIRING:1] x"),
+                prefix,
+                &[("truncated", "true")],
+                Some(TOPIC),
+            );
+            assert_well_formed(&d, &format!("{name} cut at {end}"));
+            if let Ok(value) = serde_json::from_str::<Value>(prefix) {
+                let _ = decode_event(&value);
+            }
+        }
+    }
+}
+
+#[test]
+fn every_fixture_decodes_well_formed_alerts() {
+    for (name, text) in FIXTURES {
+        let d = decode(None, text);
+        assert_well_formed(&d, name);
+        let unknown = d.format == Format::Unknown;
+        let expected_unknown = matches!(
+            *name,
+            "empty.txt" | "random_text.txt" | "alert_batch_v2.json"
+        );
+        assert_eq!(unknown, expected_unknown, "{name}: {:?}", d.format);
+    }
+}
+
+// ------------------------------------------------ edge cases found in review
+//
+// Each of these failed before the decoder fix that came with it. Real Alertmanager
+// payloads are covered by functions/alarm-handler/tests/real_alertmanager.rs.
+
+#[test]
+fn legacy_grafana_json_with_an_empty_rule_name_still_has_a_name() {
+    let d = decode(
+        Some("[Alerting] High CPU"),
+        r#"{"body":"CPU high","state":"alerting","ruleName":""}"#,
+    );
+    assert_eq!(
+        one(&d).labels.get("alertname").map(String::as_str),
+        Some("High CPU")
+    );
+}
+
+#[test]
+fn amp_modified_attribute_is_kept_as_an_annotation() {
+    let why = "Message: Error - Message has been truncated from 300 KB, because it exceeds the 256 KB size limit";
+    let d = notify(
+        None,
+        fixture("alertmanager_default_text.txt"),
+        &[("truncated", "true"), ("modified", why)],
+        Some(TOPIC),
+    );
+    assert_eq!(
+        d.alerts[0].annotations.get("modified").map(String::as_str),
+        Some(why)
+    );
+    assert!(
+        d.warnings.iter().any(|w| w.contains("modified")),
+        "{:?}",
+        d.warnings
+    );
+}
+
+#[test]
+fn generic_message_is_cut_to_exactly_4096_characters() {
+    let body = "é".repeat(5000);
+    let d = decode(None, &body);
+    let message = d.alerts[0].annotations.get("message").expect("message");
+    assert_eq!(message.chars().count(), 4096);
+    assert!(body.starts_with(message.as_str()));
+}
+
+#[test]
+fn alert_batch_alerts_do_not_gain_topic_labels() {
+    let mut batch: Value = serde_json::from_str(fixture("alert_batch.json")).expect("JSON");
+    if let Some(labels) = batch["alerts"][1]["labels"].as_object_mut() {
+        labels.remove("region");
+    }
+    let d = decode(None, &batch.to_string());
+    assert_eq!(d.alerts[1].labels.get("region"), None);
+}
+
+#[test]
+fn alertmanager_json_with_an_unescaped_quote_before_a_comma() {
+    let body = fixture("alertmanager_aws_json_unescaped.txt").replace(
+        "Disk \"/data\" on db-1",
+        "Disk \"/data\", the WAL volume, on db-1",
+    );
+    let d = decode(None, &body);
+    assert_eq!(d.format, Format::AlertmanagerJson);
+    let a = &d.alerts[0];
+    assert_eq!(
+        a.annotations.get("description").map(String::as_str),
+        Some("Disk \"/data\", the WAL volume, on db-1 is 95% full.\nClean up old WAL segments.")
+    );
+    assert_eq!(
+        a.annotations.get("summary").map(String::as_str),
+        Some("Disk almost full")
+    );
+}
+
+#[test]
+fn single_metric_alarm_defined_with_metrics_has_one_fingerprint_both_ways() {
+    let sns = json!({
+        "AlarmName": "api-latency-p99", "AlarmDescription": null, "AWSAccountId": "123456789012",
+        "NewStateValue": "ALARM", "NewStateReason": "Threshold Crossed", "StateChangeTime": "2024-09-09T01:59:07.423+0000",
+        "Region": "US East (N. Virginia)", "AlarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:api-latency-p99",
+        "OldStateValue": "OK",
+        "Trigger": {"Period": 60, "EvaluationPeriods": 1, "ComparisonOperator": "GreaterThanThreshold", "Threshold": 1.0,
+            "TreatMissingData": "missing", "EvaluateLowSampleCountPercentile": "",
+            "Metrics": [{"Id": "m1", "MetricStat": {"Metric": {"Dimensions": [{"value": "orders-api", "name": "ApiName"}],
+                "MetricName": "Latency", "Namespace": "AWS/ApiGateway"}, "Period": 60, "Stat": "p99"}, "ReturnData": true}]}
+    });
+    let mut event = event("eventbridge_metric_alarm.json");
+    event["resources"] = json!(["arn:aws:cloudwatch:us-east-1:123456789012:alarm:api-latency-p99"]);
+    event["detail"]["alarmName"] = json!("api-latency-p99");
+    event["detail"]["configuration"] = json!({"metrics": [{"id": "m1", "metricStat": {"metric": {"namespace": "AWS/ApiGateway",
+        "name": "Latency", "dimensions": {"ApiName": "orders-api"}}, "period": 60, "stat": "p99"}, "returnData": true}]});
+    let via_sns = decode(None, &sns.to_string());
+    let direct = decode_event(&event).expect("alarm event");
+    assert_eq!(via_sns.alerts[0].labels, direct.alerts[0].labels);
+    assert_eq!(via_sns.alerts[0].fingerprint, direct.alerts[0].fingerprint);
+}
+
+#[test]
+fn eventbridge_composite_alarm_names_its_triggering_children() {
+    let d = decode_event(&event("eventbridge_composite_alarm.json")).expect("alarm event");
+    assert_eq!(
+        d.alerts[0]
+            .annotations
+            .get("triggering_children")
+            .map(String::as_str),
+        Some("arn:aws:cloudwatch:us-east-1:123456789012:alarm:orders-queue-depth")
+    );
+}
+
+/// A cut-off value must never become a label: it would be a new identity (a
+/// phantom alert that never resolves). Checked on every prefix of every fixture.
+#[test]
+fn truncation_never_invents_a_label_value() {
+    for (name, text) in FIXTURES {
+        let full = notify(None, text, &[], None);
+        // Legacy Grafana messages cut before their name fall back to a derived name
+        // (the body's first line, `GrafanaLegacyAlert`): not a cut-off value.
+        if matches!(full.format, Format::Unknown | Format::GrafanaLegacy) {
+            continue;
+        }
+        for end in (0..=text.len()).filter(|i| text.is_char_boundary(*i)) {
+            let d = notify(None, &text[..end], &[("truncated", "true")], None);
+            if d.format == Format::Unknown {
+                continue;
+            }
+            for a in &d.alerts {
+                for (k, v) in &a.labels {
+                    assert!(
+                        full.alerts.iter().any(|f| f.labels.get(k) == Some(v)),
+                        "{name} cut at {end}: invented {k}={v:?}"
+                    );
+                }
             }
         }
     }

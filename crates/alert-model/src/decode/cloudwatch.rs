@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::lenient_json::INCOMPLETE;
 use super::time::parse_time;
 use super::{arn_region_account, DecodeError, Decoded, Format};
 use crate::alert::{Alert, Status};
@@ -172,6 +173,28 @@ pub fn decode_sns(json: &Value) -> Option<Decoded> {
                 alarm.extra.insert(key, value);
             }
         }
+        if let Some([single]) = trigger
+            .get("Metrics")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+        {
+            if let Some(stat) = single.get("MetricStat") {
+                let metric = stat.get("Metric");
+                if let (Some(namespace), Some(name)) = (
+                    metric.and_then(|m| text(m.get("Namespace"))),
+                    metric.and_then(|m| text(m.get("MetricName"))),
+                ) {
+                    alarm.metric = Some((
+                        namespace,
+                        name,
+                        dimensions_from_list(metric.and_then(|m| m.get("Dimensions"))),
+                    ));
+                }
+                if let Some(value) = text(stat.get("Stat")) {
+                    alarm.extra.insert("statistic", value);
+                }
+            }
+        }
         if let Some(metrics) = trigger.get("Metrics").and_then(Value::as_array) {
             let expressions: Vec<String> = metrics
                 .iter()
@@ -279,16 +302,19 @@ pub fn decode_eventbridge(event: &Value) -> Result<Decoded, DecodeError> {
                 if let (Some(namespace), Some(metric_name)) =
                     (text(metric.get("namespace")), text(metric.get("name")))
                 {
-                    let dimensions = metric
-                        .get("dimensions")
-                        .and_then(Value::as_object)
-                        .map(|d| {
-                            d.iter()
-                                .map(|(k, v)| (k.clone(), text(Some(v)).unwrap_or_default()))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    alarm.metric = Some((namespace, metric_name, dimensions));
+                    let dimensions = metric.get("dimensions").and_then(Value::as_object);
+                    // A dimension map the input ended inside of is unknown: no labels
+                    // rather than a partial identity.
+                    if !dimensions.is_some_and(|d| d.contains_key(INCOMPLETE)) {
+                        let dimensions = dimensions
+                            .map(|d| {
+                                d.iter()
+                                    .map(|(k, v)| (k.clone(), text(Some(v)).unwrap_or_default()))
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        alarm.metric = Some((namespace, metric_name, dimensions));
+                    }
                 }
                 if let Some(stat) = single.get("metricStat").and_then(|s| text(s.get("stat"))) {
                     alarm.extra.insert("statistic", stat);
@@ -309,6 +335,24 @@ pub fn decode_eventbridge(event: &Value) -> Result<Decoded, DecodeError> {
         }
         if let Some(rule) = text(configuration.get("alarmRule")) {
             alarm.extra.insert("alarm_rule", rule);
+            let reason_data =
+                text(state.get("reasonData")).and_then(|r| serde_json::from_str::<Value>(&r).ok());
+            let children: Vec<String> = reason_data
+                .as_ref()
+                .and_then(|r| r.get("triggeringAlarms"))
+                .and_then(Value::as_array)
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|c| text(c.get("arn")).or_else(|| text(Some(c))))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !children.is_empty() {
+                alarm
+                    .extra
+                    .insert("triggering_children", children.join(", "));
+            }
         }
     }
     Ok(Decoded {

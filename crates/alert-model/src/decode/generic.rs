@@ -30,13 +30,16 @@ pub fn decode(subject: Option<&str>, body: &str, warning: Option<String>) -> Dec
             .annotations
             .insert("subject".into(), subject.to_string());
     }
-    let mut message: String = body.chars().take(MAX_BODY_CHARS).collect();
-    if message.len() < body.len() {
-        message.push('…');
-    }
+    let message: String = body.chars().take(MAX_BODY_CHARS).collect();
+    let cut = message.len() < body.len();
     alert.annotations.insert("message".into(), message);
     let mut warnings =
         vec!["unrecognised notification format: routed as a generic alert".to_string()];
+    if cut {
+        warnings.push(format!(
+            "the message annotation keeps the first {MAX_BODY_CHARS} characters"
+        ));
+    }
     warnings.extend(warning);
     Decoded {
         format: Format::Unknown,

@@ -114,6 +114,8 @@ pub fn decode_json(json: &Value, subject: Option<&str>) -> Decoded {
         .get("ruleName")
         .or_else(|| json.get("title"))
         .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
         .map_or_else(|| name_from(subject, message), str::to_string);
     let mut alert = alert(name, state, message, tags);
     if let Some(url) = json

@@ -24,6 +24,17 @@ struct Reader<'a> {
     pos: usize,
     repair: Repair,
     depth: usize,
+    /// The last scalar or string was ended by the end of input, not by its syntax.
+    cut: bool,
+}
+
+/// Where a string is: a key ends at a quote before `:`; a value ends at a quote
+/// before `}` / `]` / the end, or before `,` and the start of the next member/item.
+#[derive(Clone, Copy, PartialEq)]
+enum Place {
+    Key,
+    Member,
+    Item,
 }
 
 const MAX_DEPTH: usize = 64;
@@ -37,8 +48,9 @@ pub fn parse(text: &str) -> (Value, Repair) {
         pos: 0,
         repair: Repair::default(),
         depth: 0,
+        cut: false,
     };
-    let value = reader.value();
+    let value = reader.value(Place::Item);
     (value, reader.repair)
 }
 
@@ -53,7 +65,8 @@ impl Reader<'_> {
         }
     }
 
-    fn value(&mut self) -> Value {
+    fn value(&mut self, place: Place) -> Value {
+        self.cut = false;
         self.skip_ws();
         if self.depth > MAX_DEPTH {
             self.pos = self.bytes.len();
@@ -62,6 +75,7 @@ impl Reader<'_> {
         match self.bytes.get(self.pos) {
             None => {
                 self.repair.truncated = true;
+                self.cut = true;
                 Value::Null
             }
             Some(b'{') => {
@@ -69,6 +83,8 @@ impl Reader<'_> {
                 self.depth += 1;
                 let v = self.object();
                 self.depth -= 1;
+                // A container is kept (marked incomplete if it was cut).
+                self.cut = false;
                 v
             }
             Some(b'[') => {
@@ -76,11 +92,12 @@ impl Reader<'_> {
                 self.depth += 1;
                 let v = self.array();
                 self.depth -= 1;
+                self.cut = false;
                 v
             }
             Some(b'"') => {
                 self.pos += 1;
-                Value::String(self.string())
+                Value::String(self.string(place))
             }
             Some(_) => self.scalar(),
         }
@@ -103,14 +120,18 @@ impl Reader<'_> {
                 Some(b',') => self.pos += 1,
                 Some(b'"') => {
                     self.pos += 1;
-                    let key = self.string();
+                    let key = self.string(Place::Key);
                     self.skip_ws();
                     if self.bytes.get(self.pos) == Some(&b':') {
                         self.pos += 1;
                     }
-                    let value = self.value();
+                    let value = self.value(Place::Member);
+                    let cut = self.cut;
                     let incomplete = self.pos >= self.bytes.len() && !self.closed_value(&value);
-                    map.insert(key, value);
+                    // A value the input ended inside of may be cut short: leave it out.
+                    if !cut {
+                        map.insert(key, value);
+                    }
                     if incomplete {
                         self.repair.truncated = true;
                         map.insert(INCOMPLETE.into(), Value::Bool(true));
@@ -150,7 +171,10 @@ impl Reader<'_> {
                 Some(b',') => self.pos += 1,
                 Some(_) => {
                     let before = self.pos;
-                    items.push(self.value());
+                    let item = self.value(Place::Item);
+                    if !self.cut {
+                        items.push(item);
+                    }
                     if self.pos == before {
                         self.pos += 1;
                     }
@@ -161,7 +185,58 @@ impl Reader<'_> {
 
     /// After the opening quote. A quote closes the string only if the next
     /// non-blank byte is structural or the input ends.
-    fn string(&mut self) -> String {
+    /// Whether the byte at `at` (after blanks) starts a `"name":` member.
+    fn member_starts_at(&self, at: usize) -> bool {
+        let at = self.skip_blanks(at);
+        if self.bytes.get(at) != Some(&b'"') {
+            return false;
+        }
+        let mut i = at + 1;
+        while let Some(&b) = self.bytes.get(i) {
+            match b {
+                b'"' => {
+                    let after = self.skip_blanks(i + 1);
+                    return matches!(self.bytes.get(after), None | Some(b':'));
+                }
+                b'\\' => i += 2,
+                b'\n' => return false,
+                _ => i += 1,
+            }
+        }
+        true
+    }
+
+    fn skip_blanks(&self, mut at: usize) -> usize {
+        while self
+            .bytes
+            .get(at)
+            .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+        {
+            at += 1;
+        }
+        at
+    }
+
+    /// Whether a quote at `at` closes a string in `place`.
+    fn closes(&self, at: usize, place: Place) -> bool {
+        let next = self.skip_blanks(at + 1);
+        match (place, self.bytes.get(next)) {
+            (_, None) => true,
+            (Place::Key, Some(b)) => *b == b':',
+            (_, Some(b'}' | b']')) => true,
+            (Place::Member, Some(b',')) => self.member_starts_at(next + 1),
+            (Place::Item, Some(b',')) => {
+                let after = self.skip_blanks(next + 1);
+                matches!(
+                    self.bytes.get(after),
+                    None | Some(b'"' | b'{' | b'[' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n')
+                )
+            }
+            _ => false,
+        }
+    }
+
+    fn string(&mut self, place: Place) -> String {
         let mut out = String::new();
         let start = self.pos;
         let mut run_start = start;
@@ -207,17 +282,7 @@ impl Reader<'_> {
                     run_start = self.pos;
                 }
                 b'"' => {
-                    let mut next = self.pos + 1;
-                    while self
-                        .bytes
-                        .get(next)
-                        .is_some_and(|b| *b == b' ' || *b == b'\t' || *b == b'\r' || *b == b'\n')
-                    {
-                        next += 1;
-                    }
-                    let ends =
-                        matches!(self.bytes.get(next), None | Some(b',' | b':' | b'}' | b']'));
-                    if ends {
+                    if self.closes(self.pos, place) {
                         out.push_str(self.text.get(run_start..self.pos).unwrap_or(""));
                         self.pos += 1;
                         return out;
@@ -228,6 +293,7 @@ impl Reader<'_> {
             }
         }
         self.repair.truncated = true;
+        self.cut = true;
         out.push_str(self.text.get(run_start..).unwrap_or(""));
         out
     }
@@ -242,6 +308,10 @@ impl Reader<'_> {
             self.pos += 1;
         }
         let word = self.text.get(start..self.pos).unwrap_or("");
+        if self.pos >= self.bytes.len() {
+            self.repair.truncated = true;
+            self.cut = true;
+        }
         if self.pos == start {
             self.pos += 1;
         }

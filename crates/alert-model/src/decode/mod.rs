@@ -98,22 +98,35 @@ pub(crate) fn arn_region_account(arn: &str) -> Option<(&str, &str)> {
 /// Fills `region` / `account_id` from the topic ARN when the payload did not say,
 /// marks truncation, and recomputes fingerprints now that labels are final.
 fn finish(mut decoded: Decoded, n: &Notification<'_>) -> Decoded {
-    let topic = n.topic_arn.and_then(arn_region_account);
-    let mut flags = Vec::new();
-    for (attribute, annotation) in [
-        ("truncated", "truncated"),
-        ("subject_truncated", "subject_truncated"),
-        ("modified", "modified"),
-    ] {
+    // An AlertBatch's alerts already carry their final labels.
+    let topic = n
+        .topic_arn
+        .and_then(arn_region_account)
+        .filter(|_| decoded.format != Format::AlertBatch);
+    let mut flags: Vec<(&str, String)> = Vec::new();
+    for attribute in ["truncated", "subject_truncated"] {
         if n.attributes
             .get(attribute)
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
         {
-            flags.push(annotation);
+            flags.push((attribute, "true".to_string()));
             decoded
                 .warnings
-                .push(format!("the sender marked the message {annotation}"));
+                .push(format!("the sender marked the message {attribute}"));
         }
+    }
+    // AMP says what it changed: `modified` = "Message: Error - Message has been
+    // truncated from X KB, ..." (or "true" from other senders).
+    if let Some(why) = n
+        .attributes
+        .get("modified")
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty() && !v.eq_ignore_ascii_case("false"))
+    {
+        flags.push(("modified", why.to_string()));
+        decoded
+            .warnings
+            .push(format!("the sender modified the message: {why}"));
     }
     for alert in &mut decoded.alerts {
         if let Some((region, account)) = topic {
@@ -130,8 +143,8 @@ fn finish(mut decoded: Decoded, n: &Notification<'_>) -> Decoded {
                     .or_insert_with(|| account.to_string());
             }
         }
-        for flag in &flags {
-            alert.annotations.insert((*flag).to_string(), "true".into());
+        for (flag, value) in &flags {
+            alert.annotations.insert((*flag).to_string(), value.clone());
         }
         alert.refresh_fingerprint();
     }
@@ -193,7 +206,11 @@ fn detect(n: &Notification<'_>) -> Decoded {
     if let Some(decoded) = grafana_legacy::decode_text(n.subject, body) {
         return decoded;
     }
-    if let Some(decoded) = text_list::decode(n.subject, body) {
+    let truncated = n
+        .attributes
+        .get("truncated")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    if let Some(decoded) = text_list::decode(n.subject, body, truncated) {
         return decoded;
     }
     generic::decode(n.subject, n.message, None)

@@ -16,6 +16,8 @@ struct Block {
     values: BTreeMap<String, f64>,
     urls: BTreeMap<&'static str, String>,
     seen_labels: bool,
+    /// `Annotations:` (or a URL line) followed the labels: the label list is whole.
+    labels_done: bool,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -49,8 +51,9 @@ fn subject_status(subject: Option<&str>) -> Option<Status> {
 }
 
 /// Decodes a Grafana or Alertmanager default text message; `None` when the body is
-/// neither.
-pub fn decode(subject: Option<&str>, body: &str) -> Option<Decoded> {
+/// neither. When the sender says it `truncated` the body, a last alert cut inside
+/// its label list is left out (its labels, hence its identity, are unknown).
+pub fn decode(subject: Option<&str>, body: &str, truncated: bool) -> Option<Decoded> {
     let grafana = body.contains("**Firing**") || body.contains("**Resolved**");
     let alertmanager = body.contains("Alerts Firing:") || body.contains("Alerts Resolved:");
     if !(grafana || alertmanager) || !body.contains("Labels:") {
@@ -105,6 +108,9 @@ pub fn decode(subject: Option<&str>, body: &str) -> Option<Decoded> {
             continue;
         }
         if trimmed == "Annotations:" {
+            if let Some(block) = blocks.last_mut() {
+                block.labels_done = true;
+            }
             mode = Mode::Annotations;
             continue;
         }
@@ -116,6 +122,7 @@ pub fn decode(subject: Option<&str>, body: &str) -> Option<Decoded> {
         ];
         if let Some((prefix, key)) = url_kinds.iter().find(|(p, _)| trimmed.starts_with(p)) {
             if let Some(block) = blocks.last_mut() {
+                block.labels_done = true;
                 block
                     .urls
                     .insert(key, trimmed[prefix.len()..].trim().to_string());
@@ -153,6 +160,10 @@ pub fn decode(subject: Option<&str>, body: &str) -> Option<Decoded> {
     }
     let source = if grafana { "grafana" } else { "alertmanager" };
     let mut warnings = Vec::new();
+    if truncated && blocks.last().is_some_and(|b| !b.labels_done) {
+        blocks.pop();
+        warnings.push("the last alert was cut off inside its labels and is skipped".to_string());
+    }
     let alerts: Vec<Alert> = blocks
         .into_iter()
         .filter(|b| !b.labels.is_empty())
