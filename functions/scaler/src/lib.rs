@@ -1,0 +1,1 @@
+//! The scaler: turns alarm state into Kubernetes scaling changes by declared policy.
