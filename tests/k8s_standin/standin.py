@@ -1,0 +1,1812 @@
+#!/usr/bin/env python3
+"""A stand-in for the part of the Kubernetes API that the scaler calls.
+
+No real API server can run on the test machine, so the scaler's tests talk to this
+program instead. It serves HTTPS, checks EKS bearer tokens the way EKS does (a
+presigned STS GetCallerIdentity URL, re-signed here with botocore), and implements:
+
+  autoscaling/v2  horizontalpodautoscalers          GET, PATCH, PUT, list
+  apps/v1         deployments, statefulsets         GET, PATCH, PUT, list
+  apps/v1         deployments/scale, .../scale      GET, PATCH, PUT (autoscaling/v1 Scale)
+  v1              events                            POST, list, GET, PATCH
+  events.k8s.io/v1 events                           POST, list, GET, PATCH (same storage)
+
+with the API server's documented behaviour where the scaler can observe it: merge,
+JSON and (as merge) strategic-merge patches; resourceVersion preconditions (409);
+generation; defaulting and validation (422 with field causes); name/namespace/uid
+checks; dryRun=All; unknown fields dropped with a Warning header (fieldValidation);
+no-op writes that keep the resourceVersion; and Kubernetes Status error bodies.
+
+A small unauthenticated control API under /_standin/ lets tests seed objects, inject
+concurrent edits and read the request log. See README.md next to this file.
+
+Usage:
+  standin.py --port PORT --cert CERT.pem --key KEY.pem --cluster NAME --region REGION
+             --access-key-id ID --secret-access-key SECRET [--session-token TOKEN]
+             [--token-max-age 900] [--host 127.0.0.1] [--port-file FILE] [--verbose]
+
+Prints READY on stdout once it listens.
+"""
+import argparse
+import base64
+import copy
+import datetime as dt
+import hmac
+import http.server
+import json
+import re
+import secrets
+import ssl
+import sys
+import threading
+import traceback
+import uuid
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import botocore.auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+MAX_BODY_BYTES = 3 * 1024 * 1024  # the API server's limit for a request body
+PATCH_TYPES = (
+    "application/json-patch+json",
+    "application/merge-patch+json",
+    "application/strategic-merge-patch+json",
+)
+
+
+# ---------------------------------------------------------------------------
+# Status bodies and field errors (k8s.io/apimachinery/pkg/api/errors)
+# ---------------------------------------------------------------------------
+
+
+class ApiError(Exception):
+    """An error answered with a Kubernetes Status body.
+
+    `detail` is a more precise reason for the request log when the Status itself says
+    less (as the real API does, e.g. for a failed JSON-patch `test`)."""
+
+    def __init__(self, status, detail=None):
+        super().__init__(status.get("message", ""))
+        self.status = status
+        self.detail = detail or status.get("message")
+
+    @property
+    def code(self):
+        return self.status["code"]
+
+
+def status_body(code, reason, message, details=None):
+    """A metav1.Status with the field order and omissions of the real API."""
+    body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure"}
+    if message:
+        body["message"] = message
+    if reason:
+        body["reason"] = reason
+    if details is not None:
+        body["details"] = details
+    body["code"] = code
+    return body
+
+
+def status_details(name="", group="", kind="", causes=None):
+    """metav1.StatusDetails; empty fields are omitted as in Go (omitempty)."""
+    details = {}
+    if name:
+        details["name"] = name
+    if group:
+        details["group"] = group
+    if kind:
+        details["kind"] = kind
+    if causes:
+        details["causes"] = causes
+    return details
+
+
+def go_quote(text):
+    """Go's %q for ordinary strings."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+class GoRaw(str):
+    """A value already formatted the way Go would print it."""
+
+
+def go_value(value):
+    """How field.Error prints a bad value."""
+    if isinstance(value, GoRaw):
+        return str(value)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        return go_quote(value)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class FieldError:
+    """One k8s.io/apimachinery/pkg/util/validation/field.Error."""
+
+    LABELS = {
+        "Invalid": ("Invalid value", "FieldValueInvalid"),
+        "Required": ("Required value", "FieldValueRequired"),
+        "NotSupported": ("Unsupported value", "FieldValueNotSupported"),
+        "Forbidden": ("Forbidden", "FieldValueForbidden"),
+        "TooLong": ("Too long", "FieldValueTooLong"),
+    }
+
+    def __init__(self, kind, field, value=None, detail=""):
+        self.kind, self.field, self.value, self.detail = kind, field, value, detail
+
+    def body(self):
+        label = self.LABELS[self.kind][0]
+        text = label if self.kind in ("Required", "Forbidden", "TooLong") else (
+            f"{label}: {go_value(self.value)}")
+        return f"{text}: {self.detail}" if self.detail else text
+
+    def error(self):
+        return f"{self.field}: {self.body()}"
+
+    def cause(self):
+        return {"reason": self.LABELS[self.kind][1], "message": self.body(), "field": self.field}
+
+
+def aggregate(errors):
+    """utilerrors.NewAggregate(...).Error(): one message, or [a, b] (deduplicated)."""
+    messages = []
+    for e in errors:
+        if e.error() not in messages:
+            messages.append(e.error())
+    return messages[0] if len(messages) == 1 else "[" + ", ".join(messages) + "]"
+
+
+def err_not_found(kind, name):
+    """errors.NewNotFound."""
+    message = f"{kind.group_resource} {go_quote(name)} not found"
+    return ApiError(status_body(404, "NotFound", message,
+                                status_details(name, kind.group, kind.plural)))
+
+
+def err_already_exists(kind, name):
+    """errors.NewAlreadyExists."""
+    return ApiError(status_body(409, "AlreadyExists",
+                                f"{kind.group_resource} {go_quote(name)} already exists",
+                                status_details(name, kind.group, kind.plural)))
+
+
+def err_conflict(group, resource, name, why):
+    """errors.NewConflict: details.kind is the resource (plural), as in the real API."""
+    qualified = f"{resource}.{group}" if group else resource
+    return ApiError(status_body(
+        409, "Conflict", f"Operation cannot be fulfilled on {qualified} {go_quote(name)}: {why}",
+        status_details(name, group, resource)))
+
+
+OPTIMISTIC_LOCK = ("the object has been modified; please apply your changes to the latest "
+                   "version and try again")
+
+
+def err_invalid(group, kind_name, name, errors):
+    """errors.NewInvalid for a GroupKind (empty group and kind give the bare form)."""
+    qualified = f"{kind_name}.{group}" if group else kind_name
+    return ApiError(status_body(
+        422, "Invalid", f"{qualified} {go_quote(name)} is invalid: {aggregate(errors)}",
+        status_details(name, group, kind_name, [e.cause() for e in errors])))
+
+
+def err_bad_request(message):
+    """errors.NewBadRequest: no details."""
+    return ApiError(status_body(400, "BadRequest", message))
+
+
+def err_generic(code, detail=None):
+    """errors.NewGenericServerResponse without a resource: fixed message, empty details."""
+    reason, message = {
+        404: ("NotFound", "the server could not find the requested resource"),
+        405: ("MethodNotAllowed",
+              "the server does not allow this method on the requested resource"),
+        422: ("Invalid", "the server rejected our request due to an error in our request"),
+    }[code]
+    return ApiError(status_body(code, reason, message, {}), detail)
+
+
+def err_unsupported_media_type(content_type):
+    """The patch handler's answer to a Content-Type it does not accept."""
+    message = ("the body of the request was in an unknown format - accepted media types include: "
+               + ", ".join(PATCH_TYPES))
+    return ApiError(status_body(415, "UnsupportedMediaType", message),
+                    f"unsupported Content-Type {content_type!r}")
+
+
+def err_unauthorized(why):
+    """The authenticator's 401; `why` goes to the request log only."""
+    return ApiError(status_body(401, "Unauthorized", "Unauthorized"), why)
+
+
+def err_internal(message):
+    """errors.NewInternalError (a bug in the stand-in)."""
+    return ApiError(status_body(500, "InternalError", f"Internal error occurred: {message}",
+                                {"causes": [{"message": message}]}))
+
+
+# ---------------------------------------------------------------------------
+# EKS bearer tokens (aws-iam-authenticator's checks, then botocore re-signs)
+# ---------------------------------------------------------------------------
+
+TOKEN_PREFIX = "k8s-aws-v1."
+TOKEN_PARAMETERS = ("Action", "Version", "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date",
+                    "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature",
+                    "X-Amz-Security-Token")
+_SIGNING_LOCK = threading.Lock()
+
+
+class TokenVerifier:
+    """Checks `Authorization: Bearer k8s-aws-v1.<base64url(presigned URL)>`."""
+
+    def __init__(self, cluster, region, access_key_id, secret_access_key, session_token,
+                 max_age_seconds):
+        self.cluster = cluster
+        self.region = region
+        self.credentials = Credentials(access_key_id, secret_access_key, session_token)
+        self.max_age = dt.timedelta(seconds=max_age_seconds)
+        self.host = f"sts.{region}.amazonaws.com"
+
+    def verify(self, authorization):
+        """Returns None when the header carries a valid token, else the reason."""
+        try:
+            self._verify(authorization)
+        except ValueError as e:
+            return str(e)
+        return None
+
+    def _verify(self, authorization):
+        if not authorization:
+            raise ValueError("no Authorization header")
+        parts = authorization.strip().split(" ", 1)
+        if len(parts) != 2 or parts[0].lower() != "bearer" or not parts[1].strip():
+            raise ValueError("Authorization is not a bearer token")
+        url = self._decode(parts[1].strip())
+        params = self._parameters(url)
+        amz_date = self._check_parameters(params)
+        self._check_signature(params, amz_date)
+
+    def _decode(self, token):
+        if not token.startswith(TOKEN_PREFIX):
+            raise ValueError(f"token does not start with {TOKEN_PREFIX!r}")
+        payload = token[len(TOKEN_PREFIX):]
+        if len(token) > 4096:
+            raise ValueError("token is longer than 4096 bytes")
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", payload):
+            # base64.RawURLEncoding (as aws-iam-authenticator decodes) has no padding
+            # and no '+' or '/'.
+            raise ValueError("token payload is not base64url without padding")
+        if len(payload) % 4 == 1:
+            raise ValueError("token payload has an impossible base64 length")
+        try:
+            return base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode("utf-8")
+        except (ValueError, UnicodeDecodeError) as e:
+            raise ValueError(f"token payload does not decode: {e}") from e
+
+    def _parameters(self, url):
+        parts = urlsplit(url)
+        if parts.scheme != "https":
+            raise ValueError(f"unexpected scheme {parts.scheme!r} in pre-signed URL")
+        if parts.netloc != self.host:
+            raise ValueError(f"unexpected host {parts.netloc!r} in pre-signed URL "
+                             f"(expected {self.host!r})")
+        if parts.path != "/":
+            raise ValueError(f"unexpected path {parts.path!r} in pre-signed URL")
+        if parts.fragment:
+            raise ValueError("unexpected fragment in pre-signed URL")
+        query = parse_qs(parts.query, keep_blank_values=True)
+        allowed = {p.lower() for p in TOKEN_PARAMETERS}
+        params = {}
+        for key, values in query.items():
+            if key.lower() not in allowed:
+                raise ValueError(f"non-whitelisted query parameter {key!r}")
+            if len(values) != 1:
+                raise ValueError(f"query parameter {key!r} given more than once")
+            params[key] = values[0]
+        return params
+
+    def _check_parameters(self, params):
+        """Checks every parameter but the signature; returns X-Amz-Date as a datetime."""
+        def expect(name, value):
+            if params.get(name) != value:
+                raise ValueError(f"{name} is {params.get(name)!r}, expected {value!r}")
+        expect("Action", "GetCallerIdentity")
+        expect("Version", "2011-06-15")
+        expect("X-Amz-Algorithm", "AWS4-HMAC-SHA256")
+        expect("X-Amz-Expires", "60")
+        expect("X-Amz-SignedHeaders", "host;x-k8s-aws-id")
+        if "X-Amz-Signature" not in params:
+            raise ValueError("no X-Amz-Signature")
+        if self.credentials.token is None:
+            if "X-Amz-Security-Token" in params:
+                raise ValueError("X-Amz-Security-Token given, but the credentials have none")
+        elif "X-Amz-Security-Token" not in params:
+            raise ValueError("no X-Amz-Security-Token, but the credentials have a session token")
+        elif params["X-Amz-Security-Token"] != self.credentials.token:
+            raise ValueError("X-Amz-Security-Token is not the credentials' session token")
+        try:
+            amz_date = dt.datetime.strptime(params.get("X-Amz-Date", ""), "%Y%m%dT%H%M%SZ")
+        except ValueError as e:
+            raise ValueError(f"bad X-Amz-Date {params.get('X-Amz-Date')!r}") from e
+        scope = (params.get("X-Amz-Credential") or "").split("/")
+        expected_scope = [self.credentials.access_key, amz_date.strftime("%Y%m%d"), self.region,
+                          "sts", "aws4_request"]
+        if scope != expected_scope:
+            raise ValueError(f"X-Amz-Credential is {params.get('X-Amz-Credential')!r}, expected "
+                             f"{'/'.join(expected_scope)!r}")
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        if now - amz_date > self.max_age:
+            raise ValueError(f"X-Amz-Date {params['X-Amz-Date']} is expired "
+                             f"(older than {int(self.max_age.total_seconds())} s)")
+        if amz_date - now > dt.timedelta(minutes=5):
+            raise ValueError(f"X-Amz-Date {params['X-Amz-Date']} is more than 5 minutes ahead")
+        return amz_date
+
+    def _check_signature(self, params, amz_date):
+        """botocore signs the same GetCallerIdentity at the token's time; compare."""
+        request = AWSRequest(
+            method="GET",
+            url=f"https://{self.host}/?Action={params['Action']}&Version={params['Version']}",
+            headers={"x-k8s-aws-id": self.cluster},
+        )
+        signer = botocore.auth.SigV4QueryAuth(self.credentials, "sts", self.region, expires=60)
+        with _SIGNING_LOCK:
+            original = botocore.auth.get_current_datetime
+            botocore.auth.get_current_datetime = lambda *args, **kwargs: amz_date
+            try:
+                signer.add_auth(request)
+            finally:
+                botocore.auth.get_current_datetime = original
+        signed = {k: v[0] for k, v in parse_qs(urlsplit(request.url).query,
+                                                keep_blank_values=True).items()}
+        expected = signed.pop("X-Amz-Signature")
+        received = dict(params)
+        received_signature = received.pop("X-Amz-Signature")
+        if signed != received:
+            raise ValueError(f"query parameters differ from botocore's: {sorted(received)} "
+                             f"vs {sorted(signed)}")
+        if not hmac.compare_digest(expected.encode(), received_signature.encode()):
+            raise ValueError("X-Amz-Signature does not match (wrong cluster, secret or "
+                             "tampered URL)")
+
+
+# ---------------------------------------------------------------------------
+# JSON Merge Patch (RFC 7386) and JSON Patch (RFC 6902)
+# ---------------------------------------------------------------------------
+
+
+def merge_patch(target, patch):
+    """RFC 7386: objects merge recursively, null deletes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+class JsonPatchError(Exception):
+    """A JSON patch that does not apply (the real API answers 422)."""
+
+
+def json_equal(a, b):
+    """JSON value equality: numbers by value, but true is not 1."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
+
+
+def pointer_tokens(pointer):
+    """RFC 6901 tokens of a JSON pointer (~1 is '/', ~0 is '~')."""
+    if pointer == "":
+        return []
+    if not pointer.startswith("/"):
+        raise JsonPatchError(f"JSON pointer {pointer!r} does not start with '/'")
+    return [t.replace("~1", "/").replace("~0", "~") for t in pointer[1:].split("/")]
+
+
+def array_index(token, length, allow_end, op, path):
+    """An RFC 6902 array index: digits without leading zeros, or '-' where allowed."""
+    if token == "-" and allow_end:
+        return length
+    if not re.fullmatch(r"0|[1-9][0-9]*", token):
+        raise JsonPatchError(f"{op} operation does not apply: invalid array index {token!r} "
+                             f"in {path}")
+    index = int(token)
+    if index > length or (index == length and not allow_end):
+        raise JsonPatchError(f"{op} operation does not apply: index {index} out of range "
+                             f"in {path}")
+    return index
+
+
+def resolve_parent(doc, tokens, op, path):
+    """The container holding the pointer's last token."""
+    node = doc
+    for token in tokens[:-1]:
+        if isinstance(node, dict) and token in node:
+            node = node[token]
+        elif isinstance(node, list):
+            node = node[array_index(token, len(node), False, op, path)]
+        else:
+            raise JsonPatchError(f"{op} operation does not apply: doc is missing path: {path}")
+    if not isinstance(node, (dict, list)):
+        raise JsonPatchError(f"{op} operation does not apply: doc is missing path: {path}")
+    return node
+
+
+def pointer_get(doc, path, op):
+    """The value at a JSON pointer (it must exist)."""
+    tokens = pointer_tokens(path)
+    if not tokens:
+        return doc
+    parent = resolve_parent(doc, tokens, op, path)
+    last = tokens[-1]
+    if isinstance(parent, dict):
+        if last not in parent:
+            raise JsonPatchError(f"{op} operation does not apply: doc is missing key: {path}")
+        return parent[last]
+    return parent[array_index(last, len(parent), False, op, path)]
+
+
+def pointer_add(doc, path, value, op="add"):
+    """RFC 6902 add: set an object member or insert into an array; returns doc."""
+    tokens = pointer_tokens(path)
+    if not tokens:
+        return value
+    parent = resolve_parent(doc, tokens, op, path)
+    if isinstance(parent, dict):
+        parent[tokens[-1]] = value
+    else:
+        parent.insert(array_index(tokens[-1], len(parent), True, op, path), value)
+    return doc
+
+
+def pointer_remove(doc, path, op="remove"):
+    """RFC 6902 remove (the target must exist); returns the removed value."""
+    tokens = pointer_tokens(path)
+    if not tokens:
+        raise JsonPatchError(f"{op} operation does not apply: cannot remove the whole document")
+    parent = resolve_parent(doc, tokens, op, path)
+    if isinstance(parent, dict):
+        if tokens[-1] not in parent:
+            raise JsonPatchError(f"{op} operation does not apply: doc is missing key: {path}")
+        return parent.pop(tokens[-1])
+    return parent.pop(array_index(tokens[-1], len(parent), False, op, path))
+
+
+def check_json_patch_document(ops):
+    """What decoding the patch checks (400 Bad Request): an array of operation objects
+    whose op, path and from are strings."""
+    if not isinstance(ops, list):
+        raise err_bad_request("error decoding patch: json: cannot unmarshal "
+                              f"{json_type(ops)} into Go value of type []handlers.jsonPatchOp")
+    for op in ops:
+        if not isinstance(op, dict):
+            raise err_bad_request("error decoding patch: json: cannot unmarshal "
+                                  f"{json_type(op)} into Go value of type handlers.jsonPatchOp")
+        for key in ("op", "path", "from"):
+            if key in op and op[key] is not None and not isinstance(op[key], str):
+                raise err_bad_request(
+                    f"error decoding patch: json: cannot unmarshal {json_type(op[key])} into Go "
+                    f"struct field jsonPatchOp.{key} of type string")
+
+
+def apply_json_patch(doc, ops):
+    """RFC 6902 on a copy of doc: add, remove, replace, move, copy, test."""
+    doc = copy.deepcopy(doc)
+    for op in ops:
+        name = op.get("op")
+        if "path" not in op:
+            raise JsonPatchError(f"operation {name!r} missing path")
+        path = op["path"]
+        needs_value = name in ("add", "replace", "test")
+        if needs_value and "value" not in op:
+            raise JsonPatchError(f"{name} operation missing value")
+        if name == "add":
+            doc = pointer_add(doc, path, copy.deepcopy(op["value"]))
+        elif name == "remove":
+            pointer_remove(doc, path)
+        elif name == "replace":
+            pointer_get(doc, path, "replace")
+            if pointer_tokens(path):
+                pointer_remove(doc, path, "replace")
+            doc = pointer_add(doc, path, copy.deepcopy(op["value"]), "replace")
+        elif name in ("move", "copy"):
+            source = op.get("from")
+            if source is None:
+                raise JsonPatchError(f"{name} operation missing from")
+            if name == "move" and path != source and path.startswith(source + "/"):
+                raise JsonPatchError(f"move operation does not apply: {path} is a child of "
+                                     f"{source}")
+            value = copy.deepcopy(pointer_get(doc, source, name))
+            if name == "move":
+                pointer_remove(doc, source, name)
+            doc = pointer_add(doc, path, value, name)
+        elif name == "test":
+            try:
+                current = pointer_get(doc, path, "test")
+            except JsonPatchError as e:
+                raise JsonPatchError(f"testing value {path} failed: {e}") from e
+            if not json_equal(current, op["value"]):
+                raise JsonPatchError(f"testing value {path} failed: test failed")
+        else:
+            raise JsonPatchError(f"Unexpected kind: {name}")
+    return doc
+
+
+def find_directive(value, path=""):
+    """The first strategic-merge-patch directive key ($patch, $retainKeys, ...)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key.startswith("$"):
+                return f"{path}{key}"
+            found = find_directive(item, f"{path}{key}.")
+            if found:
+                return found
+    elif isinstance(value, list):
+        for item in value:
+            found = find_directive(item, path)
+            if found:
+                return found
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Schemas: just enough of each type to decode like the API server does (type errors,
+# unknown fields, nulls)
+# ---------------------------------------------------------------------------
+
+STRING, INT32, INT64, BOOL, TIME, OBJECT, ARRAY, MAP = (
+    "string", "int32", "int64", "bool", "time", "object", "array", "map")
+
+OBJECT_META = {
+    "name": STRING, "generateName": STRING, "namespace": STRING, "selfLink": STRING,
+    "uid": STRING, "resourceVersion": STRING, "generation": INT64,
+    "creationTimestamp": TIME, "deletionTimestamp": TIME, "deletionGracePeriodSeconds": INT64,
+    "labels": MAP, "annotations": MAP, "ownerReferences": ARRAY, "finalizers": ARRAY,
+    "managedFields": ARRAY,
+}
+META_ORDER = list(OBJECT_META)
+OBJECT_REFERENCE = {k: STRING for k in ("kind", "namespace", "name", "uid", "apiVersion",
+                                         "resourceVersion", "fieldPath")}
+EVENT_SOURCE = {"component": STRING, "host": STRING}
+EVENT_SERIES = {"count": INT32, "lastObservedTime": TIME}
+
+
+def typed(spec, status=OBJECT):
+    """The schema of an object with metadata, spec and status."""
+    return {"kind": STRING, "apiVersion": STRING, "metadata": OBJECT_META, "spec": spec,
+            "status": status}
+
+
+HPA_SCHEMA = typed({
+    "scaleTargetRef": {"kind": STRING, "name": STRING, "apiVersion": STRING},
+    "minReplicas": INT32, "maxReplicas": INT32, "metrics": ARRAY, "behavior": OBJECT,
+})
+DEPLOYMENT_SCHEMA = typed({
+    "replicas": INT32, "selector": OBJECT, "template": OBJECT, "strategy": OBJECT,
+    "minReadySeconds": INT32, "revisionHistoryLimit": INT32, "paused": BOOL,
+    "progressDeadlineSeconds": INT32,
+})
+STATEFULSET_SCHEMA = typed({
+    "replicas": INT32, "selector": OBJECT, "template": OBJECT, "volumeClaimTemplates": ARRAY,
+    "serviceName": STRING, "podManagementPolicy": STRING, "updateStrategy": OBJECT,
+    "revisionHistoryLimit": INT32, "minReadySeconds": INT32,
+    "persistentVolumeClaimRetentionPolicy": OBJECT, "ordinals": OBJECT,
+})
+SCALE_SCHEMA = typed({"replicas": INT32}, {"replicas": INT32, "selector": STRING})
+CORE_EVENT_SCHEMA = {
+    "kind": STRING, "apiVersion": STRING, "metadata": OBJECT_META,
+    "involvedObject": OBJECT_REFERENCE, "reason": STRING, "message": STRING,
+    "source": EVENT_SOURCE, "firstTimestamp": TIME, "lastTimestamp": TIME, "count": INT32,
+    "type": STRING, "eventTime": TIME, "series": EVENT_SERIES, "action": STRING,
+    "related": OBJECT_REFERENCE, "reportingComponent": STRING, "reportingInstance": STRING,
+}
+EVENTS_V1_SCHEMA = {
+    "kind": STRING, "apiVersion": STRING, "metadata": OBJECT_META, "eventTime": TIME,
+    "series": EVENT_SERIES, "reportingController": STRING, "reportingInstance": STRING,
+    "action": STRING, "reason": STRING, "regarding": OBJECT_REFERENCE,
+    "related": OBJECT_REFERENCE, "note": STRING, "type": STRING,
+    "deprecatedSource": EVENT_SOURCE, "deprecatedFirstTimestamp": TIME,
+    "deprecatedLastTimestamp": TIME, "deprecatedCount": INT32,
+}
+
+
+class DecodeError(Exception):
+    """The JSON does not fit the Go type (encoding/json's message)."""
+
+
+def json_type(value):
+    """How encoding/json names a JSON value's type in its errors."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return f"number {value}" if isinstance(value, float) else "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def decode(value, schema, struct, path, unknown):
+    """Checks value against schema like encoding/json would, returning a copy with
+    unknown fields dropped (their paths appended to `unknown`) and nulls removed."""
+    def fail(go_type):
+        where = f"Go struct field {struct}.{path}" if path else "Go value"
+        raise DecodeError(f"json: cannot unmarshal {json_type(value)} into {where} of type "
+                          f"{go_type}")
+
+    if isinstance(schema, dict):
+        if not isinstance(value, dict):
+            fail("struct")
+        result = {}
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else key
+            if key not in schema:
+                unknown.append(child)
+            elif item is not None:
+                result[key] = decode(item, schema[key], struct, child, unknown)
+        return result
+    if schema in (INT32, INT64):
+        if isinstance(value, bool) or not isinstance(value, int):
+            fail(schema)
+        if schema == INT32 and not INT32_MIN <= value <= INT32_MAX:
+            fail(schema)
+        return value
+    if schema == STRING:
+        if not isinstance(value, str):
+            fail("string")
+        return value
+    if schema == BOOL:
+        if not isinstance(value, bool):
+            fail("bool")
+        return value
+    if schema == TIME:
+        if not isinstance(value, str):
+            fail("Time")
+        try:
+            dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as e:
+            raise DecodeError(f'parsing time {go_quote(value)} as "2006-01-02T15:04:05Z07:00": '
+                              f"cannot parse {go_quote(value)}") from e
+        return value
+    if schema == MAP:
+        if not isinstance(value, dict) or not all(isinstance(v, (str, type(None)))
+                                                   for v in value.values()):
+            fail("map[string]string")
+        return {k: ("" if v is None else v) for k, v in value.items()}
+    if schema == ARRAY:
+        if not isinstance(value, list):
+            fail("[]")
+        return copy.deepcopy(value)
+    if not isinstance(value, dict):
+        fail("struct")
+    return copy.deepcopy(value)
+
+
+# ---------------------------------------------------------------------------
+# Kinds: names, defaulting, update preparation and validation
+# ---------------------------------------------------------------------------
+
+PATH_SEGMENT_BAD = (("/", "may not contain '/'"), ("%", "may not contain '%'"))
+DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+QUALIFIED_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
+
+
+def path_segment_errors(value, field):
+    """pathvalidation.IsValidPathSegmentName."""
+    if value in (".", ".."):
+        return [FieldError("Invalid", field, value, f"may not be '{value}'")]
+    return [FieldError("Invalid", field, value, msg) for bad, msg in PATH_SEGMENT_BAD
+            if bad in value]
+
+
+def label_selector_string(selector):
+    """metav1.LabelSelectorAsSelector(...).String(): requirements sorted by key."""
+    if not isinstance(selector, dict):
+        return ""
+    requirements = [(k, f"{k}={v}") for k, v in (selector.get("matchLabels") or {}).items()]
+    for expr in selector.get("matchExpressions") or []:
+        key, op = expr.get("key", ""), expr.get("operator", "")
+        values = ",".join(sorted(expr.get("values") or []))
+        text = {"In": f"{key} in ({values})", "NotIn": f"{key} notin ({values})",
+                "Exists": key, "DoesNotExist": f"!{key}"}.get(op, key)
+        requirements.append((key, text))
+    requirements.sort(key=lambda r: r[0])
+    return ",".join(text for _, text in requirements)
+
+
+class Kind:
+    """One resource as seen through one API group/version."""
+
+    def __init__(self, plural, group, version, kind, schema, storage=None, scalable=False,
+                 generation=True, annotations_bump_generation=False):
+        self.plural, self.group, self.version, self.kind = plural, group, version, kind
+        self.schema = schema
+        self.storage = storage or plural  # the store key: both Event APIs share "events"
+        self.scalable = scalable
+        self.generation = generation
+        self.annotations_bump_generation = annotations_bump_generation
+
+    @property
+    def api_version(self):
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def group_resource(self):
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    def bad_body(self, message):
+        """How the API server answers a POST/PUT body it cannot decode."""
+        return err_bad_request(f"{self.kind} in version {go_quote(self.version)} cannot be "
+                               f"handled as a {self.kind}: {message}")
+
+    def invalid(self, name, errors):
+        return err_invalid(self.group, self.kind, name, errors)
+
+    # Defaulting (SetDefaults_*), applied whenever an object is decoded.
+    def default(self, obj):
+        if self.plural == "horizontalpodautoscalers":
+            spec = obj.setdefault("spec", {})
+            spec.setdefault("minReplicas", 1)
+            if "metrics" not in spec:
+                spec["metrics"] = [{"type": "Resource", "resource": {
+                    "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]
+        if self.plural in ("deployments", "statefulsets"):
+            obj.setdefault("spec", {}).setdefault("replicas", 1)
+
+    def validate(self, obj, old=None):
+        """strategy.Validate / ValidateUpdate for the fields the stand-in models."""
+        spec = obj.get("spec") or {}
+        errors = []
+        if self.plural == "horizontalpodautoscalers":
+            minimum, maximum = spec.get("minReplicas"), spec.get("maxReplicas", 0)
+            if minimum is not None and minimum < 1:
+                errors.append(FieldError("Invalid", "spec.minReplicas", minimum,
+                                         "must be greater than or equal to 1"))
+            if maximum < 1:
+                errors.append(FieldError("Invalid", "spec.maxReplicas", maximum,
+                                         "must be greater than 0"))
+            if minimum is not None and maximum < minimum:
+                errors.append(FieldError("Invalid", "spec.maxReplicas", maximum,
+                                         "must be greater than or equal to `minReplicas`"))
+            ref = spec.get("scaleTargetRef") or {}
+            for field in ("kind", "name"):
+                if not ref.get(field):
+                    errors.append(FieldError("Required", f"spec.scaleTargetRef.{field}"))
+                else:
+                    errors += path_segment_errors(ref[field], f"spec.scaleTargetRef.{field}")
+        elif self.plural in ("deployments", "statefulsets"):
+            replicas = spec.get("replicas", 0)
+            if replicas < 0:
+                errors.append(FieldError("Invalid", "spec.replicas", replicas,
+                                         "must be greater than or equal to 0"))
+        return errors
+
+    def prepare_for_update(self, new, old):
+        """strategy.PrepareForUpdate: status is kept, spec changes bump generation."""
+        if "status" in old:
+            new["status"] = copy.deepcopy(old["status"])
+        else:
+            new.pop("status", None)
+        bump_generation(self, new, old)
+
+
+def bump_generation(kind, new, old):
+    """generation = old + 1 when spec (Deployments: or annotations) changed."""
+    if not kind.generation:
+        return
+    generation = old["metadata"].get("generation", 0)
+    changed = not json_equal(new.get("spec"), old.get("spec"))
+    if kind.annotations_bump_generation:
+        changed = changed or not json_equal(new["metadata"].get("annotations"),
+                                            old["metadata"].get("annotations"))
+    new["metadata"]["generation"] = generation + 1 if changed else generation
+
+
+class EventKind(Kind):
+    """Events: stored in core/v1 form; events.k8s.io/v1 renames fields on the way."""
+
+    # events.k8s.io/v1 name -> core/v1 name
+    RENAMES = {"regarding": "involvedObject", "note": "message", "deprecatedSource": "source",
+               "deprecatedFirstTimestamp": "firstTimestamp",
+               "deprecatedLastTimestamp": "lastTimestamp", "deprecatedCount": "count",
+               "reportingController": "reportingComponent"}
+
+    def __init__(self, group, schema):
+        super().__init__("events", group, "v1", "Event", schema, generation=False)
+        self.strict = bool(group)  # events.k8s.io validates strictly
+
+    # Fields Go always writes (no omitempty, or structs/times that omitempty cannot drop).
+    ALWAYS = {
+        "": {"involvedObject": {}, "source": {}, "firstTimestamp": None, "lastTimestamp": None,
+             "eventTime": None, "reportingComponent": "", "reportingInstance": ""},
+        "events.k8s.io": {"eventTime": None, "regarding": {}, "deprecatedSource": {},
+                          "deprecatedFirstTimestamp": None, "deprecatedLastTimestamp": None},
+    }
+
+    def to_storage(self, obj):
+        """Core/v1 field names; zero values dropped (Go cannot tell them from unset)."""
+        renamed = {self.RENAMES.get(k, k) if self.strict else k: v for k, v in obj.items()}
+        return {k: v for k, v in renamed.items() if k == "metadata" or v not in ("", 0, {}, None)}
+
+    def from_storage(self, obj):
+        """The wire form of this API, fields in Go's order."""
+        back = {v: k for k, v in self.RENAMES.items()} if self.strict else {}
+        named = {back.get(k, k): v for k, v in obj.items()}
+        named.update({k: v for k, v in self.ALWAYS[self.group].items() if k not in named})
+        return {k: named[k] for k in self.schema if k in named}
+
+    def default(self, obj):
+        pass
+
+    def prepare_for_update(self, new, old):
+        pass
+
+    def validate(self, obj, old=None):
+        """ValidateEventCreate / ValidateEventUpdate (obj in core/v1 field names; the
+        real API reports core field paths for both APIs too)."""
+        errors = self._legacy(obj)
+        if not self.strict:
+            return errors
+        if old is None:
+            errors += self._strict_create(obj)
+        else:
+            errors += self._series(obj)
+            for field in ("involvedObject", "reason", "message", "source", "firstTimestamp",
+                          "lastTimestamp", "count", "type", "eventTime", "action", "related",
+                          "reportingComponent", "reportingInstance"):
+                if not json_equal(obj.get(field), old.get(field)):
+                    name = "reportingController" if field == "reportingComponent" else field
+                    errors.append(FieldError("Invalid", name, obj.get(field), "field is immutable"))
+        return errors
+
+    def _legacy(self, ev):
+        errors = []
+        namespace = ev["metadata"].get("namespace", "")
+        involved = (ev.get("involvedObject") or {}).get("namespace", "")
+        mismatch = FieldError("Invalid", "involvedObject.namespace", involved,
+                              "does not match event.namespace")
+        if not ev.get("eventTime"):
+            if (not involved and namespace not in ("", "default")) or (
+                    involved and involved != namespace):
+                errors.append(mismatch)
+        else:
+            if not involved and namespace not in ("default", "kube-system"):
+                errors.append(mismatch)
+            controller = "reportingController" if self.strict else "reportingComponent"
+            value = ev.get("reportingComponent", "")
+            if not value:
+                errors.append(FieldError("Required", controller))
+            elif not QUALIFIED_NAME.fullmatch(value.split("/")[-1]):
+                errors.append(FieldError("Invalid", controller, value,
+                                         "name part must consist of alphanumeric characters, "
+                                         "'-', '_' or '.'"))
+            for field, limit in (("reportingInstance", 128), ("action", 128), ("reason", 128)):
+                if not ev.get(field):
+                    errors.append(FieldError("Required", field))
+                elif len(ev[field]) > limit:
+                    errors.append(FieldError("Invalid", field, "",
+                                             f"can have at most {limit} characters"))
+            if len(ev.get("message", "")) > 1024:
+                errors.append(FieldError("Invalid", "message", "",
+                                         "can have at most 1024 characters"))
+        if namespace and not DNS1123_SUBDOMAIN.fullmatch(namespace):
+            errors.append(FieldError("Invalid", "namespace", namespace,
+                                     "a lowercase RFC 1123 subdomain must consist of lower case "
+                                     "alphanumeric characters, '-' or '.'"))
+        return errors
+
+    def _series(self, ev):
+        series = ev.get("series")
+        if series is None:
+            return []
+        errors = []
+        if series.get("count", 0) < 2:
+            errors.append(FieldError("Invalid", "series.count", "",
+                                     "should be at least 2"))
+        if not series.get("lastObservedTime"):
+            errors.append(FieldError("Required", "series.lastObservedTime"))
+        return errors
+
+    def _strict_create(self, ev):
+        errors = []
+        name = ev["metadata"].get("name", "")
+        if name and not DNS1123_SUBDOMAIN.fullmatch(name):
+            errors.append(FieldError("Invalid", "metadata.name", name,
+                                     "a lowercase RFC 1123 subdomain must consist of lower case "
+                                     "alphanumeric characters, '-' or '.'"))
+        errors += self._series(ev)
+        if not ev.get("eventTime"):
+            errors.append(FieldError("Required", "eventTime"))
+        if ev.get("type") not in ("Normal", "Warning"):
+            errors.append(FieldError("Invalid", "type", "",
+                                     f"has invalid value: {ev.get('type', '')}"))
+        for field in ("firstTimestamp", "lastTimestamp", "count"):
+            if ev.get(field):
+                errors.append(FieldError("Invalid", field, "", "needs to be unset"))
+        if any((ev.get("source") or {}).values()):
+            errors.append(FieldError("Invalid", "source", "", "needs to be unset"))
+        return errors
+
+
+HPA = Kind("horizontalpodautoscalers", "autoscaling", "v2", "HorizontalPodAutoscaler",
+           HPA_SCHEMA)
+DEPLOYMENT = Kind("deployments", "apps", "v1", "Deployment", DEPLOYMENT_SCHEMA, scalable=True,
+                  annotations_bump_generation=True)
+STATEFULSET = Kind("statefulsets", "apps", "v1", "StatefulSet", STATEFULSET_SCHEMA,
+                   scalable=True)
+CORE_EVENT = EventKind("", CORE_EVENT_SCHEMA)
+EVENTS_V1_EVENT = EventKind("events.k8s.io", EVENTS_V1_SCHEMA)
+SCALE = Kind("scale", "autoscaling", "v1", "Scale", SCALE_SCHEMA)
+
+API_KINDS = {(k.group, k.version, k.plural): k
+             for k in (HPA, DEPLOYMENT, STATEFULSET, CORE_EVENT, EVENTS_V1_EVENT)}
+CONTROL_KINDS = {k.plural: k for k in (HPA, DEPLOYMENT, STATEFULSET)}
+
+
+def now_rfc3339():
+    """The current time as metav1.Time writes it."""
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def normalize(obj):
+    """What a round trip through Go types does: empty maps and lists in omitempty
+    metadata fields disappear; metadata fields come in their usual order."""
+    meta = obj.get("metadata") or {}
+    for key in ("labels", "annotations", "ownerReferences", "finalizers", "managedFields"):
+        if key in meta and not meta[key]:
+            del meta[key]
+    ordered = {k: meta[k] for k in META_ORDER if k in meta}
+    ordered.update({k: v for k, v in meta.items() if k not in ordered})
+    obj["metadata"] = ordered
+    return obj
+
+
+def render(kind, stored):
+    """The object as the API returns it: kind and apiVersion first."""
+    body = kind.from_storage(stored) if isinstance(kind, EventKind) else stored
+    out = {"kind": kind.kind, "apiVersion": kind.api_version}
+    for key in list(kind.schema) + [k for k in body if k not in kind.schema]:
+        if key in body and key not in out:
+            out[key] = copy.deepcopy(body[key])
+    return out
+
+
+def scale_of(parent):
+    """scaleFromDeployment / scaleFromStatefulSet: an autoscaling/v1 Scale."""
+    meta = {k: parent["metadata"][k] for k in
+            ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+            if k in parent["metadata"]}
+    replicas = (parent.get("spec") or {}).get("replicas", 0)
+    status = parent.get("status") or {}
+    scale_status = {"replicas": status.get("replicas", 0)}
+    selector = label_selector_string((parent.get("spec") or {}).get("selector"))
+    if selector:
+        scale_status["selector"] = selector
+    return {"kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": meta,
+            # ScaleSpec.replicas is omitempty: a Scale of 0 replicas has "spec": {}
+            "spec": {"replicas": replicas} if replicas else {},
+            "status": scale_status}
+
+
+# ---------------------------------------------------------------------------
+# Label and field selectors for lists
+# ---------------------------------------------------------------------------
+
+
+def split_selector(text):
+    """Splits a selector at commas outside parentheses."""
+    parts, depth, current = [], 0, ""
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    parts.append(current)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def parse_label_selector(text):
+    """labels.Parse for =, ==, !=, in, notin, exists and !exists."""
+    requirements = []
+    for part in split_selector(text):
+        match = re.fullmatch(r"(\S+)\s+(in|notin)\s*\((.*)\)", part)
+        if match:
+            values = {v.strip() for v in match.group(3).split(",") if v.strip()}
+            requirements.append((match.group(2), match.group(1), values))
+        elif "!=" in part:
+            key, value = part.split("!=", 1)
+            requirements.append(("notin", key.strip(), {value.strip()}))
+        elif "=" in part:
+            key, value = re.split(r"==?", part, maxsplit=1)
+            requirements.append(("in", key.strip(), {value.strip()}))
+        elif part.startswith("!") and re.fullmatch(r"![A-Za-z0-9./_-]+", part):
+            requirements.append(("!", part[1:], set()))
+        elif re.fullmatch(r"[A-Za-z0-9./_-]+", part):
+            requirements.append(("exists", part, set()))
+        else:
+            raise err_bad_request(f"unable to parse requirement: {part}")
+    return requirements
+
+
+def labels_match(labels, requirements):
+    """Whether labels satisfy every requirement of parse_label_selector."""
+    for op, key, values in requirements:
+        present = key in labels
+        if op == "in" and not (present and labels[key] in values):
+            return False
+        if op == "notin" and present and labels[key] in values:
+            return False
+        if op == "exists" and not present:
+            return False
+        if op == "!" and present:
+            return False
+    return True
+
+
+EVENT_FIELD_LABELS = {"involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
+                      "involvedObject.uid", "involvedObject.apiVersion",
+                      "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason",
+                      "reportingComponent", "source", "type"}
+
+
+def parse_field_selector(text, kind):
+    """fields.ParseSelector for metadata.name/namespace (and the Event field labels)."""
+    requirements = []
+    for part in split_selector(text):
+        match = re.fullmatch(r"([^=!]+)(==|!=|=)(.*)", part)
+        if not match:
+            raise err_bad_request(f"invalid selector: '{text}'; can't understand '{part}'")
+        field, op, value = match.group(1).strip(), match.group(2), match.group(3).strip()
+        if isinstance(kind, EventKind):
+            for new, old in EventKind.RENAMES.items():
+                if field == new or field.startswith(new + "."):
+                    field = old + field[len(new):]
+        allowed = {"metadata.name", "metadata.namespace"}
+        if isinstance(kind, EventKind):
+            allowed |= EVENT_FIELD_LABELS
+        if field not in allowed:
+            raise err_bad_request(f'"{match.group(1).strip()}" is not a known field selector: '
+                                  f'only "metadata.name", "metadata.namespace"')
+        requirements.append((field, op != "!=", value))
+    return requirements
+
+
+def field_value(obj, field):
+    """A field selector's value of a stored object ("" when absent)."""
+    if field == "source":
+        return (obj.get("source") or {}).get("component", "")
+    node = obj
+    for part in field.split("."):
+        node = node.get(part, "") if isinstance(node, dict) else ""
+    return node if isinstance(node, str) else ""
+
+
+# ---------------------------------------------------------------------------
+# The API
+# ---------------------------------------------------------------------------
+
+
+class Request:
+    """One API request: what came in and what the handlers add for the response."""
+
+    def __init__(self, method, path, query, headers, body):
+        self.method, self.path, self.query, self.headers, self.body = (
+            method, path, query, headers, body)
+        self.warnings = []
+
+    def param(self, name):
+        values = self.query.get(name)
+        return values[-1] if values else None
+
+    @property
+    def content_type(self):
+        return (self.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+
+
+class Store:
+    """Objects keyed by (storage resource, namespace, name), one resourceVersion counter."""
+
+    def __init__(self):
+        self.lock = threading.RLock()
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            self.objects = {}
+            self.event_origin = {}  # (namespace, name) -> Kind it was created through
+            self.event_order = []
+            self.conflicts = {}
+            self.requests = []
+            self.counter = getattr(self, "counter", 1000)
+
+    def next_version(self):
+        self.counter += 1
+        return str(self.counter)
+
+
+class StandIn:
+    """The API server logic, independent of HTTP."""
+
+    def __init__(self, verifier):
+        self.verifier = verifier
+        self.store = Store()
+
+    # -- routing ------------------------------------------------------------
+
+    @staticmethod
+    def route(path):
+        """(kind, namespace, name, subresource) for an API path, or None."""
+        parts = [unquote(p) for p in path.strip("/").split("/")]
+        if parts[:2] == ["api", "v1"]:
+            group, version, rest = "", "v1", parts[2:]
+        elif parts[:1] == ["apis"] and len(parts) >= 3:
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            return None
+        namespace = None
+        if len(rest) >= 2 and rest[0] == "namespaces":
+            namespace, rest = rest[1], rest[2:]
+        if not rest or len(rest) > 3 or any(p == "" for p in rest):
+            return None
+        kind = API_KINDS.get((group, version, rest[0]))
+        if kind is None:
+            return None
+        name = rest[1] if len(rest) >= 2 else None
+        subresource = rest[2] if len(rest) == 3 else None
+        if (name is not None and namespace is None) or (
+                subresource is not None and (subresource != "scale" or not kind.scalable)):
+            return None
+        return kind, namespace, name, subresource
+
+    def handle(self, req):
+        """Answers an API request: (status code, body)."""
+        why = self.verifier.verify(req.headers.get("Authorization"))
+        req.auth_error = why
+        if why is not None:
+            raise err_unauthorized(why)
+        route = self.route(req.path)
+        if route is None:
+            raise err_generic(404, f"no such API path {req.path}")
+        kind, namespace, name, subresource = route
+        if req.param("watch") in ("1", "true", "True"):
+            raise err_generic(405, "watch is not supported by the stand-in")
+        if name is None:
+            allowed = {"GET": self.list}
+            if isinstance(kind, EventKind) and namespace is not None:
+                allowed["POST"] = self.create_event
+        elif subresource == "scale":
+            allowed = {"GET": self.get_scale, "PATCH": self.patch_scale, "PUT": self.put_scale}
+        elif isinstance(kind, EventKind):
+            allowed = {"GET": self.get, "PATCH": self.patch}
+        else:
+            allowed = {"GET": self.get, "PATCH": self.patch, "PUT": self.put}
+        handler = allowed.get(req.method)
+        if handler is None:
+            raise err_generic(405, f"{req.method} is not served on {req.path}")
+        return handler(req, kind, namespace, name)
+
+    # -- reads --------------------------------------------------------------
+
+    def stored(self, kind, namespace, name):
+        """The stored object, or 404."""
+        obj = self.store.objects.get((kind.storage, namespace, name))
+        if obj is None:
+            raise err_not_found(kind, name)
+        return obj
+
+    def get(self, req, kind, namespace, name):
+        with self.store.lock:
+            return 200, render(kind, self.stored(kind, namespace, name))
+
+    def get_scale(self, req, kind, namespace, name):
+        with self.store.lock:
+            return 200, scale_of(self.stored(kind, namespace, name))
+
+    def list(self, req, kind, namespace, name):
+        """A List of the kind (one namespace or all), with label and field selectors."""
+        labels = parse_label_selector(req.param("labelSelector") or "")
+        fields = parse_field_selector(req.param("fieldSelector") or "", kind)
+        with self.store.lock:
+            items = []
+            for (resource, ns, _), obj in sorted(self.store.objects.items()):
+                if resource != kind.storage or (namespace is not None and ns != namespace):
+                    continue
+                if not labels_match(obj["metadata"].get("labels") or {}, labels):
+                    continue
+                if not all((field_value(obj, f) == v) == eq for f, eq, v in fields):
+                    continue
+                items.append(render(kind, obj))
+            return 200, {"kind": f"{kind.kind}List", "apiVersion": kind.api_version,
+                         "metadata": {"resourceVersion": str(self.store.counter)},
+                         "items": items}
+
+    # -- options ------------------------------------------------------------
+
+    def options(self, req, options_kind):
+        """dryRun and fieldValidation as metav1.{Patch,Create,Update}Options validate them;
+        fieldManager is accepted and ignored."""
+        errors = []
+        dry_run = req.query.get("dryRun", [])
+        if any(v != "All" for v in dry_run):
+            errors.append(FieldError("NotSupported", "dryRun", GoRaw(
+                "[]string{" + ", ".join(go_quote(v) for v in dry_run) + "}"),
+                'supported values: "All"'))
+        validation = req.param("fieldValidation") or "Warn"
+        if validation not in ("Ignore", "Warn", "Strict"):
+            errors.append(FieldError("NotSupported", "fieldValidation", validation,
+                                     'supported values: "Ignore", "Strict", "Warn"'))
+        if errors:
+            raise err_invalid("meta.k8s.io", options_kind, "", errors)
+        return bool(dry_run), validation
+
+    # -- decoding -------------------------------------------------------------
+
+    @staticmethod
+    def parse_json(req):
+        """The request body as JSON (ValueError if it is not)."""
+        try:
+            return json.loads(req.body.decode("utf-8"), parse_constant=_reject_constant)
+        except (UnicodeDecodeError, ValueError) as e:
+            raise ValueError(str(e)) from e
+
+    def decode_body(self, req, kind, schema, validation):
+        """A POST/PUT body: 400 for bad JSON, wrong types, wrong apiVersion or (Strict)
+        unknown fields; unknown fields dropped with a warning otherwise."""
+        try:
+            body = self.parse_json(req)
+        except ValueError as e:
+            raise kind.bad_body(str(e)) from e
+        if not isinstance(body, dict):
+            raise kind.bad_body(f"json: cannot unmarshal {json_type(body)} into Go value of "
+                                f"type struct")
+        for field, expected in (("apiVersion", kind.api_version), ("kind", kind.kind)):
+            if body.get(field) not in (None, "", expected):
+                raise err_bad_request(f"the {'API version' if field == 'apiVersion' else 'kind'}"
+                                      f" in the data ({body[field]}) does not match the expected "
+                                      f"{'API version' if field == 'apiVersion' else 'kind'} "
+                                      f"({expected})")
+        unknown = []
+        try:
+            body = decode(body, schema, kind.kind, "", unknown)
+        except DecodeError as e:
+            raise kind.bad_body(str(e)) from e
+        self.unknown_fields(req, unknown, validation, lambda msg: err_bad_request(msg))
+        body.setdefault("metadata", {})
+        return body
+
+    def decode_patched(self, req, kind, schema, patched, validation):
+        """The result of a patch: problems are 422 Invalid on field "patch", as the
+        API server reports them."""
+        def invalid(message):
+            return err_invalid("", "", "", [FieldError(
+                "Invalid", "patch", json.dumps(patched, separators=(",", ":")), message)])
+
+        for field, expected in (("apiVersion", kind.api_version), ("kind", kind.kind)):
+            if isinstance(patched, dict) and patched.get(field) not in (None, expected):
+                raise invalid(f"the {field} in the patched object ({patched.get(field)}) does "
+                              f"not match {expected}")
+        unknown = []
+        try:
+            result = decode(patched, schema, kind.kind, "", unknown)
+        except DecodeError as e:
+            raise invalid(str(e)) from e
+        self.unknown_fields(req, unknown, validation, invalid)
+        result.setdefault("metadata", {})
+        return result
+
+    @staticmethod
+    def unknown_fields(req, unknown, validation, error):
+        """fieldValidation: Ignore drops unknown fields, Warn (the default) drops them with
+        a Warning header, Strict fails."""
+        if not unknown or validation == "Ignore":
+            return
+        if validation == "Strict":
+            raise error("strict decoding error: " + ", ".join(
+                f"unknown field {go_quote(f)}" for f in unknown))
+        req.warnings += [f"unknown field {go_quote(f)}" for f in unknown]
+
+    def read_patch(self, req):
+        """The patch document, checked the way the API server decodes it (400)."""
+        content_type = req.content_type
+        if content_type not in PATCH_TYPES:
+            raise err_unsupported_media_type(content_type)
+        try:
+            patch = self.parse_json(req)
+        except ValueError as e:
+            raise err_bad_request(f"error decoding patch: {e}") from e
+        if content_type == "application/json-patch+json":
+            check_json_patch_document(patch)
+        else:
+            if not isinstance(patch, dict):
+                raise err_bad_request("error decoding patch: json: cannot unmarshal "
+                                      f"{json_type(patch)} into Go value of type "
+                                      "map[string]interface {}")
+            if content_type == "application/strategic-merge-patch+json":
+                directive = find_directive(patch)
+                if directive:
+                    raise err_bad_request(f"strategic merge patch directive {directive!r} is not "
+                                          "supported by the k8s stand-in")
+        return content_type, patch
+
+    @staticmethod
+    def apply_patch(content_type, patch, current):
+        """Applies a checked patch document to the object's wire form."""
+        if content_type == "application/json-patch+json":
+            try:
+                return apply_json_patch(current, patch)
+            except JsonPatchError as e:
+                raise err_generic(422, str(e)) from e
+        # Strategic merge patch: for these types every list is atomic or unused by the
+        # scaler, so it behaves as a JSON merge patch.
+        return merge_patch(current, patch)
+
+    # -- writes -------------------------------------------------------------
+
+    def check_identity(self, obj, namespace, name):
+        """EnsureObjectNamespaceMatchesRequestNamespace and checkName (400)."""
+        meta = obj["metadata"]
+        if meta.get("namespace", "") == "":
+            meta["namespace"] = namespace
+        elif meta["namespace"] != namespace:
+            raise err_bad_request("the namespace of the provided object does not match the "
+                                  "namespace sent on the request")
+        if meta.get("name", "") != name:
+            raise err_bad_request(f"the name of the object ({meta.get('name', '')}) does not "
+                                  f"match the name on the URL ({name})")
+
+    def concurrent_edit(self, kind, namespace, name):
+        """Applies a pending injected edit by "another client" (see /_standin/conflicts)."""
+        key = (kind.storage, namespace, name)
+        pending = self.store.conflicts.get(key)
+        if not pending or pending["remaining"] <= 0:
+            return
+        old = self.store.objects[key]
+        new = merge_patch(old, pending["mutate"] or {})
+        for field in ("name", "namespace", "uid", "creationTimestamp"):
+            new["metadata"][field] = old["metadata"][field]
+        bump_generation(kind, new, old)
+        normalize(new)
+        new["metadata"]["resourceVersion"] = self.store.next_version()
+        self.store.objects[key] = new
+        pending["remaining"] -= 1
+        pending["applied"] += 1
+
+    def commit_update(self, kind, old, new, dry_run):
+        """The generic registry's Update: precondition, BeforeUpdate, no-op detection."""
+        name = old["metadata"]["name"]
+        version = new["metadata"].get("resourceVersion", "")
+        if version not in ("", "0"):
+            if not re.fullmatch(r"[0-9]+", version):
+                raise err_invalid(kind.group, kind.plural, name, [FieldError(
+                    "Invalid", "resourceVersion", version,
+                    f'strconv.ParseUint: parsing {go_quote(version)}: invalid syntax')])
+            if int(version) != int(old["metadata"]["resourceVersion"]):
+                raise err_conflict(kind.group, kind.plural, name, OPTIMISTIC_LOCK)
+        meta = new["metadata"]
+        if "generation" in old["metadata"]:
+            meta["generation"] = old["metadata"]["generation"]
+        else:
+            meta.pop("generation", None)
+        if not meta.get("uid"):
+            meta["uid"] = old["metadata"]["uid"]
+        meta["creationTimestamp"] = old["metadata"]["creationTimestamp"]
+        kind.prepare_for_update(new, old)
+        errors = []
+        if meta["uid"] != old["metadata"]["uid"]:
+            errors.append(FieldError("Invalid", "metadata.uid", meta["uid"], "field is immutable"))
+        kind.default(new)
+        errors += kind.validate(new, old)
+        if errors:
+            raise kind.invalid(name, errors)
+        meta["resourceVersion"] = old["metadata"]["resourceVersion"]
+        normalize(new)
+        if json_equal(new, old):
+            return old  # a no-op write is not written: the resourceVersion stays
+        if not dry_run:
+            new["metadata"]["resourceVersion"] = self.store.next_version()
+            self.store.objects[(kind.storage, meta["namespace"], name)] = new
+        return new
+
+    def patch(self, req, kind, namespace, name):
+        """PATCH of an object: the patcher, then the registry's update."""
+        dry_run, validation = self.options(req, "PatchOptions")
+        content_type, patch = self.read_patch(req)
+        with self.store.lock:
+            self.stored(kind, namespace, name)
+            self.concurrent_edit(kind, namespace, name)
+            old = self.stored(kind, namespace, name)
+            patched = self.apply_patch(content_type, patch, render(kind, old))
+            new = self.decode_patched(req, kind, kind.schema, patched, validation)
+            kind.default(new)
+            self.check_identity(new, namespace, name)
+            new = kind.to_storage(new) if isinstance(kind, EventKind) else new
+            return 200, render(kind, self.commit_update(kind, old, new, dry_run))
+
+    def put(self, req, kind, namespace, name):
+        """PUT (replace) of an object."""
+        dry_run, validation = self.options(req, "UpdateOptions")
+        new = self.decode_body(req, kind, kind.schema, validation)
+        kind.default(new)
+        with self.store.lock:
+            self.stored(kind, namespace, name)
+            self.concurrent_edit(kind, namespace, name)
+            old = self.stored(kind, namespace, name)
+            self.check_identity(new, namespace, name)
+            return 200, render(kind, self.commit_update(kind, old, new, dry_run))
+
+    def update_scale(self, kind, namespace, name, scale, dry_run):
+        """scaleUpdatedObjectInfo: validate the Scale, then move only spec.replicas and
+        resourceVersion to the parent (Scale metadata such as annotations is dropped)."""
+        old = self.stored(kind, namespace, name)
+        self.check_identity(scale, namespace, name)
+        replicas = (scale.get("spec") or {}).get("replicas", 0)
+        if replicas < 0:
+            raise err_invalid("autoscaling", "Scale", name, [FieldError(
+                "Invalid", "spec.replicas", replicas, "must be greater than or equal to 0")])
+        uid = scale["metadata"].get("uid", "")
+        if uid and uid != old["metadata"]["uid"]:
+            raise err_conflict(kind.group, f"{kind.plural}/scale", name,
+                               f"Precondition failed: UID in precondition: {uid}, UID in object "
+                               f"meta: {old['metadata']['uid']}")
+        new = copy.deepcopy(old)
+        new.setdefault("spec", {})["replicas"] = replicas
+        new["metadata"]["resourceVersion"] = scale["metadata"].get("resourceVersion", "")
+        return 200, scale_of(self.commit_update(kind, old, new, dry_run))
+
+    def patch_scale(self, req, kind, namespace, name):
+        """PATCH of deployments/scale or statefulsets/scale."""
+        dry_run, validation = self.options(req, "PatchOptions")
+        content_type, patch = self.read_patch(req)
+        with self.store.lock:
+            self.stored(kind, namespace, name)
+            self.concurrent_edit(kind, namespace, name)
+            current = scale_of(self.stored(kind, namespace, name))
+            patched = self.apply_patch(content_type, patch, current)
+            scale = self.decode_patched(req, SCALE, SCALE_SCHEMA, patched, validation)
+            return self.update_scale(kind, namespace, name, scale, dry_run)
+
+    def put_scale(self, req, kind, namespace, name):
+        """PUT of deployments/scale or statefulsets/scale."""
+        dry_run, validation = self.options(req, "UpdateOptions")
+        scale = self.decode_body(req, SCALE, SCALE_SCHEMA, validation)
+        with self.store.lock:
+            self.stored(kind, namespace, name)
+            self.concurrent_edit(kind, namespace, name)
+            return self.update_scale(kind, namespace, name, scale, dry_run)
+
+    def create_event(self, req, kind, namespace, name):
+        """POST of an Event through either API."""
+        dry_run, validation = self.options(req, "CreateOptions")
+        event = self.decode_body(req, kind, kind.schema, validation)
+        meta = event["metadata"]
+        if meta.get("namespace", "") not in ("", namespace):
+            raise err_bad_request("the namespace of the provided object does not match the "
+                                  "namespace sent on the request")
+        meta["namespace"] = namespace
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = meta["generateName"] + "".join(
+                secrets.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
+        if not meta.get("name"):
+            raise kind.invalid("", [FieldError("Required", "metadata.name", None,
+                                               "name or generateName is required")])
+        for field in ("uid", "resourceVersion", "generation", "creationTimestamp",
+                      "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
+            meta.pop(field, None)  # system fields are the server's on create
+        event = kind.to_storage(event)
+        errors = kind.validate(event)
+        if errors:
+            raise kind.invalid(meta["name"], errors)
+        with self.store.lock:
+            key = ("events", namespace, meta["name"])
+            if key in self.store.objects:
+                raise err_already_exists(kind, meta["name"])
+            meta["uid"] = str(uuid.uuid4())
+            meta["creationTimestamp"] = now_rfc3339()
+            if dry_run:
+                return 201, render(kind, normalize(event))
+            meta["resourceVersion"] = self.store.next_version()
+            normalize(event)
+            self.store.objects[key] = event
+            self.store.event_origin[(namespace, meta["name"])] = kind
+            self.store.event_order.append((namespace, meta["name"]))
+            return 201, render(kind, event)
+
+    # -- control API (tests only, no authentication) -------------------------
+
+    def control(self, method, path, body):
+        """/_standin/...: (status code, body)."""
+        parts = [unquote(p) for p in path.strip("/").split("/")][1:]
+        store = self.store
+        with store.lock:
+            if parts[:1] == ["objects"] and len(parts) == 4:
+                kind = CONTROL_KINDS.get(parts[1])
+                if kind is None:
+                    raise err_bad_request(f"unknown resource {parts[1]!r}; use one of "
+                                          f"{sorted(CONTROL_KINDS)}")
+                _, _, namespace, name = parts
+                key = (kind.storage, namespace, name)
+                if method == "GET":
+                    return 200, render(kind, self.stored(kind, namespace, name))
+                if method == "DELETE":
+                    obj = self.stored(kind, namespace, name)
+                    del store.objects[key]
+                    return 200, render(kind, obj)
+                if method == "PUT":
+                    return self.control_put(kind, namespace, name, body)
+            elif parts == ["conflicts"] and method == "POST":
+                return self.control_conflict(body)
+            elif parts == ["conflicts"] and method == "GET":
+                return 200, [{"resource": k[0], "namespace": k[1], "name": k[2], **v}
+                             for k, v in store.conflicts.items()]
+            elif parts == ["requests"] and method == "GET":
+                return 200, store.requests
+            elif parts == ["requests"] and method == "DELETE":
+                store.requests = []
+                return 200, []
+            elif parts == ["events"] and method == "GET":
+                return 200, [render(store.event_origin[k], store.objects[("events",) + k])
+                             for k in store.event_order if ("events",) + k in store.objects]
+            elif parts == ["events"] and method == "DELETE":
+                for k in store.event_order:
+                    store.objects.pop(("events",) + k, None)
+                store.event_order, store.event_origin = [], {}
+                return 200, []
+            elif parts == ["reset"] and method == "POST":
+                store.reset()
+                return 200, {}
+            raise err_generic(404, f"no control endpoint {method} {path}")
+
+    def control_put(self, kind, namespace, name, body):
+        """Create or replace an object as a test fixture (status is taken as given)."""
+        try:
+            obj = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+            unknown = []
+            obj = decode(obj, kind.schema, kind.kind, "", unknown)
+        except (UnicodeDecodeError, ValueError, DecodeError) as e:
+            raise err_bad_request(f"fixture is not a valid {kind.kind}: {e}") from e
+        obj["kind"], obj["apiVersion"] = kind.kind, kind.api_version
+        meta = obj.setdefault("metadata", {})
+        meta["name"], meta["namespace"] = name, namespace
+        kind.default(obj)
+        errors = kind.validate(obj)
+        if errors:
+            raise kind.invalid(name, errors)
+        old = self.store.objects.get((kind.storage, namespace, name))
+        if old is None:
+            meta["uid"] = meta.get("uid") or str(uuid.uuid4())
+            meta["creationTimestamp"] = meta.get("creationTimestamp") or now_rfc3339()
+            meta["generation"] = 1
+        else:
+            meta["uid"] = old["metadata"]["uid"]
+            meta["creationTimestamp"] = old["metadata"]["creationTimestamp"]
+            bump_generation(kind, obj, old)
+        meta["resourceVersion"] = self.store.next_version()
+        obj = normalize({"kind": obj.pop("kind"), "apiVersion": obj.pop("apiVersion"), **obj})
+        self.store.objects[(kind.storage, namespace, name)] = obj
+        return 200, render(kind, obj)
+
+    def control_conflict(self, body):
+        """Arms the next `count` writes on an object to meet a concurrent edit first."""
+        try:
+            spec = json.loads(body.decode("utf-8"))
+            kind = CONTROL_KINDS[spec["resource"]]
+            key = (kind.storage, spec["namespace"], spec["name"])
+            count = int(spec.get("count", 1))
+            mutate = spec.get("mutate")
+            if mutate is not None and not isinstance(mutate, dict):
+                raise ValueError("mutate must be a JSON merge patch object")
+        except (UnicodeDecodeError, ValueError, KeyError, TypeError) as e:
+            raise err_bad_request(f"conflict spec: {e!r}; expected {{resource, namespace, name, "
+                                  f"count, mutate}}") from e
+        self.store.conflicts[key] = {"remaining": count, "applied": 0, "mutate": mutate}
+        return 200, {"resource": key[0], "namespace": key[1], "name": key[2],
+                     **self.store.conflicts[key]}
+
+
+def _reject_constant(name):
+    """Go's JSON has no NaN or Infinity."""
+    raise ValueError(f"invalid character {name[0]!r} looking for beginning of value")
+
+
+# ---------------------------------------------------------------------------
+# HTTP
+# ---------------------------------------------------------------------------
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive: every response has a Content-Length."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "k8s-standin"
+    sys_version = ""
+    timeout = 120  # idle keep-alive connections are closed after this
+    disable_nagle_algorithm = True  # TCP_NODELAY, as Go's servers: no delayed-ACK stalls
+
+    def do_GET(self):
+        self.dispatch()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_GET
+
+    def log_message(self, fmt, *args):
+        if self.server.verbose:
+            sys.stderr.write("standin: %s - %s\n" % (self.address_string(), fmt % args))
+
+    def read_body(self):
+        """The request body (Content-Length or chunked); raises ValueError if malformed."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks, total = [], 0
+            while True:
+                size_line = self.rfile.readline(1024)
+                size = int(size_line.split(b";", 1)[0].strip() or b"x", 16)
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                total += size
+                if total > MAX_BODY_BYTES:
+                    raise ValueError("request body too large")
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(1024)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length < 0 or length > MAX_BODY_BYTES:
+            raise ValueError("bad or too large Content-Length")
+        return self.rfile.read(length) if length else b""
+
+    def dispatch(self):
+        """Reads the body, answers the control or the Kubernetes API, logs API requests."""
+        try:
+            body = self.read_body()
+        except (ValueError, OSError) as e:
+            self.close_connection = True
+            self.respond(400, err_bad_request(f"unreadable request body: {e}").status)
+            return
+        url = urlsplit(self.path)
+        standin = self.server.standin
+        if url.path.startswith("/_standin/"):
+            try:
+                code, payload = standin.control(self.command, url.path, body)
+            except ApiError as e:
+                code, payload = e.code, e.status
+            except Exception as e:  # never a traceback to the client
+                traceback.print_exc()
+                code, payload = 500, err_internal(repr(e)).status
+            self.respond(code, payload)
+            return
+        req = Request(self.command, url.path, parse_qs(url.query, keep_blank_values=True),
+                      self.headers, body)
+        req.auth_error = None
+        detail = None
+        try:
+            code, payload = standin.handle(req)
+        except ApiError as e:
+            code, payload, detail = e.code, e.status, e.detail
+        except Exception as e:
+            traceback.print_exc()
+            code, payload, detail = 500, err_internal(repr(e)).status, traceback.format_exc()
+        self.log_request_entry(req, code, detail)
+        self.respond(code, payload, req.warnings)
+
+    def log_request_entry(self, req, code, detail):
+        """Appends the request to the log GET /_standin/requests returns."""
+        try:
+            parsed = json.loads(req.body.decode("utf-8")) if req.body else None
+        except (UnicodeDecodeError, ValueError):
+            parsed = None
+        entry = {
+            "method": req.method, "path": req.path,
+            "query": {k: v[-1] for k, v in req.query.items()},
+            "content_type": req.headers.get("Content-Type"), "status": code, "body": parsed,
+            "auth_ok": req.auth_error is None, "auth_error": req.auth_error,
+            "error": detail if code >= 400 else None,
+        }
+        with self.server.standin.store.lock:
+            self.server.standin.store.requests.append(entry)
+
+    def respond(self, code, payload, warnings=()):
+        """Writes a JSON response, always with Content-Length (keep-alive)."""
+        data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Cache-Control", "no-cache, private")
+        self.send_header("Audit-Id", str(uuid.uuid4()))
+        for warning in warnings:
+            self.send_header("Warning", f'299 - {go_quote(warning)}')
+        self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+
+class TLSServer(http.server.ThreadingHTTPServer):
+    """A threaded HTTPS server; the TLS handshake runs in the connection's thread."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address, context, standin, verbose):
+        super().__init__(address, Handler)
+        self.context, self.standin, self.verbose = context, standin, verbose
+
+    def finish_request(self, request, client_address):
+        """TLS handshake, then HTTP on the same thread; closes the TLS socket after."""
+        request.settimeout(30)
+        try:
+            tls = self.context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError) as e:
+            if self.verbose:
+                sys.stderr.write(f"standin: TLS handshake with {client_address} failed: {e}\n")
+            return
+        try:
+            self.RequestHandlerClass(tls, client_address, self)
+        finally:
+            try:
+                tls.close()
+            except OSError:
+                pass
+
+
+def main(argv=None):
+    """Parses the arguments, serves until interrupted."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port-file", help="write the bound port here (useful with --port 0)")
+    parser.add_argument("--cert", required=True)
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--cluster", required=True)
+    parser.add_argument("--region", required=True)
+    parser.add_argument("--access-key-id", required=True)
+    parser.add_argument("--secret-access-key", required=True)
+    parser.add_argument("--session-token")
+    parser.add_argument("--token-max-age", type=int, default=900)
+    parser.add_argument("--verbose", action="store_true", help="log requests to stderr")
+    args = parser.parse_args(argv)
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(args.cert, args.key)
+    context.set_alpn_protocols(["http/1.1"])
+    verifier = TokenVerifier(args.cluster, args.region, args.access_key_id,
+                             args.secret_access_key, args.session_token, args.token_max_age)
+    server = TLSServer((args.host, args.port), context, StandIn(verifier), args.verbose)
+    if args.port_file:
+        with open(args.port_file, "w", encoding="utf-8") as f:
+            f.write(f"{server.server_address[1]}\n")
+    print("READY", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
