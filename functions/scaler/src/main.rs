@@ -1,1 +1,119 @@
-fn main() {}
+//! Runtime wiring only: under Lambda (`AWS_LAMBDA_RUNTIME_API` set) serve
+//! invocations; otherwise run the handler once on `--event FILE` (or stdin) and print
+//! the summary. Exit code 1 when the invocation failed, 2 for bad arguments or config.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use lambda_runtime::{service_fn, LambdaEvent};
+use scaler::Scaler;
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if in_lambda {
+        subscriber.json().without_time().init();
+    } else {
+        use std::io::IsTerminal;
+        subscriber.with_ansi(std::io::stderr().is_terminal()).init();
+    }
+    let config = match scaler::config_from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start");
+            eprintln!("scaler: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let scaler = Scaler::new(config, &aws);
+    if in_lambda {
+        lambda_main(scaler).await
+    } else {
+        cli_main(scaler).await
+    }
+}
+
+async fn lambda_main(scaler: Scaler) -> std::process::ExitCode {
+    let scaler = Arc::new(scaler);
+    let service = service_fn(|event: LambdaEvent<Value>| {
+        let scaler = Arc::clone(&scaler);
+        async move {
+            let result = scaler.handle(&event.payload, chrono::Utc::now()).await;
+            // One JSON line per invocation, the summary nested for Logs Insights.
+            let (level, summary) = match &result {
+                Ok(summary) => ("INFO", summary),
+                Err(e) => ("ERROR", e.summary.as_ref()),
+            };
+            println!(
+                "{}",
+                serde_json::json!({"level": level, "message": "invocation summary", "summary": summary})
+            );
+            result.map_err(|e| lambda_runtime::Error::from(e.to_string()))
+        }
+    });
+    match lambda_runtime::run(service).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "lambda runtime stopped");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn cli_main(scaler: Scaler) -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let text = match read_event(&args) {
+        Ok(text) => text,
+        Err(message) => {
+            eprintln!("scaler: {message}\nusage: scaler [--event FILE|-]");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let event: Value = match serde_json::from_str(&text) {
+        Ok(event) => event,
+        Err(e) => {
+            eprintln!("scaler: the event is not JSON: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let (summary, code) = match scaler.handle(&event, chrono::Utc::now()).await {
+        Ok(summary) => (summary, std::process::ExitCode::SUCCESS),
+        Err(e) => {
+            eprintln!("scaler: {e}");
+            (*e.summary, std::process::ExitCode::FAILURE)
+        }
+    };
+    match serde_json::to_string_pretty(&summary) {
+        Ok(json) => println!("{json}"),
+        Err(e) => eprintln!("scaler: cannot print the summary: {e}"),
+    }
+    code
+}
+
+/// `--event FILE`, or `-`/nothing for stdin.
+fn read_event(args: &[String]) -> Result<String, String> {
+    let path = match args {
+        [] => None,
+        [flag, path] if flag == "--event" => Some(path.as_str()),
+        _ => return Err(format!("unexpected arguments {args:?}")),
+    };
+    match path {
+        Some(path) if path != "-" => {
+            std::fs::read_to_string(path).map_err(|e| format!("cannot read event file {path}: {e}"))
+        }
+        _ => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| format!("cannot read the event from stdin: {e}"))?;
+            Ok(text)
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! What one invocation did, as the JSON the CLI prints and the Lambda logs in one line:
+//! counts for dashboards and a report per policy that ran.
+
+use serde::Serialize;
+
+use crate::values::Values;
+
+/// One invocation.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    /// `reconcile` or `alerts`.
+    pub trigger: String,
+    /// Alert formats that arrived (`alert_batch`, `cloudwatch_alarm`, ...).
+    pub formats: Vec<String>,
+    pub alerts_received: usize,
+    /// Alerts about a CloudWatch alarm whose claimed state disagreed with the
+    /// alarm's current state: not acted on.
+    pub stale_alarm_events: usize,
+    /// Alert notifications older than what the target already recorded.
+    pub stale_alerts: usize,
+    pub describe_alarms_calls: u64,
+    pub policies_run: usize,
+    /// Value changes written (apply, escalate, reassert, restore).
+    pub changes: usize,
+    /// Value changes a dry-run policy would have written.
+    pub dry_run_changes: usize,
+    pub rate_limited: usize,
+    /// 409 responses that were retried.
+    pub conflicts: u32,
+    pub errors: usize,
+    pub duration_ms: u64,
+    pub warnings: Vec<String>,
+    pub policies: Vec<PolicyReport>,
+}
+
+/// One policy in one invocation.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PolicyReport {
+    pub policy: String,
+    pub target: String,
+    /// `firing`, `ok` or `unknown`.
+    pub signal: String,
+    /// The decision ([`crate::decide::Action::name`]) or `skipped`.
+    pub action: String,
+    pub dry_run: bool,
+    /// Values before, for the fields written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<Values>,
+    /// Values written (or, in a dry run, that would be).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<Values>,
+    pub step: Option<u32>,
+    pub conflicts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
