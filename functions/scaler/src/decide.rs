@@ -270,21 +270,44 @@ pub fn targets(policy: &Policy, original: &Values, step: u32) -> Values {
         out.insert(*field, i32::try_from(value).unwrap_or(orig));
     }
     if policy.target.kind == Kind::HorizontalPodAutoscaler {
-        if let (Some(&min), Some(&max)) =
-            (out.get(&Field::MinReplicas), out.get(&Field::MaxReplicas))
-        {
-            if min > max {
-                // Move the field the policy did not ask for, so the one it asked for
-                // holds; both are then within bounds (or originals).
-                if policy.while_firing.contains_key(&Field::MinReplicas) {
-                    out.insert(Field::MaxReplicas, min);
-                } else {
-                    out.insert(Field::MinReplicas, max);
-                }
-            }
-        }
+        keep_hpa_valid(policy, original, &mut out);
     }
     out
+}
+
+/// Restores `minReplicas <= maxReplicas` after the adjustments: move the field the
+/// policy did not ask for first (so the one it asked for holds), else the other;
+/// a moved value must stay within bounds or be its original, and when neither
+/// works both fields keep their originals (which the API accepted).
+fn keep_hpa_valid(policy: &Policy, original: &Values, out: &mut Values) {
+    let (Some(&min), Some(&max)) = (out.get(&Field::MinReplicas), out.get(&Field::MaxReplicas))
+    else {
+        return;
+    };
+    if min <= max {
+        return;
+    }
+    let allowed = |field: Field, value: i32| {
+        (policy.floor..=policy.ceiling).contains(&value) || original.get(&field) == Some(&value)
+    };
+    let raise_max = (Field::MaxReplicas, min);
+    let lower_min = (Field::MinReplicas, max);
+    let order = if policy.while_firing.contains_key(&Field::MinReplicas) {
+        [raise_max, lower_min]
+    } else {
+        [lower_min, raise_max]
+    };
+    for (field, value) in order {
+        if allowed(field, value) {
+            out.insert(field, value);
+            return;
+        }
+    }
+    for field in [Field::MinReplicas, Field::MaxReplicas] {
+        if let Some(&v) = original.get(&field) {
+            out.insert(field, v);
+        }
+    }
 }
 
 fn adjusted(orig: i32, adjust: Adjust, step: u32) -> i64 {
