@@ -52,7 +52,7 @@ pub struct Endpoint {
 pub struct Clusters {
     configs: std::collections::BTreeMap<String, ClusterConfig>,
     aws: aws_config::SdkConfig,
-    endpoints: Mutex<HashMap<String, Endpoint>>,
+    endpoints: Mutex<HashMap<String, (String, String)>>,
     clients: Mutex<HashMap<String, (kube::Client, Instant)>>,
     describe_calls: std::sync::atomic::AtomicU64,
 }
@@ -158,15 +158,36 @@ impl Clusters {
         client_for(cluster, &endpoint, token)
     }
 
+    /// Endpoint and CA from DescribeCluster; the response is cached for the life of
+    /// the warm container (a cluster's endpoint and CA do not change).
     async fn eks_endpoint(
         &self,
         cluster: &str,
         eks: &EksCluster,
     ) -> Result<Endpoint, ClusterError> {
         let key = format!("{}/{}", eks.region, eks.name);
-        if let Some(found) = self.endpoints.lock().await.get(&key) {
-            return Ok(found.clone());
-        }
+        let cached = self.endpoints.lock().await.get(&key).cloned();
+        let (url, data) = match cached {
+            Some(found) => found,
+            None => {
+                let found = self.describe(cluster, eks).await?;
+                self.endpoints.lock().await.insert(key, found.clone());
+                found
+            }
+        };
+        let pem = decode_base64(cluster, &data)?;
+        Ok(Endpoint {
+            url,
+            ca: pem_to_der(cluster, &pem)?,
+        })
+    }
+
+    /// DescribeCluster: the endpoint URL and the base64 CA bundle.
+    async fn describe(
+        &self,
+        cluster: &str,
+        eks: &EksCluster,
+    ) -> Result<(String, String), ClusterError> {
         let fail = |detail: String| ClusterError::Describe {
             cluster: cluster.to_string(),
             name: eks.name.clone(),
@@ -195,13 +216,7 @@ impl Clusters {
             .certificate_authority
             .and_then(|c| c.data)
             .ok_or_else(|| fail("the cluster has no certificateAuthority.data".into()))?;
-        let pem = decode_base64(cluster, &data)?;
-        let endpoint = Endpoint {
-            url,
-            ca: pem_to_der(cluster, &pem)?,
-        };
-        self.endpoints.lock().await.insert(key, endpoint.clone());
-        Ok(endpoint)
+        Ok((url, data))
     }
 
     async fn eks_token(&self, cluster: &str, eks: &EksCluster) -> Result<String, ClusterError> {
