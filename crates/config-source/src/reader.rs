@@ -109,7 +109,9 @@ impl ConfigReader {
         if let Some(hit) = self.cached(name, true) {
             return Ok(hit);
         }
-        match self.fetch(name).await {
+        // Boxed: the SDK's request future is deep, and callers nest this one inside
+        // their own handler futures (rustc's layout recursion limit).
+        match Box::pin(self.fetch(name)).await {
             Ok((text, version)) => {
                 self.lock().insert(
                     name.to_string(),

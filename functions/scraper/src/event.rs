@@ -2,6 +2,7 @@
 //! schedules pass it as constant input, so one function serves many jobs and intervals
 //! (one schedule each); a scheduled event without input falls back to the environment.
 
+use config_source::{ConfigSource, ConfigSourceError};
 use serde_json::Value;
 
 use crate::config::{Config, ConfigError, LoadedConfig};
@@ -10,57 +11,112 @@ use crate::config::{Config, ConfigError, LoadedConfig};
 pub const CONFIG_FILE_ENV: &str = "SCRAPER_CONFIG_FILE";
 /// Environment variable holding inline config YAML used when the event names none.
 pub const CONFIG_ENV: &str = "SCRAPER_CONFIG";
+/// Environment variable naming an SSM parameter used when the event names none.
+pub const CONFIG_SSM_PARAMETER_ENV: &str = "SCRAPER_CONFIG_SSM_PARAMETER";
+/// Prefix of the three variables above, for [`ConfigSource::from_env`].
+const ENV_PREFIX: &str = "SCRAPER";
+/// The event fields that name a config, in the order they are documented.
+const EVENT_FIELDS: [&str; 3] = ["config_file", "config", "config_ssm_parameter"];
 
 /// Why an event could not be turned into a configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
     #[error("event field {field}: {reason}")]
     Field { field: String, reason: String },
-    #[error("no configuration: the event has no config_file or config, and neither {CONFIG_FILE_ENV} nor {CONFIG_ENV} is set")]
+    #[error("no configuration: the event has no config_file, config or config_ssm_parameter, and none of {CONFIG_FILE_ENV}, {CONFIG_ENV}, {CONFIG_SSM_PARAMETER_ENV} is set")]
     NoConfig,
     #[error(transparent)]
-    Config(#[from] ConfigError),
+    Source(#[from] ConfigSourceError),
+    #[error("{origin}: {source}")]
+    Config {
+        origin: String,
+        #[source]
+        source: ConfigError,
+    },
 }
 
-/// Loads the configuration an event asks for.
+/// Where an event's configuration comes from.
 ///
 /// Accepted: `{"config_file": "/path.yaml"}`, `{"config": "<yaml>"}`,
-/// `{"config": {...}}` (the config as a JSON object), the same inside an EventBridge
-/// event's `detail`, or nothing (then the environment variables).
-pub fn load_config(event: &Value) -> Result<LoadedConfig, EventError> {
+/// `{"config": {...}}` (the config as a JSON object),
+/// `{"config_ssm_parameter": "/name"}` (Parameter Store, read with decryption), the
+/// same inside an EventBridge event's `detail`, or none of them (then
+/// `SCRAPER_CONFIG_FILE`, `SCRAPER_CONFIG` or `SCRAPER_CONFIG_SSM_PARAMETER`).
+/// One object naming more than one is an error.
+pub fn config_source(event: &Value) -> Result<ConfigSource, EventError> {
     let candidates = [Some(event), event.get("detail")];
-    for source in candidates.into_iter().flatten() {
-        if let Some(path) = source.get("config_file") {
-            let path = path.as_str().ok_or_else(|| EventError::Field {
-                field: "config_file".into(),
-                reason: "must be a string (a file path)".into(),
-            })?;
-            return Ok(Config::from_file(path)?);
-        }
-        if let Some(config) = source.get("config") {
-            return match config {
-                Value::String(yaml) => Ok(Config::from_yaml(yaml)?),
-                Value::Object(_) => {
-                    let text = serde_json::to_string(config).map_err(|e| EventError::Field {
-                        field: "config".into(),
-                        reason: e.to_string(),
-                    })?;
-                    Ok(Config::from_yaml(&text)?)
+    for object in candidates.into_iter().flatten() {
+        let named: Vec<&str> = EVENT_FIELDS
+            .into_iter()
+            .filter(|f| object.get(f).is_some())
+            .collect();
+        let field = match named.as_slice() {
+            [] => continue,
+            [one] => *one,
+            _ => {
+                return Err(EventError::Field {
+                    field: named.join(", "),
+                    reason: "set only one of config_file, config and config_ssm_parameter".into(),
+                })
+            }
+        };
+        let value = &object[field];
+        let string = |what: &str| {
+            value
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| EventError::Field {
+                    field: field.into(),
+                    reason: format!("must be a string ({what})"),
+                })
+        };
+        return match field {
+            "config_file" => Ok(ConfigSource::File(string("a file path")?.into())),
+            "config_ssm_parameter" => {
+                let name = string("an SSM parameter name")?;
+                if name.trim().is_empty() {
+                    return Err(EventError::Field {
+                        field: field.into(),
+                        reason: "must not be empty".into(),
+                    });
                 }
+                Ok(ConfigSource::SsmParameter(name.trim().to_string()))
+            }
+            _ => match value {
+                Value::String(yaml) => Ok(ConfigSource::Inline(yaml.clone())),
+                Value::Object(_) => serde_json::to_string(value)
+                    .map(ConfigSource::Inline)
+                    .map_err(|e| EventError::Field {
+                        field: field.into(),
+                        reason: e.to_string(),
+                    }),
                 _ => Err(EventError::Field {
-                    field: "config".into(),
+                    field: field.into(),
                     reason: "must be a YAML string or an object".into(),
                 }),
-            };
-        }
+            },
+        };
     }
-    if let Ok(path) = std::env::var(CONFIG_FILE_ENV) {
-        return Ok(Config::from_file(&path)?);
+    ConfigSource::from_env_optional(ENV_PREFIX)?.ok_or(EventError::NoConfig)
+}
+
+/// Loads and validates the configuration an event asks for ([`config_source`]). SSM
+/// parameters are cached per warm container for 30 s, so a `put-parameter` applies
+/// to the runs that start after that, with no redeploy.
+pub async fn load_config(event: &Value) -> Result<LoadedConfig, EventError> {
+    let source = config_source(event)?;
+    let text = source.load().await?;
+    let mut loaded = Config::from_yaml(&text.text).map_err(|source_error| EventError::Config {
+        origin: source.describe(),
+        source: source_error,
+    })?;
+    if let Some(reason) = text.stale {
+        loaded.warnings.push(format!(
+            "using the last good config from {}: refreshing it failed: {reason}",
+            source.describe()
+        ));
     }
-    if let Ok(yaml) = std::env::var(CONFIG_ENV) {
-        return Ok(Config::from_yaml(&yaml)?);
-    }
-    Err(EventError::NoConfig)
+    Ok(loaded)
 }
 
 /// The time the run is scheduled for, epoch seconds: an EventBridge scheduled
@@ -134,29 +190,85 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn inline_yaml_object_and_detail_forms() {
+    #[tokio::test]
+    async fn inline_yaml_object_and_detail_forms() {
         let yaml = serde_json::json!({"config": "scrape_configs: [{job_name: a}]"});
         assert_eq!(
-            load_config(&yaml).expect("yaml").config.scrape_configs[0].job_name,
+            load_config(&yaml)
+                .await
+                .expect("yaml")
+                .config
+                .scrape_configs[0]
+                .job_name,
             "a"
         );
         let object =
             serde_json::json!({"detail": {"config": {"scrape_configs": [{"job_name": "b"}]}}});
         assert_eq!(
-            load_config(&object).expect("object").config.scrape_configs[0].job_name,
+            load_config(&object)
+                .await
+                .expect("object")
+                .config
+                .scrape_configs[0]
+                .job_name,
             "b"
         );
     }
 
     #[test]
-    fn wrong_types_and_broken_config_name_the_problem() {
-        let err = load_config(&serde_json::json!({"config_file": 3})).expect_err("must fail");
+    fn ssm_parameters_are_named_in_the_event_or_its_detail() {
+        assert_eq!(
+            config_source(&serde_json::json!({"config_ssm_parameter": " /p/scraper/a "}))
+                .expect("source"),
+            ConfigSource::SsmParameter("/p/scraper/a".into())
+        );
+        assert_eq!(
+            config_source(&serde_json::json!({
+                "detail-type": "Scheduled Event",
+                "detail": {"config_ssm_parameter": "/p/scraper/b"}
+            }))
+            .expect("source"),
+            ConfigSource::SsmParameter("/p/scraper/b".into())
+        );
+        assert_eq!(
+            config_source(&serde_json::json!({"config_file": "/etc/s.yaml"})).expect("source"),
+            ConfigSource::File("/etc/s.yaml".into())
+        );
+    }
+
+    #[test]
+    fn an_event_naming_two_sources_or_a_bad_one_is_refused() {
+        let err = config_source(&serde_json::json!({
+            "config_file": "/a.yaml", "config_ssm_parameter": "/p"
+        }))
+        .expect_err("two");
+        assert_eq!(
+            err.to_string(),
+            "event field config_file, config_ssm_parameter: set only one of config_file, config and config_ssm_parameter"
+        );
+        let err = config_source(&serde_json::json!({"config_ssm_parameter": 7})).expect_err("type");
+        assert_eq!(
+            err.to_string(),
+            "event field config_ssm_parameter: must be a string (an SSM parameter name)"
+        );
+        let err =
+            config_source(&serde_json::json!({"config_ssm_parameter": " "})).expect_err("empty");
+        assert!(err.to_string().contains("must not be empty"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn wrong_types_and_broken_config_name_the_problem() {
+        let err = load_config(&serde_json::json!({"config_file": 3}))
+            .await
+            .expect_err("must fail");
         assert!(err.to_string().contains("config_file"), "{err}");
         let err = load_config(&serde_json::json!({"config": "scrape_configs: [{job_nam: a}]"}))
+            .await
             .expect_err("must fail");
         assert!(err.to_string().contains("job_nam"), "{err}");
+        assert!(err.to_string().starts_with("inline config: "), "{err}");
         let err = load_config(&serde_json::json!({"config_file": "/nonexistent.yaml"}))
+            .await
             .expect_err("must fail");
         assert!(err.to_string().contains("/nonexistent.yaml"), "{err}");
     }

@@ -41,7 +41,7 @@ pub async fn handle(
     deadline: Instant,
     instance: &str,
 ) -> Result<RunSummary, HandlerError> {
-    let loaded = event::load_config(&event)?;
+    let loaded = event::load_config(&event).await?;
     for warning in &loaded.warnings {
         tracing::warn!(warning = %warning, "config");
     }

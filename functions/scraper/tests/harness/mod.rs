@@ -63,12 +63,31 @@ pub async fn run_scraper_scheduled(
     let dir = tempfile::tempdir().expect("temp dir");
     let config: PathBuf = dir.path().join("scraper.yaml");
     std::fs::write(&config, config_yaml).expect("write config");
-    let event = dir.path().join("event.json");
     let mut body = serde_json::json!({ "config_file": config });
     if let Some(time) = time {
         body["time"] = serde_json::json!(time);
         body["detail-type"] = serde_json::json!("Scheduled Event");
     }
+    run_scraper_event_in(&dir, &body, timeout_secs, env).await
+}
+
+/// Runs `scraper --event` on `event` as given (e.g. one naming an SSM parameter).
+pub async fn run_scraper_event(
+    event: &serde_json::Value,
+    timeout_secs: f64,
+    env: &[(&str, &str)],
+) -> Run {
+    let dir = tempfile::tempdir().expect("temp dir");
+    run_scraper_event_in(&dir, event, timeout_secs, env).await
+}
+
+async fn run_scraper_event_in(
+    dir: &tempfile::TempDir,
+    body: &serde_json::Value,
+    timeout_secs: f64,
+    env: &[(&str, &str)],
+) -> Run {
+    let event = dir.path().join("event.json");
     std::fs::write(&event, body.to_string()).expect("write event");
     let started = Instant::now();
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_scraper"))
