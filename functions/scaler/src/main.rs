@@ -5,8 +5,9 @@
 use std::io::Read;
 use std::sync::Arc;
 
+use config_source::{ConfigReader, ConfigSource};
 use lambda_runtime::{service_fn, LambdaEvent};
-use scaler::Scaler;
+use scaler::LiveScaler;
 use serde_json::Value;
 
 #[tokio::main]
@@ -23,16 +24,16 @@ async fn main() -> std::process::ExitCode {
         use std::io::IsTerminal;
         subscriber.with_ansi(std::io::stderr().is_terminal()).init();
     }
-    let config = match scaler::config_from_env() {
-        Ok(config) => config,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot start");
-            eprintln!("scaler: {e}");
-            return std::process::ExitCode::from(2);
-        }
-    };
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let scaler = Scaler::new(config, &aws);
+    let source = match ConfigSource::from_env(scaler::live::ENV_PREFIX) {
+        Ok(source) => source,
+        Err(e) => return refuse(&e.to_string()),
+    };
+    let scaler = LiveScaler::new(source, ConfigReader::new(), aws);
+    // Refuse to start on a config that does not load or validate.
+    if let Err(e) = scaler.scaler().await {
+        return refuse(&e);
+    }
     if in_lambda {
         lambda_main(scaler).await
     } else {
@@ -40,7 +41,13 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn lambda_main(scaler: Scaler) -> std::process::ExitCode {
+fn refuse(message: &str) -> std::process::ExitCode {
+    tracing::error!(error = %message, "cannot start");
+    eprintln!("scaler: {message}");
+    std::process::ExitCode::from(2)
+}
+
+async fn lambda_main(scaler: LiveScaler) -> std::process::ExitCode {
     let scaler = Arc::new(scaler);
     let service = service_fn(|event: LambdaEvent<Value>| {
         let scaler = Arc::clone(&scaler);
@@ -67,7 +74,7 @@ async fn lambda_main(scaler: Scaler) -> std::process::ExitCode {
     }
 }
 
-async fn cli_main(scaler: Scaler) -> std::process::ExitCode {
+async fn cli_main(scaler: LiveScaler) -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let text = match read_event(&args) {
         Ok(text) => text,

@@ -21,7 +21,13 @@ fn standin_unittests_pass() -> Result<(), String> {
     // unittest reports "Ran N tests"; the suite has dozens.
     let ran = stderr
         .lines()
-        .find_map(|l| l.strip_prefix("Ran ")?.split_whitespace().next()?.parse::<u32>().ok())
+        .find_map(|l| {
+            l.strip_prefix("Ran ")?
+                .split_whitespace()
+                .next()?
+                .parse::<u32>()
+                .ok()
+        })
         .unwrap_or(0);
     assert!(ran >= 40, "only {ran} stand-in tests ran:\n{stderr}");
     Ok(())
