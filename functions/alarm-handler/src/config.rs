@@ -18,6 +18,11 @@ use crate::secret::SecretRef;
 pub const CONFIG_FILE_ENV: &str = "ALARM_HANDLER_CONFIG_FILE";
 /// Environment variable holding the config YAML itself.
 pub const CONFIG_ENV: &str = "ALARM_HANDLER_CONFIG";
+/// Environment variable naming the SSM parameter that holds the config YAML.
+pub const CONFIG_SSM_PARAMETER_ENV: &str = "ALARM_HANDLER_CONFIG_SSM_PARAMETER";
+/// The prefix of the three variables, for [`config_source::ConfigSource::from_env`]:
+/// exactly one of them must be set.
+pub const CONFIG_ENV_PREFIX: &str = "ALARM_HANDLER";
 
 /// The file as written.
 #[derive(Debug, Clone, Deserialize)]
@@ -250,8 +255,6 @@ fn yes() -> bool {
 /// Why a config is refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("neither {CONFIG_FILE_ENV} nor {CONFIG_ENV} is set")]
-    Missing,
     #[error("cannot read {path}: {reason}")]
     Read { path: String, reason: String },
     #[error("config: {0}")]
@@ -285,22 +288,6 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads the config named by [`CONFIG_FILE_ENV`] or held in [`CONFIG_ENV`].
-    pub fn from_env() -> Result<Config, ConfigError> {
-        if let Ok(path) = std::env::var(CONFIG_FILE_ENV) {
-            let path = PathBuf::from(path);
-            let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Read {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })?;
-            return Config::parse(&text, path.parent());
-        }
-        match std::env::var(CONFIG_ENV) {
-            Ok(text) => Config::parse(&text, None),
-            Err(_) => Err(ConfigError::Missing),
-        }
-    }
-
     /// Parses and validates YAML; relative `templates` and `*_file` paths are taken
     /// from `base_dir` (the config file's directory) or the working directory.
     pub fn parse(yaml: &str, base_dir: Option<&Path>) -> Result<Config, ConfigError> {

@@ -27,6 +27,8 @@ const CLAIM_LEASE: Duration = Duration::from_secs(16 * 60);
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
+    Source(#[from] config_source::ConfigSourceError),
+    #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("template {file}: {source}")]
     Template {

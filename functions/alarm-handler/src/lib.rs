@@ -11,9 +11,11 @@ pub mod grouping;
 pub mod handler;
 pub mod ledger;
 pub mod receivers;
+pub mod reload;
 pub mod secret;
 pub mod summary;
 
 pub use config::{Config, ConfigError};
 pub use handler::{Handler, InvocationError, StartupError};
+pub use reload::ReloadingHandler;
 pub use summary::Summary;

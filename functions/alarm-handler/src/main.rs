@@ -1,11 +1,15 @@
 //! Runtime wiring only: under Lambda (`AWS_LAMBDA_RUNTIME_API` set) serve SNS
 //! invocations; otherwise run the handler once on `--event FILE` (or stdin) and print
 //! the summary. Exit code 1 when a delivery failed, 2 for bad arguments or config.
+//! The config comes from `ALARM_HANDLER_CONFIG_FILE`, `ALARM_HANDLER_CONFIG` or
+//! `ALARM_HANDLER_CONFIG_SSM_PARAMETER` and is re-read while the function is warm.
 
 use std::io::Read;
 use std::sync::Arc;
 
-use alarm_handler::{Config, Handler};
+use alarm_handler::config::CONFIG_ENV_PREFIX;
+use alarm_handler::ReloadingHandler;
+use config_source::ConfigSource;
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 use tokio::sync::Mutex;
@@ -39,13 +43,15 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn build_handler() -> Result<Handler, String> {
-    let config = Config::from_env().map_err(|e| e.to_string())?;
+async fn build_handler() -> Result<ReloadingHandler, String> {
+    let source = ConfigSource::from_env(CONFIG_ENV_PREFIX).map_err(|e| e.to_string())?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    Handler::new(config, &aws).map_err(|e| e.to_string())
+    ReloadingHandler::start(source, aws)
+        .await
+        .map_err(|e| e.to_string())
 }
 
-async fn lambda_main(handler: Handler) -> std::process::ExitCode {
+async fn lambda_main(handler: ReloadingHandler) -> std::process::ExitCode {
     let handler = Arc::new(Mutex::new(handler));
     let service = service_fn(|event: LambdaEvent<Value>| {
         let handler = Arc::clone(&handler);
@@ -74,7 +80,7 @@ async fn lambda_main(handler: Handler) -> std::process::ExitCode {
     }
 }
 
-async fn cli_main(mut handler: Handler) -> std::process::ExitCode {
+async fn cli_main(mut handler: ReloadingHandler) -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let text = match read_event(&args) {
         Ok(text) => text,
