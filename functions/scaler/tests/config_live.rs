@@ -14,16 +14,6 @@ use serde_json::json;
 
 const PARAMETER: &str = "/metrics-pipeline/scaler";
 
-fn policy_yaml(standin: &str, ca: &std::path::Path, dry_run: bool, ceiling: &str) -> String {
-    format!(
-        "clusters:\n  prod:\n    endpoint: {standin}\n    ca_file: {}\n    token: {{eks: {{name: prod, region: us-east-1}}}}\n\
-         policies:\n  - name: web\n    triggers: {{alarms: [web-5xx]}}\n    \
-         target: {{cluster: prod, namespace: web, kind: Deployment, name: web}}\n    \
-         while_firing: {{replicas: {{add: 2}}}}\n    ceiling: {ceiling}\n    dry_run: {dry_run}\n",
-        ca.display()
-    )
-}
-
 async fn put_parameter(ssm: &aws_sdk_ssm::Client, value: &str) -> Result<(), String> {
     ssm.put_parameter()
         .name(PARAMETER)
@@ -38,23 +28,11 @@ async fn put_parameter(ssm: &aws_sdk_ssm::Client, value: &str) -> Result<(), Str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_ssm_config_applies_to_the_warm_scaler() -> Result<(), String> {
-    let moto = support::start_moto().await?;
-    let certs = make_certs()?;
-    let standin = start_standin(&certs, "prod").await?;
-    standin
-        .put(
-            "deployments",
-            "web",
-            "web",
-            workload("Deployment", "web", "web", 3),
-        )
-        .await?;
-    let aws = aws_for(&moto.address).await;
-    let cw = aws_sdk_cloudwatch::Client::new(&aws);
-    put_alarm(&cw, "web-5xx").await?;
-    set_alarm(&cw, "web-5xx", "ALARM").await?;
-    let ssm = aws_sdk_ssm::Client::new(&aws);
-    put_parameter(&ssm, &policy_yaml(&standin.url, &certs.ca(), true, "10")).await?;
+    let stack = start_stack().await?;
+    stack.web_firing().await?;
+    let (aws, standin) = (&stack.aws, &stack.standin);
+    let ssm = aws_sdk_ssm::Client::new(aws);
+    put_parameter(&ssm, &stack.config_with(&web_policy(true, "10"))).await?;
 
     let reader = ConfigReader::with_client(ssm.clone()).max_age(Duration::ZERO);
     let live = LiveScaler::new(
@@ -74,7 +52,7 @@ async fn a_new_ssm_config_applies_to_the_warm_scaler() -> Result<(), String> {
     );
 
     // The operator turns dry run off: the next invocation applies it.
-    put_parameter(&ssm, &policy_yaml(&standin.url, &certs.ca(), false, "10")).await?;
+    put_parameter(&ssm, &stack.config_with(&web_policy(false, "10"))).await?;
     let real = live
         .handle(&json!({"reconcile": true}), now)
         .await
@@ -86,7 +64,7 @@ async fn a_new_ssm_config_applies_to_the_warm_scaler() -> Result<(), String> {
     );
 
     // A broken config fails the invocation, naming the field and the parameter.
-    put_parameter(&ssm, &policy_yaml(&standin.url, &certs.ca(), false, "-1")).await?;
+    put_parameter(&ssm, &stack.config_with(&web_policy(false, "-1"))).await?;
     let err = match live.handle(&json!({"reconcile": true}), now).await {
         Err(e) => e.to_string(),
         Ok(s) => return Err(format!("broken config accepted: {s:?}")),
@@ -102,23 +80,11 @@ async fn a_new_ssm_config_applies_to_the_warm_scaler() -> Result<(), String> {
 /// event from a file, summary JSON on stdout; a bad config exits 2 before any work.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_reads_ssm_config_and_prints_the_summary() -> Result<(), String> {
-    let moto = support::start_moto().await?;
-    let certs = make_certs()?;
-    let standin = start_standin(&certs, "prod").await?;
-    standin
-        .put(
-            "deployments",
-            "web",
-            "web",
-            workload("Deployment", "web", "web", 3),
-        )
-        .await?;
-    let aws = aws_for(&moto.address).await;
-    let cw = aws_sdk_cloudwatch::Client::new(&aws);
-    put_alarm(&cw, "web-5xx").await?;
-    set_alarm(&cw, "web-5xx", "ALARM").await?;
-    let ssm = aws_sdk_ssm::Client::new(&aws);
-    put_parameter(&ssm, &policy_yaml(&standin.url, &certs.ca(), false, "10")).await?;
+    let stack = start_stack().await?;
+    stack.web_firing().await?;
+    let (aws, standin) = (&stack.aws, &stack.standin);
+    let ssm = aws_sdk_ssm::Client::new(aws);
+    put_parameter(&ssm, &stack.config_with(&web_policy(false, "10"))).await?;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let event = write_file(
         dir.path(),
@@ -132,7 +98,7 @@ async fn cli_reads_ssm_config_and_prints_the_summary() -> Result<(), String> {
             .arg(&event)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("AWS_ENDPOINT_URL", &moto.address)
+            .env("AWS_ENDPOINT_URL", &stack.moto.address)
             .env("AWS_REGION", REGION)
             .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
             .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)

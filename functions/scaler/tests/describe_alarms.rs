@@ -13,8 +13,7 @@ use scaler::signal::AlarmState;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn names_are_batched_by_100_and_states_read() -> Result<(), String> {
     let moto = support::start_moto().await?;
-    let aws = aws_for(&moto.address).await;
-    let cw = aws_sdk_cloudwatch::Client::new(&aws);
+    let cw = aws_sdk_cloudwatch::Client::new(&aws_for(&moto.address).await);
     let mut names = BTreeSet::new();
     for i in 0..150 {
         let name = format!("queue-{i:03}-depth");

@@ -134,19 +134,16 @@ fn alert_batch(status: &str, starts: DateTime<Utc>, ends: Option<DateTime<Utc>>)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_scenario_alarm_raises_hpa_max_and_recovery_restores_it() -> Result<(), String> {
-    let moto = support::start_moto().await?;
-    let certs = make_certs()?;
-    let standin = start_standin(&certs, "prod").await?;
-    let aws = aws_for(&moto.address).await;
-    let cw = aws_sdk_cloudwatch::Client::new(&aws);
-    put_alarm(&cw, ALARM).await?;
-    seed(&standin).await?;
+    let stack = start_stack().await?;
+    let (standin, aws, cw, certs) = (&stack.standin, &stack.aws, &stack.cw, &stack.certs);
+    put_alarm(cw, ALARM).await?;
+    seed(standin).await?;
     let config = Config::parse(&config(&standin.url, &certs.ca())).map_err(|e| e.to_string())?;
-    let scaler = Scaler::new(config, &aws);
+    let scaler = Scaler::new(config, aws);
     let start = t0();
 
     // The queue grows: the alarm fires and its EventBridge event arrives.
-    set_alarm(&cw, ALARM, "ALARM").await?;
+    set_alarm(cw, ALARM, "ALARM").await?;
     let fired = scaler
         .handle(&alarm_event(ALARM, "ALARM", "OK"), start)
         .await
@@ -249,7 +246,7 @@ async fn seed_scenario_alarm_raises_hpa_max_and_recovery_restores_it() -> Result
     assert!(!a.contains_key("scaler.metrics-pipeline/ok-since"));
 
     // The queue drains: the alarm goes OK; the OK event starts the cooldown.
-    set_alarm(&cw, ALARM, "OK").await?;
+    set_alarm(cw, ALARM, "OK").await?;
     let ok = scaler
         .handle(
             &alarm_event(ALARM, "OK", "ALARM"),
@@ -318,7 +315,7 @@ async fn seed_scenario_alarm_raises_hpa_max_and_recovery_restores_it() -> Result
 
     // Fires again while another writer edits the HPA between our read and write:
     // the 409 is retried on a fresh read and the scaler converges, keeping their edit.
-    set_alarm(&cw, ALARM, "ALARM").await?;
+    set_alarm(cw, ALARM, "ALARM").await?;
     standin
         .conflict(
             "horizontalpodautoscalers",
@@ -354,13 +351,11 @@ async fn seed_scenario_alarm_raises_hpa_max_and_recovery_restores_it() -> Result
 /// policy selects them with matchers and scales a Deployment through `scale`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alert_batches_scale_a_deployment_and_late_ones_change_nothing() -> Result<(), String> {
-    let moto = support::start_moto().await?;
-    let certs = make_certs()?;
-    let standin = start_standin(&certs, "prod").await?;
-    let aws = aws_for(&moto.address).await;
-    seed(&standin).await?;
+    let stack = start_stack().await?;
+    let (standin, aws, certs) = (&stack.standin, &stack.aws, &stack.certs);
+    seed(standin).await?;
     let config = Config::parse(&config(&standin.url, &certs.ca())).map_err(|e| e.to_string())?;
-    let scaler = Scaler::new(config, &aws);
+    let scaler = Scaler::new(config, aws);
     let start = t0();
     let began = start - Duration::minutes(2);
 
@@ -436,16 +431,13 @@ async fn alert_batches_scale_a_deployment_and_late_ones_change_nothing() -> Resu
 /// whose DescribeCluster CA is unusable (moto's is random bytes), an unknown event.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raw_cloudwatch_sns_and_failures_are_clear() -> Result<(), String> {
-    let moto = support::start_moto().await?;
-    let certs = make_certs()?;
-    let standin = start_standin(&certs, "prod").await?;
-    let aws = aws_for(&moto.address).await;
-    let cw = aws_sdk_cloudwatch::Client::new(&aws);
-    put_alarm(&cw, ALARM).await?;
-    set_alarm(&cw, ALARM, "ALARM").await?;
-    seed(&standin).await?;
+    let stack = start_stack().await?;
+    let (standin, aws, cw, certs) = (&stack.standin, &stack.aws, &stack.cw, &stack.certs);
+    put_alarm(cw, ALARM).await?;
+    set_alarm(cw, ALARM, "ALARM").await?;
+    seed(standin).await?;
     let text = config(&standin.url, &certs.ca());
-    let scaler = Scaler::new(Config::parse(&text).map_err(|e| e.to_string())?, &aws);
+    let scaler = Scaler::new(Config::parse(&text).map_err(|e| e.to_string())?, aws);
     let notification = json!({
         "AlarmName": ALARM, "AlarmDescription": null, "AWSAccountId": "123456789012",
         "NewStateValue": "ALARM", "NewStateReason": "Threshold Crossed", "OldStateValue": "OK",
@@ -472,7 +464,7 @@ async fn raw_cloudwatch_sns_and_failures_are_clear() -> Result<(), String> {
 
     // Wrong secret: the stand-in refuses the token; the error carries the Status.
     let wrong = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&moto.address)
+        .endpoint_url(&stack.moto.address)
         .region(aws_config::Region::new(REGION))
         .credentials_provider(aws_credential_types::Credentials::new(
             ACCESS_KEY,
@@ -503,7 +495,7 @@ async fn raw_cloudwatch_sns_and_failures_are_clear() -> Result<(), String> {
     let other = make_certs()?;
     let untrusted = Scaler::new(
         Config::parse(&config(&standin.url, &other.ca())).map_err(|e| e.to_string())?,
-        &aws,
+        aws,
     );
     standin.clear_requests().await?;
     let err = match untrusted.handle(&json!({"reconcile": true}), t0()).await {
@@ -521,7 +513,7 @@ async fn raw_cloudwatch_sns_and_failures_are_clear() -> Result<(), String> {
 
     // EKS by name: DescribeCluster (moto) once per warm container; moto's CA data is
     // not a certificate, which is reported as such.
-    let eks = aws_sdk_eks::Client::new(&aws);
+    let eks = aws_sdk_eks::Client::new(aws);
     eks.create_cluster()
         .name("moto-eks")
         .role_arn("arn:aws:iam::123456789012:role/eks")
@@ -534,7 +526,7 @@ async fn raw_cloudwatch_sns_and_failures_are_clear() -> Result<(), String> {
         "    eks: {name: moto-eks, region: us-east-1}",
         1,
     );
-    let by_name = Scaler::new(Config::parse(&eks_config).map_err(|e| e.to_string())?, &aws);
+    let by_name = Scaler::new(Config::parse(&eks_config).map_err(|e| e.to_string())?, aws);
     for _ in 0..2 {
         let err = match by_name.handle(&json!({"reconcile": true}), t0()).await {
             Err(e) => e,

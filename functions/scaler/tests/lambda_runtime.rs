@@ -11,31 +11,12 @@ use tokio::process::Command;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_events_fail_and_reconciles_scale_under_the_runtime_api() -> Result<(), String> {
-    let moto = support::start_moto().await?;
-    let certs = make_certs()?;
-    let standin = start_standin(&certs, "prod").await?;
-    standin
-        .put(
-            "deployments",
-            "web",
-            "web",
-            workload("Deployment", "web", "web", 3),
-        )
-        .await?;
-    let aws = aws_for(&moto.address).await;
-    let cw = aws_sdk_cloudwatch::Client::new(&aws);
-    put_alarm(&cw, "web-5xx").await?;
-    set_alarm(&cw, "web-5xx", "ALARM").await?;
+    let stack = start_stack().await?;
+    stack.web_firing().await?;
+    let standin = &stack.standin;
     let emulator = support::start_lambda_emulator(env!("CARGO_MANIFEST_DIR")).await?;
     let logs = &emulator.logs;
-    let config = format!(
-        "clusters:\n  prod: {{endpoint: '{}', ca_file: '{}', token: {{eks: {{name: prod, region: us-east-1}}}}}}\n\
-         policies:\n  - name: web\n    triggers: {{alarms: [web-5xx]}}\n    \
-         target: {{cluster: prod, namespace: web, kind: Deployment, name: web}}\n    \
-         while_firing: {{replicas: {{add: 2}}}}\n    ceiling: 10\n",
-        standin.url,
-        certs.ca().display()
-    );
+    let config = stack.config_with(&web_policy(false, "10"));
     let stdout_log =
         std::fs::File::create(logs.path().join("stdout.log")).map_err(|e| e.to_string())?;
     let stderr_log =
@@ -46,7 +27,7 @@ async fn unknown_events_fail_and_reconciles_scale_under_the_runtime_api() -> Res
         .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         .env("AWS_REGION", REGION)
-        .env("AWS_ENDPOINT_URL", &moto.address)
+        .env("AWS_ENDPOINT_URL", &stack.moto.address)
         .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
         .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
         .env("AWS_SESSION_TOKEN", SESSION_TOKEN)

@@ -344,3 +344,68 @@ pub fn write_file(dir: &Path, name: &str, text: &str) -> Result<PathBuf, String>
     std::fs::write(&path, text).map_err(|e| e.to_string())?;
     Ok(path)
 }
+
+/// moto, certificates, the stand-in for EKS cluster `prod` and AWS clients: what
+/// every scaler test starts from.
+pub struct Stack {
+    pub moto: support::Service,
+    pub certs: Certs,
+    pub standin: StandIn,
+    pub aws: SdkConfig,
+    pub cw: aws_sdk_cloudwatch::Client,
+}
+
+pub async fn start_stack() -> Result<Stack, String> {
+    let moto = support::start_moto().await?;
+    let certs = make_certs()?;
+    let standin = start_standin(&certs, "prod").await?;
+    let aws = aws_for(&moto.address).await;
+    let cw = aws_sdk_cloudwatch::Client::new(&aws);
+    Ok(Stack {
+        moto,
+        certs,
+        standin,
+        aws,
+        cw,
+    })
+}
+
+impl Stack {
+    /// Creates metric alarm `name` in moto and sets it to `state`.
+    pub async fn alarm(&self, name: &str, state: &str) -> Result<(), String> {
+        put_alarm(&self.cw, name).await?;
+        set_alarm(&self.cw, name, state).await
+    }
+
+    /// Deployment `web/web` with 3 replicas, alarm `web-5xx` in ALARM.
+    pub async fn web_firing(&self) -> Result<(), String> {
+        self.standin
+            .put(
+                "deployments",
+                "web",
+                "web",
+                workload("Deployment", "web", "web", 3),
+            )
+            .await?;
+        self.alarm("web-5xx", "ALARM").await
+    }
+
+    /// A config with cluster `prod` pointing at the stand-in and `policies` (YAML
+    /// list items, indented by two spaces).
+    pub fn config_with(&self, policies: &str) -> String {
+        format!(
+            "clusters:\n  prod:\n    endpoint: {}\n    ca_file: {}\n    token: {{eks: {{name: prod, region: {REGION}}}}}\npolicies:\n{policies}",
+            self.standin.url,
+            self.certs.ca().display()
+        )
+    }
+}
+
+/// Policy `web`: alarm `web-5xx` adds 2 replicas to Deployment `web/web`.
+pub fn web_policy(dry_run: bool, ceiling: &str) -> String {
+    format!(
+        "  - name: web\n    triggers: {{alarms: [web-5xx]}}\n    \
+         target: {{cluster: prod, namespace: web, kind: Deployment, name: web}}\n    \
+         while_firing: {{replicas: {{add: 2}}}}\n    ceiling: {ceiling}\n    dry_run: {dry_run}\n"
+    )
+}
