@@ -1,0 +1,544 @@
+//! infra/template.yaml grants least privilege: no wildcard action anywhere, `*`
+//! resources only for actions without resource-level permissions, in every branch of
+//! the template and in what CloudFormation creates for real parameter values (every
+//! role's grants compared with the exact list). The checker itself is tested on small
+//! templates with one bad statement each.
+
+mod cfn;
+mod iam_check;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use cfn::{Resolver, ACCOUNT, REGION};
+use serde_json::Value;
+
+fn template() -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("infra/template.yaml");
+    cfn::load(&path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+const WORKSPACE: &str = "arn:aws:aps:us-east-1:123456789012:workspace/ws-1234abcd";
+
+/// Every optional feature on.
+const ALL_ON: &[(&str, &str)] = &[
+    ("AmpWorkspaceArn", WORKSPACE),
+    (
+        "ScraperAssumeRoleArns",
+        "arn:aws:iam::210987654321:role/cw-read, arn:aws:iam::123456789012:role/amp-writer",
+    ),
+    ("ScraperSubnetIds", "subnet-0a,subnet-0b"),
+    ("ScraperSecurityGroupIds", "sg-01"),
+    (
+        "ExtraReceiverTopicArns",
+        "arn:aws:sns:us-east-1:123456789012:team-db",
+    ),
+    (
+        "GrafanaPublisherRoleArn",
+        "arn:aws:iam::111122223333:role/grafana",
+    ),
+    ("EksClusterNames", "prod-a,stage_b"),
+    ("ConfigParameterPrefix", "/pipe"),
+    (
+        "PipelineAlarmExtraTopicArn",
+        "arn:aws:sns:us-east-1:123456789012:ops",
+    ),
+];
+
+/// Action -> resources over a role's resolved Allow statements.
+fn grants(resolver: &Resolver, role: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for statement in iam_check::role_statements(resolver, role).expect("statements") {
+        assert_eq!(statement["Effect"], "Allow", "{statement}");
+        let list = |v: &Value| -> Vec<String> {
+            match v {
+                Value::String(s) => vec![s.clone()],
+                Value::Array(items) => items
+                    .iter()
+                    .map(|i| i.as_str().expect("string").to_string())
+                    .collect(),
+                other => panic!("unexpected {other}"),
+            }
+        };
+        for action in list(&statement["Action"]) {
+            out.entry(action)
+                .or_default()
+                .extend(list(&statement["Resource"]));
+        }
+    }
+    out
+}
+
+fn expect(entries: &[(&[&str], &[&str])]) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (actions, resources) in entries {
+        for action in *actions {
+            out.entry(action.to_string())
+                .or_default()
+                .extend(resources.iter().map(|r| r.to_string()));
+        }
+    }
+    out
+}
+
+fn arn(service: &str, rest: &str) -> String {
+    format!("arn:aws:{service}:{REGION}:{ACCOUNT}:{rest}")
+}
+
+#[test]
+fn no_statement_in_any_branch_has_a_wildcard_action_or_an_unjustified_wildcard_resource() {
+    let problems = iam_check::check_structure(&template());
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn defaults_and_every_feature_on_resolve_to_least_privilege() {
+    let template = template();
+    for overrides in [&[("AmpWorkspaceArn", WORKSPACE)][..], ALL_ON] {
+        let resolver = Resolver::new(&template, overrides).expect("resolves");
+        let problems = iam_check::check_resolved(&resolver).expect("resolves");
+        assert!(problems.is_empty(), "{overrides:?}: {problems:#?}");
+    }
+}
+
+#[test]
+fn each_role_gets_exactly_what_its_function_calls() {
+    let template = template();
+    let resolver = Resolver::new(&template, ALL_ON).expect("resolves");
+    let logs = |group: &str| arn("logs", &format!("log-group:{group}:*"));
+    let queue = |name: &str| arn("sqs", name);
+    let write_logs: &[&str] = &["logs:CreateLogStream", "logs:PutLogEvents"];
+
+    let scraper_logs = logs("ScraperLogGroup");
+    let scraper_queue = queue("ScraperFailureQueue");
+    let scraper_configs = arn("ssm", "parameter/pipe/scraper/*");
+    let eni = arn("ec2", "network-interface/*");
+    let subnets = arn("ec2", "subnet/*");
+    let groups = arn("ec2", "security-group/*");
+    assert_eq!(
+        grants(&resolver, "ScraperRole"),
+        expect(&[
+            (write_logs, &[&scraper_logs]),
+            (&["ssm:GetParameter"], &[&scraper_configs]),
+            (&["aps:RemoteWrite"], &[WORKSPACE]),
+            (
+                &[
+                    "cloudwatch:GetMetricData",
+                    "cloudwatch:ListMetrics",
+                    "tag:GetResources"
+                ],
+                &["*"]
+            ),
+            (&["sqs:SendMessage"], &[&scraper_queue]),
+            (
+                &["sts:AssumeRole"],
+                &[
+                    "arn:aws:iam::210987654321:role/cw-read",
+                    "arn:aws:iam::123456789012:role/amp-writer"
+                ]
+            ),
+            (&["ec2:CreateNetworkInterface"], &[&eni, &subnets, &groups]),
+            (
+                &[
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:UnassignPrivateIpAddresses"
+                ],
+                &[&eni]
+            ),
+            (
+                &["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+                &["*"]
+            ),
+        ])
+    );
+    // The subnet and security-group grants hold only for the configured ones.
+    let statements = iam_check::role_statements(&resolver, "ScraperRole").expect("statements");
+    let condition = |sid: &str| {
+        statements
+            .iter()
+            .find(|s| s["Sid"] == sid)
+            .map(|s| s["Condition"]["StringEquals"].clone())
+            .unwrap_or_else(|| panic!("no {sid}"))
+    };
+    assert_eq!(
+        condition("VpcOnlyTheseSubnets"),
+        serde_json::json!({"ec2:SubnetID": ["subnet-0a", "subnet-0b"]})
+    );
+    assert_eq!(
+        condition("VpcOnlyTheseSecurityGroups"),
+        serde_json::json!({"ec2:SecurityGroupID": ["sg-01"]})
+    );
+
+    let handler_logs = logs("AlarmHandlerLogGroup");
+    let handler_queue = queue("AlarmHandlerFailureQueue");
+    let handler_params = arn("ssm", "parameter/pipe/alarm-handler/*");
+    let table = arn("dynamodb", "table/IdempotencyTable");
+    let notifications = arn("sns", "NotificationsTopic");
+    let scaler_topic = arn("sns", "ScalerTopic");
+    assert_eq!(
+        grants(&resolver, "AlarmHandlerRole"),
+        expect(&[
+            (write_logs, &[&handler_logs]),
+            (&["ssm:GetParameter"], &[&handler_params]),
+            (
+                &[
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:DeleteItem",
+                    "dynamodb:Query"
+                ],
+                &[&table]
+            ),
+            (
+                &["sns:Publish"],
+                &[
+                    &notifications,
+                    &scaler_topic,
+                    "arn:aws:sns:us-east-1:123456789012:team-db"
+                ]
+            ),
+            (&["sqs:SendMessage"], &[&handler_queue]),
+        ])
+    );
+
+    let scaler_logs = logs("ScalerLogGroup");
+    let scaler_queue = queue("ScalerFailureQueue");
+    let scaler_config = arn("ssm", "parameter/pipe/scaler/config");
+    let prod = arn("eks", "cluster/prod-a");
+    let stage = arn("eks", "cluster/stage_b");
+    assert_eq!(
+        grants(&resolver, "ScalerRole"),
+        expect(&[
+            (write_logs, &[&scaler_logs]),
+            (&["ssm:GetParameter"], &[&scaler_config]),
+            (&["cloudwatch:DescribeAlarms"], &["*"]),
+            (&["eks:DescribeCluster"], &[&prod, &stage]),
+            (&["sqs:SendMessage"], &[&scaler_queue]),
+        ])
+    );
+
+    let function = arn("lambda", "function:ScraperFunction");
+    let versions = format!("{function}:*");
+    assert_eq!(
+        grants(&resolver, "SchedulerRole"),
+        expect(&[
+            (&["lambda:InvokeFunction"], &[&function, &versions]),
+            (&["sqs:SendMessage"], &[&scraper_queue]),
+        ])
+    );
+}
+
+#[test]
+fn optional_grants_are_absent_by_default() {
+    let template = template();
+    let resolver = Resolver::new(&template, &[("AmpWorkspaceArn", WORKSPACE)]).expect("resolves");
+    let scraper = grants(&resolver, "ScraperRole");
+    assert!(
+        !scraper
+            .keys()
+            .any(|a| a.starts_with("sts:") || a.starts_with("ec2:")),
+        "{scraper:#?}"
+    );
+    let handler = grants(&resolver, "AlarmHandlerRole");
+    assert_eq!(handler["sns:Publish"].len(), 2, "{handler:#?}");
+    let scaler = grants(&resolver, "ScalerRole");
+    assert!(!scaler.contains_key("eks:DescribeCluster"), "{scaler:#?}");
+    // The default prefix.
+    assert!(handler["ssm:GetParameter"]
+        .contains(&arn("ssm", "parameter/serverless-pipeline/alarm-handler/*")));
+}
+
+#[test]
+fn cluster_names_become_exact_arns_up_to_five() {
+    let template = template();
+    for (names, expected) in [
+        ("solo", vec!["solo"]),
+        ("a,b,c,d,e", vec!["a", "b", "c", "d", "e"]),
+        // Documented limit: a sixth name is not granted.
+        ("a,b,c,d,e,f", vec!["a", "b", "c", "d", "e"]),
+    ] {
+        let resolver = Resolver::new(
+            &template,
+            &[("AmpWorkspaceArn", WORKSPACE), ("EksClusterNames", names)],
+        )
+        .expect("resolves");
+        let expected: BTreeSet<String> = expected
+            .iter()
+            .map(|n| arn("eks", &format!("cluster/{n}")))
+            .collect();
+        assert_eq!(
+            grants(&resolver, "ScalerRole")["eks:DescribeCluster"],
+            expected,
+            "{names}"
+        );
+    }
+}
+
+#[test]
+fn the_alerts_topic_policy_admits_amp_cloudwatch_and_an_optional_grafana_role_only() {
+    let template = template();
+    let resolver = Resolver::new(&template, ALL_ON).expect("resolves");
+    let (_, policy) = resolver
+        .resources()
+        .expect("resources")
+        .into_iter()
+        .find(|(id, _)| id == "AlertsTopicPolicy")
+        .expect("policy");
+    let policy = resolver.resolve(&policy).expect("resolves").expect("value");
+    let statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        .as_array()
+        .expect("statements")
+        .clone();
+    let by_sid = |sid: &str| {
+        statements
+            .iter()
+            .find(|s| s["Sid"] == sid)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {sid}"))
+    };
+    let amp = by_sid("AmpAlertManagerPublish");
+    assert_eq!(
+        amp["Principal"],
+        serde_json::json!({"Service": "aps.amazonaws.com"})
+    );
+    assert_eq!(
+        amp["Condition"],
+        serde_json::json!({"ArnEquals": {"aws:SourceArn": WORKSPACE}, "StringEquals": {"aws:SourceAccount": ACCOUNT}})
+    );
+    let cloudwatch = by_sid("CloudWatchAlarmsPublish");
+    assert_eq!(
+        cloudwatch["Principal"],
+        serde_json::json!({"Service": "cloudwatch.amazonaws.com"})
+    );
+    assert_eq!(
+        cloudwatch["Condition"]["ArnLike"]["aws:SourceArn"],
+        arn("cloudwatch", "alarm:*")
+    );
+    let grafana = by_sid("GrafanaPublish");
+    assert_eq!(
+        grafana["Principal"]["AWS"],
+        "arn:aws:iam::111122223333:role/grafana"
+    );
+    assert_eq!(grafana["Action"], "sns:Publish");
+    assert_eq!(statements.len(), 3);
+
+    let defaults = Resolver::new(&template, &[("AmpWorkspaceArn", WORKSPACE)]).expect("resolves");
+    let (_, policy) = defaults
+        .resources()
+        .expect("resources")
+        .into_iter()
+        .find(|(id, _)| id == "AlertsTopicPolicy")
+        .expect("policy");
+    let policy = defaults.resolve(&policy).expect("resolves").expect("value");
+    assert_eq!(
+        policy["Properties"]["PolicyDocument"]["Statement"]
+            .as_array()
+            .map(Vec::len),
+        Some(2),
+        "no Grafana statement without a Grafana role"
+    );
+}
+
+// ------------------------------------------------------------------ the checker itself
+
+/// A template with one role whose policy has `statement` (YAML, indented for a list
+/// item under `Statement:`).
+fn role_with(statement: &str) -> Value {
+    cfn::parse(&format!(
+        r#"
+Parameters:
+  Flag: {{Type: String, Default: "no"}}
+Conditions:
+  On: !Equals [!Ref Flag, "yes"]
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement: [{{Effect: Allow, Principal: {{Service: lambda.amazonaws.com}}, Action: sts:AssumeRole}}]
+      Policies:
+        - PolicyName: p
+          PolicyDocument:
+            Statement:
+              - {{Sid: Fine, Effect: Allow, Action: sns:Publish, Resource: !Ref Topic}}
+{statement}
+  Topic:
+    Type: AWS::SNS::Topic
+"#
+    ))
+    .expect("parses")
+}
+
+fn structure_problems(statement: &str) -> Vec<String> {
+    iam_check::check_structure(&role_with(statement))
+}
+
+#[test]
+fn the_checker_passes_a_clean_template() {
+    assert_eq!(structure_problems(""), Vec::<String>::new());
+    assert_eq!(
+        structure_problems(
+            "              - {Sid: Metrics, Effect: Allow, Action: [cloudwatch:GetMetricData, tag:GetResources], Resource: '*'}\n              - {Sid: Deny, Effect: Deny, Action: '*', Resource: '*'}"
+        ),
+        Vec::<String>::new(),
+        "no-resource-level actions on * and a Deny are fine"
+    );
+}
+
+#[test]
+fn the_checker_refuses_wildcard_actions() {
+    for (action, shown) in [
+        ("'*'", "*"),
+        ("sns:*", "sns:*"),
+        ("s3:Get*", "s3:Get*"),
+        (
+            "[sqs:SendMessage, 'ssm:GetParameter?']",
+            "ssm:GetParameter?",
+        ),
+    ] {
+        let problems = structure_problems(&format!(
+            "              - {{Sid: Bad, Effect: Allow, Action: {action}, Resource: !Ref Topic}}"
+        ));
+        assert_eq!(
+            problems,
+            vec![format!(
+                "Role policy p statement Bad: wildcard action {shown}"
+            )],
+            "{action}"
+        );
+    }
+}
+
+#[test]
+fn the_checker_refuses_star_resources_for_scoped_actions() {
+    let problems = structure_problems(
+        "              - {Sid: Bad, Effect: Allow, Action: [cloudwatch:GetMetricData, sns:Publish], Resource: '*'}",
+    );
+    assert_eq!(
+        problems,
+        vec!["Role policy p statement Bad: resource * for actions that support resource-level permissions: sns:Publish".to_string()]
+    );
+    let problems = structure_problems(
+        "              - {Sid: Any, Effect: Allow, Action: dynamodb:GetItem, Resource: 'arn:aws:dynamodb:us-east-1:123456789012:*'}",
+    );
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("dynamodb:GetItem"), "{problems:?}");
+}
+
+#[test]
+fn the_checker_looks_into_both_branches_of_fn_if() {
+    // Off by default, so only the structural check (every branch) sees it.
+    let template = role_with(
+        "              - !If [On, {Sid: Hidden, Effect: Allow, Action: 'ec2:*', Resource: '*'}, !Ref AWS::NoValue]",
+    );
+    let problems = iam_check::check_structure(&template);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("statement Hidden: wildcard action ec2:*")),
+        "{problems:?}"
+    );
+    let off = Resolver::new(&template, &[]).expect("resolves");
+    assert!(iam_check::check_resolved(&off).expect("ok").is_empty());
+    let on = Resolver::new(&template, &[("Flag", "yes")]).expect("resolves");
+    let problems = iam_check::check_resolved(&on).expect("ok");
+    assert!(
+        problems.iter().any(|p| p.contains("statement Hidden")),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn the_checker_refuses_what_it_cannot_see_or_what_inverts() {
+    for (statement, expected) in [
+        (
+            "              - {Sid: Inverse, Effect: Allow, NotAction: iam:CreateUser, Resource: !Ref Topic}",
+            "NotAction allows everything it does not list",
+        ),
+        (
+            "              - {Sid: Computed, Effect: Allow, Action: !Ref Flag, Resource: !Ref Topic}",
+            "actions must be literal strings",
+        ),
+        (
+            "              - {Sid: NoResource, Effect: Allow, Action: sns:Publish}",
+            "no Resource",
+        ),
+    ] {
+        let problems = structure_problems(statement);
+        assert!(
+            problems.iter().any(|p| p.contains(expected)),
+            "{statement}: {problems:?}"
+        );
+    }
+    let managed = cfn::parse(
+        "Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {Statement: []}\n      ManagedPolicyArns: [arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]\n",
+    )
+    .expect("parses");
+    assert_eq!(
+        iam_check::check_structure(&managed),
+        vec!["R: ManagedPolicyArns cannot be checked here; write the statements out".to_string()]
+    );
+    let sam = cfn::parse(
+        "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Policies:\n        - AWSLambdaBasicExecutionRole\n        - SQSSendMessagePolicy: {QueueName: q}\n        - Statement: [{Effect: Allow, Action: 'logs:*', Resource: '*'}]\n",
+    )
+    .expect("parses");
+    let problems = iam_check::check_structure(&sam);
+    assert_eq!(problems.len(), 4, "{problems:#?}");
+    assert!(problems[0].contains("managed policy AWSLambdaBasicExecutionRole"));
+    assert!(problems[1].contains("SAM policy template SQSSendMessagePolicy"));
+    assert!(problems[2].contains("wildcard action logs:*"));
+    assert!(problems[3]
+        .contains("resource * for actions that support resource-level permissions: logs:*"));
+}
+
+#[test]
+fn the_checker_refuses_resource_policies_open_to_everyone() {
+    let template = cfn::parse(
+        r#"
+Resources:
+  Topic: {Type: AWS::SNS::Topic}
+  TopicPolicy:
+    Type: AWS::SNS::TopicPolicy
+    Properties:
+      Topics: [!Ref Topic]
+      PolicyDocument:
+        Statement:
+          - {Sid: Open, Effect: Allow, Principal: '*', Action: sns:Publish, Resource: !Ref Topic}
+          - {Sid: OpenAws, Effect: Allow, Principal: {AWS: ['*']}, Action: sns:Subscribe, Resource: !Ref Topic}
+          - {Sid: Service, Effect: Allow, Principal: {Service: cloudwatch.amazonaws.com}, Action: sns:Publish, Resource: !Ref Topic}
+"#,
+    )
+    .expect("parses");
+    assert_eq!(
+        iam_check::check_structure(&template),
+        vec![
+            "TopicPolicy statement Open: Principal is everyone (*)".to_string(),
+            "TopicPolicy statement OpenAws: Principal is everyone (*)".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn wildcard_resources_are_recognised() {
+    for (resource, wildcard) in [
+        ("*", true),
+        ("arn:aws:sns:us-east-1:123456789012:*", true),
+        ("arn:aws:*:us-east-1:123456789012:thing", true),
+        (
+            "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/x:*",
+            false,
+        ),
+        (
+            "arn:aws:ssm:us-east-1:123456789012:parameter/p/scraper/*",
+            false,
+        ),
+        ("arn:aws:eks:us-east-1:123456789012:cluster/prod", false),
+    ] {
+        assert_eq!(
+            iam_check::is_wildcard_resource(resource),
+            wildcard,
+            "{resource}"
+        );
+    }
+}
