@@ -207,6 +207,15 @@ async fn seed_scenario_alarm_raises_hpa_max_and_recovery_restores_it() -> Result
     );
 
     // The same event again (SNS/EventBridge redelivery) and a reconcile: nothing written.
+    assert!(assert_within_rbac(standin).await? > 5);
+    // The checker itself: the role grants no more than the scaler's verbs.
+    assert!(!rbac_allows("delete", "apps", "deployments")?);
+    assert!(!rbac_allows(
+        "update",
+        "autoscaling",
+        "horizontalpodautoscalers"
+    )?);
+    assert!(!rbac_allows("list", "", "secrets")?);
     standin.clear_requests().await?;
     let again = scaler
         .handle(
@@ -344,6 +353,7 @@ async fn seed_scenario_alarm_raises_hpa_max_and_recovery_restores_it() -> Result
         .filter(|r| r["status"] == 409)
         .collect();
     assert_eq!(conflicts.len(), 1, "the stand-in answered one 409");
+    assert_within_rbac(standin).await?;
     Ok(())
 }
 
@@ -422,6 +432,7 @@ async fn alert_batches_scale_a_deployment_and_late_ones_change_nothing() -> Resu
         standin.get("deployments", "web", "web").await?["spec"]["replicas"],
         3
     );
+    assert_within_rbac(standin).await?;
     Ok(())
 }
 

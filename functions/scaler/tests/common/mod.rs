@@ -409,3 +409,79 @@ pub fn web_policy(dry_run: bool, ceiling: &str) -> String {
          while_firing: {{replicas: {{add: 2}}}}\n    ceiling: {ceiling}\n    dry_run: {dry_run}\n"
     )
 }
+
+/// The Kubernetes authorization attributes of a request the stand-in logged:
+/// `(verb, API group, resource[/subresource])`, as the API server derives them.
+pub fn rbac_attributes(method: &str, path: &str) -> Option<(String, String, String)> {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    // /api/v1/namespaces/ns/res[/name[/sub]] or /apis/group/version/namespaces/ns/res[/name[/sub]]
+    let (group, rest) = match parts.as_slice() {
+        ["api", _version, rest @ ..] => (String::new(), rest),
+        ["apis", group, _version, rest @ ..] => (group.to_string(), rest),
+        _ => return None,
+    };
+    let (resource, name, sub) = match rest {
+        ["namespaces", _ns, resource] => (*resource, None, None),
+        ["namespaces", _ns, resource, name] => (*resource, Some(*name), None),
+        ["namespaces", _ns, resource, name, sub] => (*resource, Some(*name), Some(*sub)),
+        _ => return None,
+    };
+    let verb = match (method, name) {
+        ("GET", None) => "list",
+        ("GET", Some(_)) => "get",
+        ("POST", None) => "create",
+        ("PATCH", Some(_)) => "patch",
+        ("PUT", Some(_)) => "update",
+        ("DELETE", Some(_)) => "delete",
+        _ => return None,
+    };
+    let resource = match sub {
+        Some(sub) => format!("{resource}/{sub}"),
+        None => resource.to_string(),
+    };
+    Some((verb.to_string(), group, resource))
+}
+
+/// Whether the ClusterRole in `infra/eks-rbac.yaml` (the RBAC the README tells users
+/// to apply) allows `(verb, group, resource)`.
+pub fn rbac_allows(verb: &str, group: &str, resource: &str) -> Result<bool, String> {
+    let path = support::workspace_root().join("infra/eks-rbac.yaml");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    for document in serde_yaml::Deserializer::from_str(&text) {
+        let value = <serde_yaml::Value as serde::Deserialize>::deserialize(document)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if value["kind"].as_str() != Some("ClusterRole") {
+            continue;
+        }
+        let rules = value["rules"].as_sequence().cloned().unwrap_or_default();
+        let has = |rule: &serde_yaml::Value, key: &str, want: &str| {
+            rule[key]
+                .as_sequence()
+                .is_some_and(|items| items.iter().any(|i| i.as_str() == Some(want)))
+        };
+        return Ok(rules.iter().any(|rule| {
+            has(rule, "apiGroups", group)
+                && has(rule, "resources", resource)
+                && has(rule, "verbs", verb)
+        }));
+    }
+    Err(format!("{}: no ClusterRole", path.display()))
+}
+
+/// Checks every request the stand-in logged against `infra/eks-rbac.yaml`: the RBAC
+/// we tell users to grant is exactly enough. Returns how many requests were checked.
+pub async fn assert_within_rbac(standin: &StandIn) -> Result<usize, String> {
+    let requests = standin.requests().await?;
+    for r in &requests {
+        let method = r["method"].as_str().unwrap_or_default();
+        let path = r["path"].as_str().unwrap_or_default();
+        let (verb, group, resource) = rbac_attributes(method, path)
+            .ok_or_else(|| format!("unexpected request {method} {path}"))?;
+        if !rbac_allows(&verb, &group, &resource)? {
+            return Err(format!(
+                "{method} {path} needs {verb} on {group}/{resource}, which infra/eks-rbac.yaml does not grant"
+            ));
+        }
+    }
+    Ok(requests.len())
+}
