@@ -412,7 +412,17 @@ async fn alert_batches_scale_a_deployment_and_late_ones_change_nothing() -> Resu
         report(&s, "web-errors").map(|r| r.signal.as_str()),
         Some("ok")
     );
-    // Past the 10m cooldown, the scheduled reconcile restores.
+    // Past the 10m cooldown, the scheduled reconcile restores, through a concurrent
+    // edit of the Deployment (a real 409 on the first write, then converged).
+    standin
+        .conflict(
+            "deployments",
+            "web",
+            "web",
+            1,
+            json!({"metadata": {"labels": {"edited": "yes"}}}),
+        )
+        .await?;
     let s = scaler
         .handle(&json!({"reconcile": true}), start + Duration::minutes(15))
         .await;
@@ -432,6 +442,10 @@ async fn alert_batches_scale_a_deployment_and_late_ones_change_nothing() -> Resu
         standin.get("deployments", "web", "web").await?["spec"]["replicas"],
         3
     );
+    assert_eq!(report(&s, "web-errors").map(|r| r.conflicts), Some(1));
+    let web = standin.get("deployments", "web", "web").await?;
+    assert_eq!(web["metadata"]["labels"]["edited"], "yes");
+    assert!(!annotations(&web).contains_key("scaler.metrics-pipeline/original"));
     assert_within_rbac(standin).await?;
     Ok(())
 }
