@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs everything the demo and the tests need on a fresh Debian machine with Rust
 # and Python: Debian's Prometheus, node-exporter and Alertmanager (and openssl for the
-# TLS test), and a Python virtualenv (.venv/) with botocore (independent SigV4 check),
-# moto (AWS API stand-in: STS, SNS, SQS, DynamoDB, SSM) and cargo-lambda (Lambda
-# Runtime API emulator). Idempotent: a second run installs
-# nothing and takes a second or two.
+# TLS test), a Python virtualenv (.venv/) with botocore (independent SigV4 check),
+# moto (AWS API stand-in: STS, SNS, SQS, DynamoDB, SSM), cargo-lambda (Lambda Runtime
+# API emulator and arm64 packaging) with ziglang (its cross linker), cfn-lint and
+# aws-sam-cli (template checks), and the Rust aarch64-unknown-linux-gnu target.
+# Idempotent: a second run installs nothing and takes a few seconds.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,19 +35,32 @@ else
   say "Debian packages present: ${APT_PACKAGES[*]}"
 fi
 
-PY_PACKAGES=(botocore "moto[server]" cargo-lambda)
+PY_PACKAGES=(botocore "moto[server]" cargo-lambda ziglang cfn-lint aws-sam-cli)
 if [ ! -x "$VENV/bin/python" ]; then
   say "creating virtualenv $VENV"
   python3 -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c "import botocore, moto" >/dev/null 2>&1 || [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/cargo-lambda" ]; then
+if ! "$VENV/bin/python" -c "import botocore, moto, ziglang" >/dev/null 2>&1 || [ ! -x "$VENV/bin/moto_server" ] ||
+  [ ! -x "$VENV/bin/cargo-lambda" ] || [ ! -x "$VENV/bin/cfn-lint" ] || [ ! -x "$VENV/bin/sam" ]; then
   say "pip install ${PY_PACKAGES[*]}"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "${PY_PACKAGES[@]}"
 else
   say "Python packages present: ${PY_PACKAGES[*]}"
 fi
 
+# Lambda functions run on arm64 (Graviton): cargo lambda cross-compiles with zig.
+ARM64_TARGET=aarch64-unknown-linux-gnu
+if rustup target list --installed 2>/dev/null | grep -qx "$ARM64_TARGET"; then
+  say "Rust target present: $ARM64_TARGET"
+else
+  say "rustup target add $ARM64_TARGET"
+  rustup target add "$ARM64_TARGET"
+fi
+
 say "prometheus: $(prometheus --version 2>&1 | head -n1)"
 say "node-exporter: $(prometheus-node-exporter --version 2>&1 | head -n1)"
 say "alertmanager: $(prometheus-alertmanager --version 2>&1 | head -n1)"
 say "cargo-lambda: $("$VENV/bin/cargo-lambda" lambda --version 2>&1 | head -n1)"
+say "zig: $("$VENV/bin/python" -m ziglang version 2>&1 | head -n1)"
+say "cfn-lint: $("$VENV/bin/cfn-lint" --version 2>&1 | head -n1)"
+say "sam: $(SAM_CLI_TELEMETRY=0 "$VENV/bin/sam" --version 2>&1 | head -n1)"

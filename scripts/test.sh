@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need (scripts/setup.sh), then checks
-# formatting and lints, and runs every test against real local services.
+# formatting and lints, the SAM template (cfn-lint, sam validate), runs every test
+# against real local services, and builds the arm64 Lambda zips (scripts/package.sh).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -10,6 +11,12 @@ bash scripts/setup.sh
 export PATH="$ROOT/.venv/bin:$PATH"
 export PIPELINE_PYTHON="$ROOT/.venv/bin/python"
 
+started=$(date +%s)
+echo "== cfn-lint infra/template.yaml"
+cfn-lint infra/template.yaml
+echo "== sam validate --lint"
+# Offline: the lint and the SAM translation need no AWS account (any region will do).
+(cd infra && SAM_CLI_TELEMETRY=0 sam validate --lint --region us-east-1 && SAM_CLI_TELEMETRY=0 sam validate --region us-east-1)
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
@@ -22,3 +29,6 @@ cargo test --workspace --locked 2>&1 | tee "$log"
 # which is usually an empty doc-test run).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+echo "== arm64 Lambda packages"
+bash scripts/package.sh
+echo "test.sh: $(($(date +%s) - started)) s after setup"
