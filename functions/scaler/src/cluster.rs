@@ -23,8 +23,10 @@ pub const TOKEN_REUSE: Duration = Duration::from_secs(10 * 60);
 /// Why a cluster could not be reached. Names the cluster and the step.
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
+    /// A policy names a cluster the config does not define.
     #[error("cluster {cluster}: not in the config")]
     Unknown { cluster: String },
+    /// DescribeCluster failed (permissions, wrong name or region, throttling).
     #[error("cluster {cluster}: EKS DescribeCluster {name} in {region}: {detail}")]
     Describe {
         cluster: String,
@@ -32,10 +34,13 @@ pub enum ClusterError {
         region: String,
         detail: String,
     },
+    /// The CA bundle is unreadable or not PEM certificates.
     #[error("cluster {cluster}: CA certificate: {detail}")]
     Ca { cluster: String, detail: String },
+    /// No bearer token could be made or read.
     #[error("cluster {cluster}: token: {detail}")]
     Token { cluster: String, detail: String },
+    /// The endpoint or TLS settings cannot make a client.
     #[error("cluster {cluster}: client: {detail}")]
     Client { cluster: String, detail: String },
 }
@@ -58,6 +63,7 @@ pub struct Clusters {
 }
 
 impl Clusters {
+    /// Nothing is contacted until a policy needs the cluster.
     pub fn new(
         configs: std::collections::BTreeMap<String, ClusterConfig>,
         aws: aws_config::SdkConfig,

@@ -73,7 +73,9 @@ pub struct ClusterConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EksCluster {
+    /// The EKS cluster name (also the `x-k8s-aws-id` of its tokens).
     pub name: String,
+    /// Its region: DescribeCluster and the STS host of the token are regional.
     pub region: String,
 }
 
@@ -154,9 +156,13 @@ struct EscalationFile {
 /// The validated config.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Clusters by the name policies use.
     pub clusters: BTreeMap<String, ClusterConfig>,
+    /// Policies in config order (the order they run in).
     pub policies: Vec<Policy>,
+    /// See `alert_expiry` in the README.
     pub alert_expiry: Duration,
+    /// Re-reads after a 409 before a target is reported as failed.
     pub conflict_retries: u32,
 }
 

@@ -27,11 +27,13 @@ pub enum Invocation {
 /// An event the scaler does not understand.
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
+    /// Not a kind of event the scaler is ever sent.
     #[error(
         "unrecognised event (not an SNS notification, a CloudWatch Alarm State Change, \
          a Scheduled Event or {{\"reconcile\": true}}): {0}"
     )]
     Unrecognised(String),
+    /// The right kind of event, but not readable.
     #[error("malformed {what}: {reason}")]
     Malformed { what: &'static str, reason: String },
 }

@@ -25,7 +25,9 @@ use crate::values::Kind;
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct HandleError {
+    /// Why the invocation failed (what Lambda records as the error).
     pub message: String,
+    /// What was done before, for the invocation log line.
     pub summary: Box<Summary>,
 }
 
@@ -37,6 +39,7 @@ pub struct Scaler {
 }
 
 impl Scaler {
+    /// Clients are built lazily: a cluster is contacted when a policy needs it.
     pub fn new(config: Config, aws: &aws_config::SdkConfig) -> Scaler {
         Scaler {
             clusters: Clusters::new(config.clusters.clone(), aws.clone()),

@@ -23,6 +23,7 @@ pub const FIELD_MANAGER: &str = "metrics-pipeline-scaler";
 /// sent one, so RBAC and validation problems are readable in the log.
 #[derive(Debug, thiserror::Error)]
 pub enum KubeError {
+    /// The API answered with an error `Status`.
     #[error("{target}: {verb}: {code} {reason}: {message}")]
     Api {
         target: String,
@@ -31,6 +32,7 @@ pub enum KubeError {
         reason: String,
         message: String,
     },
+    /// No answer: connection, TLS or timeout.
     #[error("{target}: {verb}: {detail}")]
     Transport {
         target: String,

@@ -29,6 +29,7 @@ pub struct LiveScaler {
 }
 
 impl LiveScaler {
+    /// Nothing is read until the first invocation (or [`LiveScaler::scaler`]).
     pub fn new(
         source: ConfigSource,
         reader: ConfigReader,

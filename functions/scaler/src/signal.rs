@@ -31,6 +31,7 @@ impl AlarmState {
         }
     }
 
+    /// CloudWatch's spelling, for messages.
     pub fn as_str(self) -> &'static str {
         match self {
             AlarmState::Alarm => "ALARM",

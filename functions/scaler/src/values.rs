@@ -23,6 +23,7 @@ impl Kind {
         }
     }
 
+    /// Kubernetes' spelling of the kind.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::HorizontalPodAutoscaler => "HorizontalPodAutoscaler",
@@ -62,6 +63,7 @@ impl Field {
         }
     }
 
+    /// The config spelling, for error messages.
     pub fn config_name(self) -> &'static str {
         match self {
             Field::MinReplicas => "min_replicas",
