@@ -583,3 +583,50 @@ async fn raw_cloudwatch_sns_and_failures_are_clear() -> Result<(), String> {
     assert_eq!(err.summary.errors, 1);
     Ok(())
 }
+
+/// Two warm containers handling the same alarm at the same moment (SNS and
+/// EventBridge both deliver it): exactly one change lands, the other invocation sees
+/// it (directly or after a 409) and writes nothing more, and the recorded original
+/// is the real one, not the other invocation's raised value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_invocations_converge_on_one_change() -> Result<(), String> {
+    let stack = start_stack().await?;
+    let (standin, aws) = (&stack.standin, &stack.aws);
+    seed(standin).await?;
+    stack.alarm(ALARM, "ALARM").await?;
+    for round in 0..5 {
+        standin
+            .put(
+                "horizontalpodautoscalers",
+                "orders",
+                "consumer",
+                hpa("consumer", "orders", "consumer", 2, 10),
+            )
+            .await?;
+        let text = config(&standin.url, &stack.certs.ca());
+        let a = Scaler::new(Config::parse(&text).map_err(|e| e.to_string())?, aws);
+        let b = Scaler::new(Config::parse(&text).map_err(|e| e.to_string())?, aws);
+        let now = t0();
+        let event = alarm_event(ALARM, "ALARM", "OK");
+        let (ra, rb) = tokio::join!(a.handle(&event, now), b.handle(&event, now));
+        let (ra, rb) = (
+            ra.map_err(|e| e.to_string())?,
+            rb.map_err(|e| e.to_string())?,
+        );
+        let hpa_changes = |s: &scaler::Summary| {
+            report(s, "orders-backlog").is_some_and(|r| r.to.is_some() && r.action == "apply")
+        };
+        let applied = usize::from(hpa_changes(&ra)) + usize::from(hpa_changes(&rb));
+        assert_eq!(applied, 1, "round {round}: {ra:?} {rb:?}");
+        let hpa_now = standin
+            .get("horizontalpodautoscalers", "orders", "consumer")
+            .await?;
+        assert_eq!(hpa_now["spec"]["maxReplicas"], 15, "round {round}");
+        assert_eq!(
+            annotations(&hpa_now)["scaler.metrics-pipeline/original"],
+            r#"{"maxReplicas":10,"minReplicas":2}"#,
+            "round {round}"
+        );
+    }
+    Ok(())
+}
