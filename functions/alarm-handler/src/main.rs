@@ -4,7 +4,6 @@
 //! The config comes from `ALARM_HANDLER_CONFIG_FILE`, `ALARM_HANDLER_CONFIG` or
 //! `ALARM_HANDLER_CONFIG_SSM_PARAMETER` and is re-read while the function is warm.
 
-use std::io::Read;
 use std::sync::Arc;
 
 use alarm_handler::config::CONFIG_ENV_PREFIX;
@@ -16,18 +15,8 @@ use tokio::sync::Mutex;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if in_lambda {
-        subscriber.json().without_time().init();
-    } else {
-        use std::io::IsTerminal;
-        subscriber.with_ansi(std::io::stderr().is_terminal()).init();
-    }
+    let in_lambda = function_cli::in_lambda();
+    function_cli::init_logging(in_lambda);
     let handler = match build_handler().await {
         Ok(handler) => handler,
         Err(message) => {
@@ -58,16 +47,11 @@ async fn lambda_main(handler: ReloadingHandler) -> std::process::ExitCode {
         async move {
             let mut handler = handler.lock().await;
             let result = handler.handle(&event.payload, chrono::Utc::now()).await;
-            // One JSON line per invocation, with the summary as a nested object so
-            // CloudWatch Logs Insights can query its fields.
-            let (level, summary) = match &result {
-                Ok(summary) => ("INFO", summary),
-                Err(e) => ("ERROR", e.summary.as_ref()),
+            let line = match &result {
+                Ok(summary) => function_cli::summary_line(true, summary),
+                Err(e) => function_cli::summary_line(false, e.summary.as_ref()),
             };
-            println!(
-                "{}",
-                serde_json::json!({"level": level, "message": "invocation summary", "summary": summary})
-            );
+            println!("{line}");
             result.map_err(|e| lambda_runtime::Error::from(e.to_string()))
         }
     });
@@ -82,7 +66,7 @@ async fn lambda_main(handler: ReloadingHandler) -> std::process::ExitCode {
 
 async fn cli_main(mut handler: ReloadingHandler) -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let text = match read_event(&args) {
+    let text = match function_cli::event_path(&args).and_then(function_cli::read_event) {
         Ok(text) => text,
         Err(message) => {
             eprintln!("alarm-handler: {message}\nusage: alarm-handler [--event FILE|-]");
@@ -100,25 +84,4 @@ async fn cli_main(mut handler: ReloadingHandler) -> std::process::ExitCode {
         Err(e) => eprintln!("alarm-handler: cannot print the summary: {e}"),
     }
     code
-}
-
-/// `--event FILE`, or `-`/nothing for stdin.
-fn read_event(args: &[String]) -> Result<String, String> {
-    let path = match args {
-        [] => None,
-        [flag, path] if flag == "--event" => Some(path.as_str()),
-        _ => return Err(format!("unexpected arguments {args:?}")),
-    };
-    match path {
-        Some(path) if path != "-" => {
-            std::fs::read_to_string(path).map_err(|e| format!("cannot read event file {path}: {e}"))
-        }
-        _ => {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| format!("cannot read the event from stdin: {e}"))?;
-            Ok(text)
-        }
-    }
 }

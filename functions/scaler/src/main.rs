@@ -2,7 +2,6 @@
 //! invocations; otherwise run the handler once on `--event FILE` (or stdin) and print
 //! the summary. Exit code 1 when the invocation failed, 2 for bad arguments or config.
 
-use std::io::Read;
 use std::sync::Arc;
 
 use config_source::{ConfigReader, ConfigSource};
@@ -12,18 +11,8 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if in_lambda {
-        subscriber.json().without_time().init();
-    } else {
-        use std::io::IsTerminal;
-        subscriber.with_ansi(std::io::stderr().is_terminal()).init();
-    }
+    let in_lambda = function_cli::in_lambda();
+    function_cli::init_logging(in_lambda);
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let source = match ConfigSource::from_env(scaler::live::ENV_PREFIX) {
         Ok(source) => source,
@@ -53,15 +42,11 @@ async fn lambda_main(scaler: LiveScaler) -> std::process::ExitCode {
         let scaler = Arc::clone(&scaler);
         async move {
             let result = scaler.handle(&event.payload, chrono::Utc::now()).await;
-            // One JSON line per invocation, the summary nested for Logs Insights.
-            let (level, summary) = match &result {
-                Ok(summary) => ("INFO", summary),
-                Err(e) => ("ERROR", e.summary.as_ref()),
+            let line = match &result {
+                Ok(summary) => function_cli::summary_line(true, summary),
+                Err(e) => function_cli::summary_line(false, e.summary.as_ref()),
             };
-            println!(
-                "{}",
-                serde_json::json!({"level": level, "message": "invocation summary", "summary": summary})
-            );
+            println!("{line}");
             result.map_err(|e| lambda_runtime::Error::from(e.to_string()))
         }
     });
@@ -76,7 +61,7 @@ async fn lambda_main(scaler: LiveScaler) -> std::process::ExitCode {
 
 async fn cli_main(scaler: LiveScaler) -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let text = match read_event(&args) {
+    let text = match function_cli::event_path(&args).and_then(function_cli::read_event) {
         Ok(text) => text,
         Err(message) => {
             eprintln!("scaler: {message}\nusage: scaler [--event FILE|-]");
@@ -102,25 +87,4 @@ async fn cli_main(scaler: LiveScaler) -> std::process::ExitCode {
         Err(e) => eprintln!("scaler: cannot print the summary: {e}"),
     }
     code
-}
-
-/// `--event FILE`, or `-`/nothing for stdin.
-fn read_event(args: &[String]) -> Result<String, String> {
-    let path = match args {
-        [] => None,
-        [flag, path] if flag == "--event" => Some(path.as_str()),
-        _ => return Err(format!("unexpected arguments {args:?}")),
-    };
-    match path {
-        Some(path) if path != "-" => {
-            std::fs::read_to_string(path).map_err(|e| format!("cannot read event file {path}: {e}"))
-        }
-        _ => {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| format!("cannot read the event from stdin: {e}"))?;
-            Ok(text)
-        }
-    }
 }

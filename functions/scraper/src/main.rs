@@ -1,7 +1,6 @@
 //! Runtime wiring only: under Lambda (`AWS_LAMBDA_RUNTIME_API` set) serve invocations;
 //! otherwise run the handler once on `--event FILE` (or stdin) and print the response.
 
-use std::io::Read;
 use std::time::{Duration, Instant};
 
 use lambda_runtime::{service_fn, LambdaEvent};
@@ -9,18 +8,11 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let in_lambda = function_cli::in_lambda();
+    function_cli::init_logging(in_lambda);
     if in_lambda {
-        subscriber.json().without_time().init();
         lambda_main().await
     } else {
-        use std::io::IsTerminal;
-        subscriber.with_ansi(std::io::stderr().is_terminal()).init();
         cli_main().await
     }
 }
@@ -106,16 +98,6 @@ fn read_cli_args(args: &[String]) -> Result<(String, Duration), String> {
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    let text = match event_path {
-        Some(path) if path != "-" => std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read event file {path}: {e}"))?,
-        _ => {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| format!("cannot read the event from stdin: {e}"))?;
-            text
-        }
-    };
+    let text = function_cli::read_event(event_path.filter(|p| *p != "-"))?;
     Ok((text, timeout))
 }
