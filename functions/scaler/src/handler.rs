@@ -98,6 +98,7 @@ impl Scaler {
         summary: &mut Summary,
     ) -> Result<(), String> {
         let invocation = parse_invocation(event).map_err(|e| e.to_string())?;
+        let reconcile = matches!(invocation, Invocation::Reconcile);
         let (selected, alerts, claims) = match invocation {
             Invocation::Reconcile => {
                 summary.trigger = "reconcile".into();
@@ -156,9 +157,10 @@ impl Scaler {
             lookup.states
         };
         // An event whose claimed state is not the alarm's current state is old news
-        // (or raced a newer change): it is not acted on.
+        // (or raced a newer change): it is not acted on. Alarms no policy names are
+        // not looked up, so their claims are neither fresh nor stale.
         let mut fresh_alarms = BTreeSet::new();
-        for (name, claimed) in &claims {
+        for (name, claimed) in claims.iter().filter(|(n, _)| names.contains(n)) {
             match states.get(name) {
                 Some(current) if current == claimed => {
                     fresh_alarms.insert(name.clone());
@@ -176,7 +178,7 @@ impl Scaler {
         for policy in selected {
             let by_alarm = policy.alarms.iter().any(|a| fresh_alarms.contains(a));
             let by_alert = alerts.iter().any(|a| crate::signal::matches(policy, a));
-            if summary.trigger == "alerts" && !by_alarm && !by_alert {
+            if !reconcile && !by_alarm && !by_alert {
                 continue;
             }
             let report = self.converge(policy, &states, &alerts, now, summary).await;

@@ -571,6 +571,25 @@ async fn raw_cloudwatch_sns_and_failures_are_clear() -> Result<(), String> {
         "DescribeCluster is cached"
     );
 
+    // An alarm no policy names: nothing runs, nothing is called stale, and it says so.
+    let unrelated = scaler
+        .handle(&alarm_event("someone-elses-alarm", "ALARM", "OK"), t0())
+        .await
+        .map_err(|e| e.to_string())?;
+    assert_eq!(
+        (unrelated.policies_run, unrelated.stale_alarm_events),
+        (0, 0)
+    );
+    assert_eq!(unrelated.describe_alarms_calls, 0);
+    assert!(
+        unrelated
+            .warnings
+            .iter()
+            .any(|w| w.contains("none of the 1 alerts")),
+        "{:?}",
+        unrelated.warnings
+    );
+
     // An event nobody sends the scaler: an error naming what arrived.
     let err = match scaler.handle(&json!({"hello": "world"}), t0()).await {
         Err(e) => e,
