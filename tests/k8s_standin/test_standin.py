@@ -92,57 +92,17 @@ STATEFULSET_FIXTURE = {
 
 
 # ---------------------------------------------------------------------------
-# Certificates: what rustls (webpki) accepts. make_certs.sh does the same.
+# Certificates: made by make_certs.sh, the same script the Rust tests call, so this
+# suite also checks that what it makes is accepted by a verifying TLS client.
 # ---------------------------------------------------------------------------
-
-OPENSSL_CNF = """\
-[req]
-distinguished_name = dn
-prompt = no
-[dn]
-CN = k8s-standin
-[ca]
-basicConstraints = critical, CA:TRUE
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-[server]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1, DNS:localhost
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid, issuer
-"""
 
 
 def make_certs(outdir):
-    """Creates ca.pem, ca-key.pem, server.pem (SAN IP:127.0.0.1, DNS:localhost) and
-    server-key.pem in outdir with openssl:
-
-      openssl req -x509 -new -newkey rsa:2048 -nodes -sha256 -days 3650 \\
-          -config openssl.cnf -extensions ca -subj "/CN=..." -keyout ca-key.pem -out ca.pem
-      openssl req -new -newkey rsa:2048 -nodes -sha256 -config openssl.cnf \\
-          -subj "/CN=localhost" -keyout server-key.pem -out server.csr
-      openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -set_serial 0x<random> \\
-          -days 825 -sha256 -extfile openssl.cnf -extensions server -out server.pem
-
-    with openssl.cnf as OPENSSL_CNF above (the CA: basicConstraints critical CA:TRUE,
-    keyUsage keyCertSign; the server: CA:FALSE, digitalSignature+keyEncipherment,
-    serverAuth, the SAN)."""
+    """Runs make_certs.sh OUTDIR: ca.pem, ca-key.pem, server.pem (SAN IP:127.0.0.1,
+    DNS:localhost) and server-key.pem."""
     outdir = Path(outdir)
-    cnf = outdir / "openssl.cnf"
-    cnf.write_text(OPENSSL_CNF)
-    run = functools.partial(subprocess.run, check=True, capture_output=True)
-    run(["openssl", "req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes", "-sha256",
-         "-days", "3650", "-config", cnf, "-extensions", "ca", "-subj", "/CN=k8s-standin test CA",
-         "-keyout", outdir / "ca-key.pem", "-out", outdir / "ca.pem"])
-    run(["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-sha256", "-config", cnf,
-         "-subj", "/CN=localhost", "-keyout", outdir / "server-key.pem",
-         "-out", outdir / "server.csr"])
-    run(["openssl", "x509", "-req", "-in", outdir / "server.csr", "-CA", outdir / "ca.pem",
-         "-CAkey", outdir / "ca-key.pem", "-set_serial", "0x" + os.urandom(16).hex(),
-         "-days", "825", "-sha256", "-extfile", cnf, "-extensions", "server",
-         "-out", outdir / "server.pem"])
+    script = Path(__file__).resolve().parent / "make_certs.sh"
+    subprocess.run(["sh", str(script), str(outdir)], check=True, capture_output=True)
     return outdir
 
 
