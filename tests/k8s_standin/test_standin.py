@@ -12,7 +12,6 @@ import datetime as dt
 import functools
 import http.client
 import json
-import os
 import select
 import socket
 import ssl
