@@ -6,11 +6,9 @@
 //! scaler's reconcile restores the original. This pins the contract between the two
 //! functions: the scaler reads exactly what the alarm-handler writes.
 
-#[path = "../functions/scaler/tests/common/mod.rs"]
-mod scaler_common;
+use test_support::kubernetes_stack as scaler_common;
 
-#[path = "../functions/alarm-handler/tests/common/mod.rs"]
-mod handler_common;
+use test_support::sns_sqs as handler_common;
 
 use std::time::Duration;
 

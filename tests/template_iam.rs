@@ -4,17 +4,15 @@
 //! role's grants compared with the exact list). The checker itself is tested on small
 //! templates with one bad statement each.
 
-mod cfn;
-mod iam_check;
+use crate::{cfn, iam_check};
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
 use cfn::{Resolver, ACCOUNT, REGION};
 use serde_json::Value;
 
 fn template() -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("infra/template.yaml");
+    let path = crate::repository_root().join("infra/template.yaml");
     cfn::load(&path).unwrap_or_else(|e| panic!("{e}"))
 }
 

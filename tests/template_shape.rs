@@ -6,7 +6,7 @@
 //! every function can read exactly its own config parameters. infra/eks-rbac.yaml
 //! holds exactly the scaler's verbs.
 
-mod cfn;
+use crate::cfn;
 
 use std::path::PathBuf;
 
@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 const WORKSPACE: &str = "arn:aws:aps:eu-west-1:123456789012:workspace/ws-1234abcd";
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    crate::repository_root()
 }
 
 fn template() -> Value {
@@ -507,8 +507,8 @@ fn the_reserved_concurrency_parameters_can_turn_reservation_off() {
 #[test]
 fn eks_rbac_grants_exactly_the_scalers_verbs_to_its_group() {
     let text = std::fs::read_to_string(root().join("infra/eks-rbac.yaml")).expect("read");
-    let documents: Vec<Value> = serde_yaml::Deserializer::from_str(&text)
-        .map(|d| serde_yaml::Value::deserialize(d).expect("YAML document"))
+    let documents: Vec<Value> = yaml_serde::Deserializer::from_str(&text)
+        .map(|d| yaml_serde::Value::deserialize(d).expect("YAML document"))
         .map(|v| serde_json::to_value(v).expect("JSON"))
         .collect();
     assert_eq!(documents.len(), 2, "{documents:#?}");

@@ -17,7 +17,7 @@ pub const STACK: &str = "metrics-pipeline";
 
 /// Parses template YAML (or JSON) into the long form.
 pub fn parse(text: &str) -> Result<Value, String> {
-    let yaml: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+    let yaml: yaml_serde::Value = yaml_serde::from_str(text).map_err(|e| e.to_string())?;
     convert(yaml)
 }
 
@@ -27,8 +27,8 @@ pub fn load(path: &std::path::Path) -> Result<Value, String> {
     parse(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn convert(value: serde_yaml::Value) -> Result<Value, String> {
-    use serde_yaml::Value as Y;
+fn convert(value: yaml_serde::Value) -> Result<Value, String> {
+    use yaml_serde::Value as Y;
     Ok(match value {
         Y::Null => Value::Null,
         Y::Bool(b) => Value::Bool(b),

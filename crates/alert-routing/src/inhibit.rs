@@ -139,7 +139,7 @@ mod tests {
     }
 
     fn rule(yaml: &str) -> Inhibitor {
-        let configs: Vec<InhibitRuleConfig> = serde_yaml::from_str(yaml).expect("yaml");
+        let configs: Vec<InhibitRuleConfig> = yaml_serde::from_str(yaml).expect("yaml");
         Inhibitor::new(&configs).expect("valid")
     }
 

@@ -50,7 +50,7 @@ pub struct RouteConfig {
 impl RouteConfig {
     /// Parses a YAML `route` block; unknown fields are errors naming them.
     pub fn from_yaml(yaml: &str) -> Result<RouteConfig, RouteError> {
-        serde_yaml::from_str(yaml).map_err(|e| RouteError::Invalid {
+        yaml_serde::from_str(yaml).map_err(|e| RouteError::Invalid {
             path: "root".into(),
             reason: e.to_string(),
         })

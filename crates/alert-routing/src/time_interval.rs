@@ -328,7 +328,7 @@ mod tests {
     use super::*;
 
     fn intervals(yaml: &str) -> Result<TimeIntervals, TimeIntervalError> {
-        let configs: Vec<NamedTimeIntervalConfig> = serde_yaml::from_str(yaml).expect("yaml");
+        let configs: Vec<NamedTimeIntervalConfig> = yaml_serde::from_str(yaml).expect("yaml");
         TimeIntervals::new(&configs)
     }
 

@@ -3,6 +3,9 @@
 //! rendering. Error wording is Alertmanager's own and not compared; error vs success
 //! and the parsed matchers are.
 
+// Test code: a failed step panics, which is how a test reports it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
 use std::path::PathBuf;
 
 use alert_routing::{classic_parser, utf8_parser, MatchType, Matcher, MatcherError};

@@ -2,6 +2,9 @@
 //! `am_routes.md`, transcribed from prometheus/alertmanager dispatch/route_test.go,
 //! Apache-2.0).
 
+// Test code: a failed step panics, which is how a test reports it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
@@ -207,7 +210,7 @@ fn mute_and_active_time_intervals_apply_per_route() {
         "receiver: default\nroutes:\n- matchers: [team=a]\n  receiver: a\n  mute_time_intervals: [weekend]\n  routes:\n  - matchers: [sev=low]\n- matchers: [team=b]\n  receiver: b\n  active_time_intervals: [weekend]\n",
     )
     .expect("valid");
-    let configs: Vec<NamedTimeIntervalConfig> = serde_yaml::from_str(
+    let configs: Vec<NamedTimeIntervalConfig> = yaml_serde::from_str(
         "- name: weekend\n  time_intervals: [{weekdays: ['saturday', 'sunday']}]\n",
     )
     .expect("yaml");

@@ -1,6 +1,9 @@
 //! Signing checked against `../shared/conformance/sigv4/generated/botocore_vectors.json`:
 //! botocore 1.43 at fixed times with fake credentials (AMP remote write and EKS tokens).
 
+// Test code: a failed step panics, which is how a test reports it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
 mod common;
 
 use aws_signing::{presign_eks_token, sign_request, RequestToSign, EKS_TOKEN_PREFIX};

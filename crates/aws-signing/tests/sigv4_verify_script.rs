@@ -2,6 +2,9 @@
 //! tampered capture. Needs the workspace's `.venv` with botocore (`scripts/setup.sh`),
 //! or a Python with botocore in `PIPELINE_PYTHON`.
 
+// Test code: a failed step panics, which is how a test reports it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -1,5 +1,8 @@
 //! Rendering checks with exact expected output, over Alertmanager-shaped data.
 
+// Test code: a failed step panics, which is how a test reports it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
 use std::collections::BTreeMap;
 
 use notify_template::{notification_data, TemplateAlert, TemplateError, Templates};

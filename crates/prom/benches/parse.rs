@@ -4,6 +4,9 @@
 //!
 //! `cargo bench -p prom --bench parse`
 
+// A benchmark is test code: a missing input file panics with its path.
+#![allow(clippy::panic, missing_docs)]
+
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Duration;

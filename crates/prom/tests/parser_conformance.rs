@@ -9,6 +9,9 @@
 //! field for it). Cases with `type_and_unit_labels: true` exercise an experimental
 //! Prometheus feature that injects `__type__`/`__unit__` labels, which we do not do.
 
+// Test code: a failed step panics, which is how a test reports it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

@@ -1,6 +1,9 @@
 //! Prometheus' relabel tests (`../shared/conformance/relabel_cases.json`, transcribed
 //! from prometheus/prometheus model/relabel/relabel_test.go, Apache-2.0).
 
+// Test code: a failed step panics, which is how a test reports it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -101,7 +104,7 @@ fn yaml_round_trips_exactly() {
     let cases = cases();
     for case in cases["yaml_roundtrip"]["cases"].as_array().expect("cases") {
         let yaml = case["yaml"].as_str().expect("yaml");
-        let config: RelabelConfig = serde_yaml::from_str(yaml).expect("parses");
+        let config: RelabelConfig = yaml_serde::from_str(yaml).expect("parses");
         assert_eq!(config.to_yaml(), yaml, "{}", case["name"]);
     }
 }
@@ -124,7 +127,7 @@ fn json_round_trips_exactly() {
 #[test]
 fn explicit_empty_fields_stay_empty() {
     let config: RelabelConfig =
-        serde_yaml::from_str("source_labels: [a, b]\nseparator: \"\"\ntarget_label: t\n")
+        yaml_serde::from_str("source_labels: [a, b]\nseparator: \"\"\ntarget_label: t\n")
             .expect("parses");
     let relabeler = Relabeler::new(&[config]).expect("valid");
     let mut labels = Labels::from_pairs([("a", "x"), ("b", "y")]);
@@ -135,10 +138,10 @@ fn explicit_empty_fields_stay_empty() {
 #[test]
 fn unknown_fields_and_bad_regexes_are_errors_naming_them() {
     let err =
-        serde_yaml::from_str::<RelabelConfig>("sourcelabels: [a]\n").expect_err("unknown field");
+        yaml_serde::from_str::<RelabelConfig>("sourcelabels: [a]\n").expect_err("unknown field");
     assert!(err.to_string().contains("sourcelabels"), "{err}");
     let config: RelabelConfig =
-        serde_yaml::from_str("regex: '(unclosed'\naction: keep\nsource_labels: [a]\n")
+        yaml_serde::from_str("regex: '(unclosed'\naction: keep\nsource_labels: [a]\n")
             .expect("parses");
     let err = Relabeler::new(&[config]).expect_err("bad regex");
     assert!(err.to_string().contains("(unclosed"), "{err}");
@@ -147,11 +150,11 @@ fn unknown_fields_and_bad_regexes_are_errors_naming_them() {
 #[test]
 fn prometheus_loading_details() {
     // The action is case-insensitive, as Prometheus lower-cases it.
-    let c: RelabelConfig = serde_yaml::from_str("action: Labeldrop\nregex: x\n").expect("parses");
+    let c: RelabelConfig = yaml_serde::from_str("action: Labeldrop\nregex: x\n").expect("parses");
     assert!(c.validate().is_ok());
     // An explicit null regex is the empty regex (matches only ""), not the default.
     let c: RelabelConfig =
-        serde_yaml::from_str("source_labels: [a]\nregex:\ntarget_label: t\nreplacement: set\n")
+        yaml_serde::from_str("source_labels: [a]\nregex:\ntarget_label: t\nreplacement: set\n")
             .expect("parses");
     let r = Relabeler::new(&[c]).expect("valid");
     let mut labels = Labels::from_pairs([("a", "x")]);
@@ -162,7 +165,7 @@ fn prometheus_loading_details() {
         "action: uppercase\nsource_labels: [a]\ntarget_label: b\nreplacement: x\n",
         "action: keepequal\nsource_labels: [a]\ntarget_label: b\nregex: (.*)\n",
     ] {
-        let c: RelabelConfig = serde_yaml::from_str(yaml).expect("parses");
+        let c: RelabelConfig = yaml_serde::from_str(yaml).expect("parses");
         assert!(c.validate().is_err(), "{yaml}");
     }
     // JSON keeps absent fields absent, so a reloaded rule means the same.

@@ -134,7 +134,7 @@ pub struct SnsConfig {
     #[serde(default)]
     pub api_url: Option<String>,
     #[serde(default)]
-    pub sigv4: Option<serde_yaml::Value>,
+    pub sigv4: Option<yaml_serde::Value>,
     #[serde(default)]
     pub phone_number: Option<String>,
     #[serde(default)]
@@ -214,7 +214,7 @@ pub struct PagerdutyConfig {
     pub routing_key_file: Option<PathBuf>,
     /// Events API v1 key: refused (v1 is retired); use `routing_key`.
     #[serde(default)]
-    pub service_key: Option<serde_yaml::Value>,
+    pub service_key: Option<yaml_serde::Value>,
     #[serde(default)]
     pub url: Option<String>,
     #[serde(default)]
@@ -292,7 +292,7 @@ impl Config {
     /// from `base_dir` (the config file's directory) or the working directory.
     pub fn parse(yaml: &str, base_dir: Option<&Path>) -> Result<Config, ConfigError> {
         let file: ConfigFile =
-            serde_yaml::from_str(yaml).map_err(|e| ConfigError::Yaml(e.to_string()))?;
+            yaml_serde::from_str(yaml).map_err(|e| ConfigError::Yaml(e.to_string()))?;
         file.route.validate_root()?;
         let route = Route::from_config(&file.route)?;
         let mut intervals = file.time_intervals.clone();

@@ -241,7 +241,7 @@ impl Config {
     /// Parses and validates YAML text.
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
         let file: ConfigFile =
-            serde_yaml::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
+            yaml_serde::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
         for (name, cluster) in &file.clusters {
             validate_cluster(name, cluster)?;
         }

@@ -5,10 +5,18 @@
 //! Run: `cargo bench -p scraper --bench vs_prometheus_agent` (after scripts/setup.sh).
 //! `BENCH_SAMPLES=N` changes the target's size.
 
-#[path = "../../../tests/fake_http/mod.rs"]
-mod fake_http;
-#[path = "../../../tests/support/mod.rs"]
-mod support;
+// A benchmark is test code (a failed step panics), and it reads the peer's CPU time
+// and peak RSS with wait4(2), which has no safe wrapper in std.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unsafe_code,
+    missing_docs
+)]
+
+use test_support::fake_http;
+use test_support::services as support;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

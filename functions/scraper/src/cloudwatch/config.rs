@@ -624,7 +624,7 @@ mod tests {
 
     fn load(yaml: &str) -> Result<YaceConfig, YaceConfigError> {
         let file: YaceConfigFile =
-            serde_yaml::from_str(yaml).map_err(|e| fail("yaml", e.to_string()))?;
+            yaml_serde::from_str(yaml).map_err(|e| fail("yaml", e.to_string()))?;
         YaceConfig::from_file(&file, &resolve)
     }
 

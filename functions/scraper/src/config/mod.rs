@@ -22,7 +22,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     #[error("invalid config YAML: {0}")]
-    Yaml(#[from] serde_yaml::Error),
+    Yaml(#[from] yaml_serde::Error),
     #[error("invalid config: {0}")]
     Invalid(String),
 }
@@ -44,15 +44,15 @@ pub struct Config {
     pub cloudwatch: Option<crate::cloudwatch::config::YaceConfigFile>,
     // Prometheus sections that have no meaning for a scheduled scrape-and-send run.
     #[serde(default)]
-    rule_files: Option<serde_yaml::Value>,
+    rule_files: Option<yaml_serde::Value>,
     #[serde(default)]
-    alerting: Option<serde_yaml::Value>,
+    alerting: Option<yaml_serde::Value>,
     #[serde(default)]
-    remote_read: Option<serde_yaml::Value>,
+    remote_read: Option<yaml_serde::Value>,
     #[serde(default)]
-    storage: Option<serde_yaml::Value>,
+    storage: Option<yaml_serde::Value>,
     #[serde(default)]
-    tracing: Option<serde_yaml::Value>,
+    tracing: Option<yaml_serde::Value>,
 }
 
 /// Prometheus' `global` block.
@@ -72,11 +72,11 @@ pub struct GlobalConfig {
     #[serde(default)]
     pub label_value_length_limit: u64,
     #[serde(default)]
-    scrape_interval: Option<serde_yaml::Value>,
+    scrape_interval: Option<yaml_serde::Value>,
     #[serde(default)]
-    evaluation_interval: Option<serde_yaml::Value>,
+    evaluation_interval: Option<yaml_serde::Value>,
     #[serde(default)]
-    query_log_file: Option<serde_yaml::Value>,
+    query_log_file: Option<yaml_serde::Value>,
 }
 
 impl Default for GlobalConfig {
@@ -141,11 +141,11 @@ pub struct ScrapeConfig {
     #[serde(default)]
     pub label_value_length_limit: Option<u64>,
     #[serde(default)]
-    scrape_interval: Option<serde_yaml::Value>,
+    scrape_interval: Option<yaml_serde::Value>,
     #[serde(default)]
-    follow_redirects: Option<serde_yaml::Value>,
+    follow_redirects: Option<yaml_serde::Value>,
     #[serde(default)]
-    enable_http2: Option<serde_yaml::Value>,
+    enable_http2: Option<yaml_serde::Value>,
 }
 
 fn default_metrics_path() -> String {
@@ -214,9 +214,9 @@ pub struct RemoteWriteConfig {
     #[serde(default)]
     pub series_limits: SeriesLimits,
     #[serde(default)]
-    send_exemplars: Option<serde_yaml::Value>,
+    send_exemplars: Option<yaml_serde::Value>,
     #[serde(default)]
-    send_native_histograms: Option<serde_yaml::Value>,
+    send_native_histograms: Option<yaml_serde::Value>,
 }
 
 fn default_remote_timeout() -> PromDuration {
@@ -274,13 +274,13 @@ pub struct QueueConfig {
     #[serde(default = "default_true")]
     pub retry_on_http_429: bool,
     #[serde(default)]
-    capacity: Option<serde_yaml::Value>,
+    capacity: Option<yaml_serde::Value>,
     #[serde(default)]
-    min_shards: Option<serde_yaml::Value>,
+    min_shards: Option<yaml_serde::Value>,
     #[serde(default)]
-    batch_send_deadline: Option<serde_yaml::Value>,
+    batch_send_deadline: Option<yaml_serde::Value>,
     #[serde(default)]
-    sample_age_limit: Option<serde_yaml::Value>,
+    sample_age_limit: Option<yaml_serde::Value>,
 }
 
 impl Default for QueueConfig {
@@ -319,9 +319,9 @@ pub struct MetadataConfig {
     #[serde(default = "default_true")]
     pub send: bool,
     #[serde(default)]
-    send_interval: Option<serde_yaml::Value>,
+    send_interval: Option<yaml_serde::Value>,
     #[serde(default)]
-    max_samples_per_send: Option<serde_yaml::Value>,
+    max_samples_per_send: Option<yaml_serde::Value>,
 }
 
 impl Default for MetadataConfig {
@@ -422,7 +422,7 @@ pub struct LoadedConfig {
 impl Config {
     /// Parses YAML (JSON is YAML too) and validates it.
     pub fn from_yaml(text: &str) -> Result<LoadedConfig, ConfigError> {
-        let config: Config = serde_yaml::from_str(text)?;
+        let config: Config = yaml_serde::from_str(text)?;
         config.validate()?;
         let mut warnings: Vec<String> = config.ignored_fields_warning().into_iter().collect();
         let cloudwatch = match &config.cloudwatch {

@@ -1,0 +1,10 @@
+//! The integration tests of `alarm-handler`, one test binary (each binary links the AWS SDK
+//! and the local stack's helpers, so one link instead of one per file). Each module is
+//! one subject; `test_support` starts the real services they run against.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod config_reload;
+mod delivery_e2e;
+mod lambda_runtime;
+mod real_alertmanager;
+mod receivers_http;

@@ -1,1 +1,0 @@
-//! Holds the workspace end-to-end tests under tests/.
