@@ -1,6 +1,7 @@
 //! DescribeAlarms against moto: 151 alarm names take two calls (100 names per call,
 //! the API's limit) and every state is read. (Composite alarms are requested too,
-//! but moto does not implement PutCompositeAlarm, so none exists here.)
+//! but moto does not implement PutCompositeAlarm, so none exists here.) moto never
+//! pages DescribeAlarms; a CBOR proxy that does checks that NextToken is followed.
 
 use test_support::kubernetes_stack as common;
 
@@ -46,5 +47,44 @@ async fn names_are_batched_by_100_and_states_read() -> Result<(), String> {
         .filter(|s| **s == AlarmState::Alarm)
         .count();
     assert!(firing >= 50, "{firing}");
+    Ok(())
+}
+
+/// moto never pages DescribeAlarms; the CBOR proxy cuts its answers into pages of 40
+/// alarms, so the scaler must follow NextToken within each 100-name call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn next_token_is_followed_within_each_call() -> Result<(), String> {
+    use test_support::cloudwatch_proxy::{start_cloudwatch_proxy, ProxyFaults};
+
+    let moto = support::start_moto().await?;
+    let seed = aws_sdk_cloudwatch::Client::new(&aws_for(&moto.address).await);
+    let mut names = BTreeSet::new();
+    for i in 0..150 {
+        let name = format!("paged-{i:03}");
+        put_alarm(&seed, &name).await?;
+        set_alarm(&seed, &name, if i % 2 == 0 { "ALARM" } else { "OK" }).await?;
+        names.insert(name);
+    }
+    let faults = ProxyFaults {
+        page_size: Some(40),
+        ..ProxyFaults::default()
+    };
+    let proxy = start_cloudwatch_proxy(&moto.address, faults).await?;
+    let cw = aws_sdk_cloudwatch::Client::new(&aws_for(&proxy.address).await);
+
+    let lookup = describe(&cw, &names).await.map_err(|e| e.to_string())?;
+    assert_eq!(lookup.states.len(), 150, "every alarm, across pages");
+    assert_eq!(lookup.states.get("paged-148"), Some(&AlarmState::Alarm));
+    assert_eq!(lookup.states.get("paged-149"), Some(&AlarmState::Ok));
+    // 100 alarms = 40 + 40 + 20, then 50 = 40 + 10: five pages, three continued.
+    assert_eq!(lookup.calls, 5);
+    assert_eq!(proxy.counts.calls("DescribeAlarms"), 5);
+    assert_eq!(
+        proxy
+            .counts
+            .continued
+            .load(std::sync::atomic::Ordering::Relaxed),
+        3
+    );
     Ok(())
 }

@@ -1,121 +1,22 @@
-//! CloudWatch API faults, with moto behind a small fault-injecting proxy: throttled
-//! GetMetricData calls are retried, a region whose calls fail is reported without
-//! stopping the others, 501 queries take exactly two GetMetricData calls, and
-//! `roles` are assumed through STS.
+//! CloudWatch API faults and paging, with moto behind a CBOR-speaking proxy
+//! (`test_support::cloudwatch_proxy`): throttled GetMetricData calls are retried, a
+//! region whose calls fail is reported without stopping the others, ListMetrics'
+//! NextToken (moto's 500-metric pages) and GetMetricData's NextToken (the proxy's
+//! pages) are followed, 501 queries take exactly two GetMetricData calls, and `roles`
+//! are assumed through STS.
 
 use crate::harness;
 use test_support::services as support;
 
-use std::convert::Infallible;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper::{Request, Response};
-
-/// What the proxy did.
-#[derive(Default)]
-struct Faults {
-    throttled: AtomicUsize,
-    refused: AtomicUsize,
-    get_metric_data: AtomicUsize,
-}
+use test_support::cloudwatch_proxy::{start_cloudwatch_proxy, ProxyFaults};
 
 const THROTTLE_FIRST: usize = 2;
 const FAILING_REGION: &str = "ap-south-2";
-
-async fn proxy(
-    req: Request<hyper::body::Incoming>,
-    upstream: String,
-    faults: Arc<Faults>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    let (parts, body) = req.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    let auth = parts
-        .headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let text = String::from_utf8_lossy(&body);
-    let xml = |status: u16, code: &str| {
-        Response::builder()
-            .status(status)
-            .header("content-type", "text/xml")
-            .body(Full::new(Bytes::from(format!(
-                "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{code} injected</Message></Error><RequestId>x</RequestId></ErrorResponse>"
-            ))))
-            .unwrap_or_default()
-    };
-    if auth.contains(&format!("/{FAILING_REGION}/")) {
-        faults.refused.fetch_add(1, Ordering::Relaxed);
-        return Ok(xml(403, "AccessDenied"));
-    }
-    if text.contains("Action=GetMetricData") {
-        let n = faults.get_metric_data.fetch_add(1, Ordering::Relaxed);
-        if n < THROTTLE_FIRST {
-            faults.throttled.fetch_add(1, Ordering::Relaxed);
-            return Ok(xml(400, "Throttling"));
-        }
-    }
-    let client = reqwest::Client::new();
-    let mut forward = client.request(parts.method.clone(), format!("{upstream}{}", parts.uri));
-    for (name, value) in &parts.headers {
-        if name != "host" && name != "content-length" {
-            forward = forward.header(name, value);
-        }
-    }
-    let response = match forward.body(body.to_vec()).send().await {
-        Ok(r) => r,
-        Err(e) => return Ok(xml(502, &format!("Upstream{}", e.is_connect()))),
-    };
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("text/xml")
-        .to_string();
-    let bytes = response.bytes().await.unwrap_or_default();
-    Ok(Response::builder()
-        .status(status)
-        .header("content-type", content_type)
-        .body(Full::new(bytes))
-        .unwrap_or_default())
-}
-
-async fn start_proxy(
-    upstream: String,
-    faults: Arc<Faults>,
-) -> (String, tokio::task::JoinHandle<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = format!("http://{}", listener.local_addr().expect("addr"));
-    let task = tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let upstream = upstream.clone();
-            let faults = faults.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| {
-                    proxy(req, upstream.clone(), faults.clone())
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    (address, task)
-}
+/// GetMetricData answers are cut into pages of this many results by the proxy (moto
+/// never pages them), so the scraper must follow NextToken to get all 501.
+const PAGE: usize = 200;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttling_region_failures_batching_and_roles() {
@@ -123,8 +24,16 @@ async fn throttling_region_failures_batching_and_roles() {
     let prometheus = support::start_prometheus_receiver()
         .await
         .expect("prometheus");
-    let faults = Arc::new(Faults::default());
-    let (proxy_address, _proxy) = start_proxy(moto.address.clone(), faults.clone()).await;
+    let proxy = start_cloudwatch_proxy(
+        &moto.address,
+        ProxyFaults {
+            throttle_first_get_metric_data: THROTTLE_FIRST,
+            refuse_region: Some(FAILING_REGION.to_string()),
+            page_size: Some(PAGE),
+        },
+    )
+    .await
+    .expect("proxy");
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
@@ -172,7 +81,7 @@ cloudwatch:
     );
     let env = [
         ("AWS_ENDPOINT_URL", moto.address.as_str()),
-        ("AWS_ENDPOINT_URL_CLOUDWATCH", proxy_address.as_str()),
+        ("AWS_ENDPOINT_URL_CLOUDWATCH", proxy.address.as_str()),
     ];
     let time = harness::rfc3339(base + 60);
     let run = harness::run_scraper_scheduled(&config, 90.0, &env, Some(&time)).await;
@@ -187,16 +96,34 @@ cloudwatch:
             .is_some_and(|e| e.contains(FAILING_REGION) && e.contains("AccessDenied")),
         "{cw}"
     );
-    // 501 queries: two GetMetricData calls, two throttled attempts retried.
-    assert_eq!(cw["metrics_requested"], 501, "{cw}");
-    assert_eq!(cw["get_metric_data_calls"], 2, "{cw}");
-    assert_eq!(faults.throttled.load(Ordering::Relaxed), THROTTLE_FIRST);
+    // 501 metrics: ListMetrics answers in two pages (moto pages at 500), so the
+    // scraper followed its NextToken.
+    let counts = &proxy.counts;
     assert_eq!(
-        faults.get_metric_data.load(Ordering::Relaxed),
-        2 + THROTTLE_FIRST,
-        "each throttled call retried"
+        counts.calls("ListMetrics"),
+        2 + 1,
+        "two pages, one refused region call"
     );
-    assert!(faults.refused.load(Ordering::Relaxed) >= 1);
+    // 501 queries: two GetMetricData calls (500 queries per call), the first two
+    // attempts throttled and retried, and the 500-result answer paged 200 + 200 + 100:
+    // two NextToken continuations.
+    assert_eq!(cw["metrics_requested"], 501, "{cw}");
+    assert_eq!(
+        cw["get_metric_data_calls"], 4,
+        "two batches and two continuation pages: {cw}"
+    );
+    assert_eq!(counts.throttled.load(Ordering::Relaxed), THROTTLE_FIRST);
+    assert_eq!(
+        counts.continued.load(Ordering::Relaxed),
+        2,
+        "500 results in pages of {PAGE}"
+    );
+    assert_eq!(
+        counts.calls("GetMetricData"),
+        2 + THROTTLE_FIRST + 2,
+        "each throttled call retried, each page asked for once"
+    );
+    assert!(counts.refused.load(Ordering::Relaxed) >= 1);
     assert_eq!(cw["series"], 501, "{cw}");
     let stored = prometheus
         .query_until_found("count(aws_shop_orders_sum{name=\"global\", region=\"eu-west-1\"})")
