@@ -56,7 +56,10 @@ pub fn presign_eks_token(
         presigned.push('&');
         presigned.push_str(name);
         presigned.push('=');
-        presigned.push_str(&percent_encode(&value));
+        presigned.extend(percent_encoding::utf8_percent_encode(
+            &value,
+            SIGV4_QUERY_VALUE,
+        ));
     }
     Ok(format!(
         "{EKS_TOKEN_PREFIX}{}",
@@ -66,14 +69,8 @@ pub fn presign_eks_token(
 
 /// RFC 3986 unreserved characters stay, everything else is %XX (upper case), as SigV4
 /// query strings require.
-fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+const SIGV4_QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');

@@ -3,6 +3,13 @@
 
 use serde_json::{Map, Value};
 
+/// The bytes Go's `url.QueryEscape` leaves as they are (RFC 3986 unreserved).
+const QUERY_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 use crate::exec::{display, kind, truthy};
 use crate::TemplateError;
 
@@ -285,18 +292,12 @@ pub fn call_function(name: &str, args: Vec<Value>) -> Result<Value, TemplateErro
             Value::String(json.trim_matches('"').replace('\'', "\\'"))
         }
         "urlquery" => {
+            // Go's url.QueryEscape: RFC 3986 unreserved bytes stay, a space is `+`,
+            // every other byte is %XX. Only an encoded space can produce "%20" (an
+            // input "%" becomes "%25"), so the replace is exact.
             let text: String = args.iter().map(display).collect();
-            let mut out = String::new();
-            for b in text.bytes() {
-                match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                        out.push(b as char)
-                    }
-                    b' ' => out.push('+'),
-                    other => out.push_str(&format!("%{other:02X}")),
-                }
-            }
-            Value::String(out)
+            let encoded = percent_encoding::utf8_percent_encode(&text, QUERY_UNRESERVED);
+            Value::String(encoded.to_string().replace("%20", "+"))
         }
         "toUpper" | "toLower" | "title" | "trimSpace" => {
             arity(name, &args, 1)?;

@@ -178,6 +178,8 @@ fn language_features() {
             "{{ urlquery \"a b&c\" }} {{ html \"<x>\" }}",
             "a+b%26c &lt;x&gt;",
         ),
+        // Go's url.QueryEscape keeps `~`, escapes `*` and `%`, UTF-8 byte by byte.
+        ("{{ urlquery \"a~b*c%20d é\" }}", "a~b%2Ac%2520d+%C3%A9"),
     ];
     for (text, want) in cases {
         assert_eq!(render(text, &data).as_deref(), Ok(*want), "{text}");

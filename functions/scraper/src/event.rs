@@ -130,43 +130,12 @@ pub fn scheduled_time(event: &Value, now: i64) -> i64 {
         .unwrap_or(now)
 }
 
-/// `YYYY-MM-DDTHH:MM:SS[.fff](Z|+00:00)` to epoch seconds (EventBridge writes UTC
-/// `Z` times); `None` for anything else.
+/// An RFC 3339 time (EventBridge writes UTC `Z` times) to epoch seconds; `None` for
+/// anything else, so a malformed `time` falls back to the clock.
 fn utc_rfc3339_seconds(text: &str) -> Option<i64> {
-    let b = text.as_bytes();
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return None;
-    }
-    let num = |range: std::ops::Range<usize>| text.get(range)?.parse::<i64>().ok();
-    let (y, mo, d, h, mi, s) = (
-        num(0..4)?,
-        num(5..7)?,
-        num(8..10)?,
-        num(11..13)?,
-        num(14..16)?,
-        num(17..19)?,
-    );
-    let zone = text
-        .get(19..)?
-        .trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
-    if !(zone == "Z" || zone == "+00:00") || !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
-        return None;
-    }
-    // Days from 1970-01-01 (Howard Hinnant's civil-from-days inverse).
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + h * 3600 + mi * 60 + s)
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.timestamp())
 }
 
 #[cfg(test)]
@@ -183,6 +152,12 @@ mod tests {
         assert_eq!(
             scheduled_time(&serde_json::json!({"time": "2024-02-29T00:00:00+00:00"}), 7),
             1_709_164_800
+        );
+        // Another offset is the same instant (EventBridge writes Z; a hand-made event
+        // may not).
+        assert_eq!(
+            scheduled_time(&serde_json::json!({"time": "2026-11-23T12:05:00+02:00"}), 7),
+            1_795_428_300
         );
         assert_eq!(scheduled_time(&serde_json::json!({"time": "soon"}), 7), 7);
         assert_eq!(scheduled_time(&serde_json::json!({}), 7), 7);

@@ -43,16 +43,15 @@ struct Alarm {
     extra: BTreeMap<&'static str, String>,
 }
 
+/// The alarm's page in the CloudWatch console; the name is a path segment, so every
+/// byte but RFC 3986's unreserved ones is %XX-encoded.
 fn console_url(region: &str, name: &str) -> String {
-    let mut encoded = String::new();
-    for b in name.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                encoded.push(b as char)
-            }
-            other => encoded.push_str(&format!("%{other:02X}")),
-        }
-    }
+    const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    let encoded = percent_encoding::utf8_percent_encode(name, UNRESERVED);
     format!("https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#alarmsV2:alarm/{encoded}")
 }
 

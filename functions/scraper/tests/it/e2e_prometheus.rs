@@ -240,7 +240,7 @@ async fn botocore_recomputes_the_same_signature() {
     );
 
     let dir = tempfile::tempdir().expect("temp dir");
-    let hex: String = post.body.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(&post.body);
     let headers: BTreeMap<String, String> = post.headers.iter().cloned().collect();
     let captured = serde_json::json!({
         "method": "POST",

@@ -120,22 +120,10 @@ async fn run_scraper_event_in(
 }
 
 /// Epoch seconds as an RFC 3339 UTC time (`2026-11-23T10:05:00Z`), as EventBridge
-/// writes a scheduled event's `time` (civil-from-days, Howard Hinnant's algorithm).
+/// writes a scheduled event's `time`.
 pub fn rfc3339(epoch: i64) -> String {
-    let (days, secs) = (epoch.div_euclid(86_400), epoch.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    chrono::DateTime::from_timestamp(epoch, 0)
+        .expect("a time within chrono's range")
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
