@@ -2,9 +2,10 @@
 # Installs everything the demo and the tests need on a fresh Debian machine with Rust
 # and Python: Debian's Prometheus, node-exporter and Alertmanager (and openssl for the
 # TLS test), a Python virtualenv (.venv/) with botocore (independent SigV4 check),
-# moto (AWS API stand-in: STS, SNS, SQS, DynamoDB, SSM), cargo-lambda (Lambda Runtime
-# API emulator and arm64 packaging) with ziglang (its cross linker), cfn-lint and
-# aws-sam-cli (template checks), and the Rust aarch64-unknown-linux-gnu target.
+# moto (AWS API stand-in: STS, SNS, SQS, DynamoDB, SSM, CloudWatch, EKS), cargo-lambda
+# (Lambda Runtime API emulator and arm64 packaging) with ziglang (its cross linker),
+# cfn-lint and aws-sam-cli (template checks), all pinned in
+# scripts/requirements-test.txt, and the Rust aarch64-unknown-linux-gnu target.
 # Idempotent: a second run installs nothing and takes a few seconds.
 set -euo pipefail
 
@@ -35,17 +36,27 @@ else
   say "Debian packages present: ${APT_PACKAGES[*]}"
 fi
 
-PY_PACKAGES=(botocore "moto[server]" cargo-lambda ziglang cfn-lint aws-sam-cli)
+# The pinned Python tools. pip install -r is idempotent but takes seconds even when
+# everything is there, so the hash of the requirements file is recorded in the venv
+# after a successful install and pip runs only when the file changed (or a tool is
+# missing, e.g. a half-built venv).
+REQUIREMENTS="$ROOT/scripts/requirements-test.txt"
+STAMP="$VENV/.requirements.sha256"
 if [ ! -x "$VENV/bin/python" ]; then
   say "creating virtualenv $VENV"
   python3 -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c "import botocore, moto, ziglang" >/dev/null 2>&1 || [ ! -x "$VENV/bin/moto_server" ] ||
+wanted="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
+installed="$(cat "$STAMP" 2>/dev/null || true)"
+if [ "$wanted" != "$installed" ] ||
+  ! "$VENV/bin/python" -c "import botocore, moto, ziglang" >/dev/null 2>&1 || [ ! -x "$VENV/bin/moto_server" ] ||
   [ ! -x "$VENV/bin/cargo-lambda" ] || [ ! -x "$VENV/bin/cfn-lint" ] || [ ! -x "$VENV/bin/sam" ]; then
-  say "pip install ${PY_PACKAGES[*]}"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "${PY_PACKAGES[@]}"
+  say "pip install -r scripts/requirements-test.txt"
+  rm -f "$STAMP"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQUIREMENTS"
+  printf '%s\n' "$wanted" >"$STAMP"
 else
-  say "Python packages present: ${PY_PACKAGES[*]}"
+  say "Python packages present: as pinned in scripts/requirements-test.txt"
 fi
 
 # Lambda functions run on arm64 (Graviton): cargo lambda cross-compiles with zig.

@@ -11,6 +11,23 @@ bash scripts/setup.sh
 export PATH="$ROOT/.venv/bin:$PATH"
 export PIPELINE_PYTHON="$ROOT/.venv/bin/python"
 
+# The repository stands alone: no file may point at the shared folder next to it (test
+# data lives in testdata/, documentation in docs/). The pattern is written so that this
+# check does not match itself. Tracked files in a git checkout; otherwise every file
+# except build output and the virtualenv.
+echo "== no references outside the repository"
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  outside="$(git grep -n -I -e '\.\./shared' || true)"
+else
+  outside="$(grep -rnI -e '\.\./shared' --exclude-dir=.git --exclude-dir=target \
+    --exclude-dir=.venv --exclude-dir=.local . || true)"
+fi
+if [ -n "$outside" ]; then
+  printf '%s\n' "$outside"
+  echo "test.sh: the files above refer to a folder outside the repository; use testdata/ or docs/"
+  exit 1
+fi
+
 started=$(date +%s)
 echo "== cfn-lint infra/template.yaml"
 cfn-lint infra/template.yaml

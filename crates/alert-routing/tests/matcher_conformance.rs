@@ -1,4 +1,4 @@
-//! Alertmanager's matcher tests (`../shared/conformance/am_matchers.json`, transcribed
+//! Alertmanager's matcher tests (`testdata/am_matchers.json`, transcribed
 //! from prometheus/alertmanager, Apache-2.0): both parsers, the fallback, matching and
 //! rendering. Error wording is Alertmanager's own and not compared; error vs success
 //! and the parsed matchers are.
@@ -12,8 +12,7 @@ use alert_routing::{classic_parser, utf8_parser, MatchType, Matcher, MatcherErro
 use serde_json::Value;
 
 fn data() -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance/am_matchers.json");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/am_matchers.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).expect("JSON")
 }

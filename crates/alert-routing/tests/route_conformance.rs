@@ -1,4 +1,4 @@
-//! Alertmanager's routing-tree tests (`../shared/conformance/am_routes_cases.json` and
+//! Alertmanager's routing-tree tests (`testdata/am_routes_cases.json` and
 //! `am_routes.md`, transcribed from prometheus/alertmanager dispatch/route_test.go,
 //! Apache-2.0).
 
@@ -13,8 +13,8 @@ use prom::duration::PromDuration;
 use serde_json::Value;
 
 fn data() -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance/am_routes_cases.json");
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/am_routes_cases.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).expect("JSON")
 }

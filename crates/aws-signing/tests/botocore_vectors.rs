@@ -1,4 +1,4 @@
-//! Signing checked against `../shared/conformance/sigv4/generated/botocore_vectors.json`:
+//! Signing checked against `testdata/sigv4/generated/botocore_vectors.json`:
 //! botocore 1.43 at fixed times with fake credentials (AMP remote write and EKS tokens).
 
 // Test code: a failed step panics, which is how a test reports it.

@@ -16,7 +16,7 @@ use prom::exposition::{parse_all, Entry, Format};
 
 fn testdata() -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance/prom_textparse_testdata/alltypes.237mfs.prom.txt");
+        .join("../../testdata/prom_textparse_testdata/alltypes.237mfs.prom.txt");
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 

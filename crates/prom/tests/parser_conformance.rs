@@ -1,4 +1,4 @@
-//! Prometheus' own parser test cases (`../shared/conformance/promparse_cases.json`,
+//! Prometheus' own parser test cases (`testdata/promparse_cases.json`,
 //! transcribed from prometheus/prometheus model/textparse tests, Apache-2.0) and its
 //! realistic payloads (`prom_textparse_testdata/`), run against our parser.
 //!
@@ -19,7 +19,7 @@ use prom::exposition::{parse_all, Entry, Format, Parser, ParserOptions};
 use serde_json::Value;
 
 fn conformance_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
 }
 
 fn cases() -> Value {

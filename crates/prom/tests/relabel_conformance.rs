@@ -1,4 +1,4 @@
-//! Prometheus' relabel tests (`../shared/conformance/relabel_cases.json`, transcribed
+//! Prometheus' relabel tests (`testdata/relabel_cases.json`, transcribed
 //! from prometheus/prometheus model/relabel/relabel_test.go, Apache-2.0).
 
 // Test code: a failed step panics, which is how a test reports it.
@@ -12,8 +12,7 @@ use prom::Labels;
 use serde_json::Value;
 
 fn cases() -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/conformance/relabel_cases.json");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/relabel_cases.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).expect("valid JSON")
 }

@@ -8,9 +8,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_credential_types::Credentials;
 
-/// `../shared/conformance/sigv4` next to the workspace.
+/// `testdata/sigv4` at the workspace root.
 pub fn conformance() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/sigv4")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/sigv4")
 }
 
 /// `2024-01-02T03:04:05Z` as a SystemTime.
