@@ -114,43 +114,43 @@ pub enum RouteError {
         /// What is wrong.
         reason: String,
     },
-    /// The receiver its alerts go to (inherited from the parent when not set).
     /// One of the route's matchers does not parse or compile.
     #[error("route {path}: {source}")]
     Matcher {
         /// The route's place in the tree.
         path: String,
-        /// How long to wait before the first notification of a new group, to batch alerts.
         /// Why the matcher was refused.
-        /// How long to wait before notifying about new alerts in a group already notified.
         source: MatcherError,
-    /// How long before a notification that has already been sent is sent again.
     },
-/// Labels the route adds to its alerts (merged down the tree, the child winning).
 }
-/// Names of `time_intervals` during which the route's notifications are held.
 
-/// Names of `time_intervals` outside which the route's notifications are held.
 /// A node of the built tree, with its effective (inherited) settings.
-/// Whether matching goes on to the next sibling after this route matched
-/// (`continue: true`); by default the first matching sibling wins.
 #[derive(Debug, Clone)]
 pub struct Route {
+    /// The receiver its alerts go to (inherited from the parent when not set).
     pub receiver: String,
-    /// Child routes, tried in order.
     /// Label names to group by (empty with `group_by_all`).
     pub group_by: BTreeSet<String>,
     /// `group_by: ['...']`: group by all labels.
     pub group_by_all: bool,
+    /// How long to wait before the first notification of a new group, to batch alerts.
     pub group_wait: Duration,
+    /// How long to wait before notifying about new alerts in a group already notified.
     pub group_interval: Duration,
+    /// How long before a notification that has already been sent is sent again.
     pub repeat_interval: Duration,
+    /// Labels the route adds to its alerts (merged down the tree, the child winning).
     pub labels: BTreeMap<String, String>,
+    /// Names of `time_intervals` during which the route's notifications are held.
     pub mute_time_intervals: Vec<String>,
+    /// Names of `time_intervals` outside which the route's notifications are held.
     pub active_time_intervals: Vec<String>,
+    /// Whether matching goes on to the next sibling after this route matched
+    /// (`continue: true`); by default the first matching sibling wins.
     pub continue_matching: bool,
     /// Sorted by name, value, type, as Alertmanager keeps them.
     pub matchers: Vec<Matcher>,
+    /// Child routes, tried in order.
     pub routes: Vec<Route>,
     key: String,
     id: String,
