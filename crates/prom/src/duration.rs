@@ -12,9 +12,11 @@ use serde::Deserialize;
 pub struct PromDuration(pub Duration);
 
 impl PromDuration {
+    /// A duration of `ms` milliseconds (usable in `const` defaults).
     pub const fn from_millis(ms: u64) -> Self {
         Self(Duration::from_millis(ms))
     }
+    /// A duration of `s` seconds (usable in `const` defaults).
     pub const fn from_secs(s: u64) -> Self {
         Self(Duration::from_secs(s))
     }
