@@ -17,7 +17,9 @@ pub const SCHEMA_VERSION: &str = "1";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// The condition holds now.
     Firing,
+    /// The condition no longer holds (or the alarm has no data to say it does).
     Resolved,
 }
 
@@ -40,8 +42,11 @@ pub struct Alert {
     /// Always has `alertname` and `source`; `region`, `account_id` and `severity`
     /// when the input tells them.
     pub labels: BTreeMap<String, String>,
+    /// Descriptive text (`summary`, `description`, `runbook_url`, the alarm's
+    /// reason): shown in notifications, never part of the identity.
     #[serde(default)]
     pub annotations: BTreeMap<String, String>,
+    /// Firing or resolved, as the input reported it.
     pub status: Status,
     /// When the condition started, if the input says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,6 +58,8 @@ pub struct Alert {
     /// [`fingerprint`] of `labels`: 16 hex digits, the same for the firing and the
     /// resolved notification of one alert.
     pub fingerprint: String,
+    /// Link back to what raised the alert (the rule's graph, the alarm's console
+    /// page), serialised as Alertmanager's `generatorURL`.
     #[serde(
         default,
         rename = "generatorURL",
@@ -101,8 +108,11 @@ pub struct AlertBatch {
     pub receiver: String,
     /// `firing` when any alert fires.
     pub status: Status,
+    /// The labels the batch was grouped by (`group_by`), as in an Alertmanager
+    /// webhook's `groupLabels`.
     #[serde(default)]
     pub group_labels: BTreeMap<String, String>,
+    /// The labels every alert in the batch shares, as in `commonLabels`.
     #[serde(default)]
     pub common_labels: BTreeMap<String, String>,
     /// The input format the alerts were decoded from (`cloudwatch_alarm`, ...).
@@ -110,5 +120,6 @@ pub struct AlertBatch {
     /// The SNS `MessageId` (or EventBridge event id) the alerts came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_message_id: Option<String>,
+    /// The alerts, firing and resolved.
     pub alerts: Vec<Alert>,
 }

@@ -13,18 +13,26 @@ use crate::parse::parse_matchers;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InhibitRuleConfig {
+    /// Matchers (`severity="critical"`) a firing alert must satisfy to inhibit others.
     #[serde(default)]
     pub source_matchers: Vec<String>,
+    /// Matchers an alert must satisfy to be inhibited.
     #[serde(default)]
     pub target_matchers: Vec<String>,
+    /// Deprecated `source_match`: label equals value (Alertmanager still accepts it).
     #[serde(default)]
     pub source_match: BTreeMap<String, String>,
+    /// Deprecated `source_match_re`: label matches the anchored regex.
     #[serde(default)]
     pub source_match_re: BTreeMap<String, String>,
+    /// Deprecated `target_match`: label equals value.
     #[serde(default)]
     pub target_match: BTreeMap<String, String>,
+    /// Deprecated `target_match_re`: label matches the anchored regex.
     #[serde(default)]
     pub target_match_re: BTreeMap<String, String>,
+    /// Labels whose values must be equal in source and target (a missing label counts
+    /// as empty on both sides, as in Alertmanager).
     #[serde(default)]
     pub equal: Vec<String>,
 }
@@ -68,6 +76,7 @@ fn compile(
 }
 
 impl InhibitRule {
+    /// Compiles one rule's matchers (new syntax and the deprecated maps together).
     pub fn new(config: &InhibitRuleConfig) -> Result<Self, MatcherError> {
         Ok(Self {
             source: compile(
@@ -112,6 +121,8 @@ pub struct Inhibitor {
 }
 
 impl Inhibitor {
+    /// All rules of the `inhibit_rules` section; the first rule that does not compile
+    /// refuses the config.
     pub fn new(configs: &[InhibitRuleConfig]) -> Result<Self, MatcherError> {
         Ok(Self {
             rules: configs

@@ -7,13 +7,18 @@ use regex::Regex;
 /// The four comparisons.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum MatchType {
+    /// `=`: the label equals the value (a missing label is the empty string).
     Equal,
+    /// `!=`: the label differs from the value.
     NotEqual,
+    /// `=~`: the label matches the regex, anchored at both ends as in Prometheus.
     Regexp,
+    /// `!~`: the label does not match the anchored regex.
     NotRegexp,
 }
 
 impl MatchType {
+    /// The operator as written: `=`, `!=`, `=~` or `!~`.
     pub fn as_str(&self) -> &'static str {
         match self {
             MatchType::Equal => "=",
@@ -38,21 +43,33 @@ impl MatchType {
 /// A matcher that could not be built or parsed; the message names the input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MatcherError {
+    /// Not `name op value` at all.
     #[error("bad matcher format: {0}")]
     BadFormat(String),
+    /// A `"` inside a quoted value that is not escaped.
     #[error("matcher value contains unescaped double quote: {0}")]
     UnescapedQuote(String),
+    /// Any other syntax error, with the parser's message (braces, commas, escapes).
     #[error("{0}")]
     Syntax(String),
+    /// A regex matcher whose pattern does not compile.
     #[error("invalid regex {regex:?}: {reason}")]
-    Regex { regex: String, reason: String },
+    Regex {
+        /// The pattern as written (before anchoring).
+        regex: String,
+        /// Why the regex engine refused it.
+        reason: String,
+    },
 }
 
 /// A compiled matcher. Regexes are fully anchored; a missing label matches as "".
 #[derive(Debug, Clone)]
 pub struct Matcher {
+    /// How the value is compared.
     pub match_type: MatchType,
+    /// The label name.
     pub name: String,
+    /// The value or, for regex matchers, the pattern as written.
     pub value: String,
     regex: Option<Regex>,
 }

@@ -18,31 +18,44 @@ use crate::time_interval::TimeIntervals;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteConfig {
+    /// The receiver; inherited from the parent route when absent (required at the root).
     #[serde(default)]
     pub receiver: Option<String>,
+    /// Labels to group alerts by; `['...']` groups by all labels. Inherited when
+    /// absent.
     #[serde(default)]
     pub group_by: Option<Vec<String>>,
+    /// `continue`: keep matching the following siblings after this route matched.
     #[serde(default, rename = "continue")]
     pub continue_matching: bool,
+    /// Deprecated `match`: label equals value.
     #[serde(default, rename = "match")]
     pub match_equal: Option<BTreeMap<String, String>>,
+    /// Deprecated `match_re`: label matches the anchored regex.
     #[serde(default)]
     pub match_re: Option<BTreeMap<String, String>>,
+    /// Matchers in Alertmanager's syntax (`severity=~"critical|page"`).
     #[serde(default)]
     pub matchers: Option<Vec<String>>,
+    /// Initial wait to batch a new group's alerts; inherited when absent (default 30s).
     #[serde(default)]
     pub group_wait: Option<PromDuration>,
+    /// Wait before notifying about changes to a notified group; inherited when absent (default 5m).
     #[serde(default)]
     pub group_interval: Option<PromDuration>,
+    /// Resend interval for a group still firing; inherited when absent (Alertmanager default 4h).
     #[serde(default)]
     pub repeat_interval: Option<PromDuration>,
+    /// Names of `time_intervals` during which notifications are held (`mute_time_intervals`).
     #[serde(default)]
     pub mute_time_intervals: Vec<String>,
+    /// Names of `time_intervals` outside which notifications are held (`active_time_intervals`).
     #[serde(default)]
     pub active_time_intervals: Vec<String>,
     /// Labels the route adds (merged down the tree, the child winning).
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// Child routes, tried in order.
     #[serde(default)]
     pub routes: Vec<RouteConfig>,
 }
@@ -92,29 +105,52 @@ impl RouteConfig {
 /// A route config Alertmanager would reject; the message names the route and field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RouteError {
+    /// A setting Alertmanager refuses (a zero interval, `...` with other labels, a
+    /// root route with matchers or no receiver).
     #[error("route {path}: {reason}")]
-    Invalid { path: String, reason: String },
+    Invalid {
+        /// The route's place in the tree (`route.routes[1]`).
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// One of the route's matchers does not parse or compile.
     #[error("route {path}: {source}")]
-    Matcher { path: String, source: MatcherError },
+    Matcher {
+        /// The route's place in the tree.
+        path: String,
+        /// Why the matcher was refused.
+        source: MatcherError,
+    },
 }
 
 /// A node of the built tree, with its effective (inherited) settings.
 #[derive(Debug, Clone)]
 pub struct Route {
+    /// The receiver its alerts go to (inherited from the parent when not set).
     pub receiver: String,
     /// Label names to group by (empty with `group_by_all`).
     pub group_by: BTreeSet<String>,
     /// `group_by: ['...']`: group by all labels.
     pub group_by_all: bool,
+    /// How long to wait before the first notification of a new group, to batch alerts.
     pub group_wait: Duration,
+    /// How long to wait before notifying about new alerts in a group already notified.
     pub group_interval: Duration,
+    /// How long before a notification that has already been sent is sent again.
     pub repeat_interval: Duration,
+    /// Labels the route adds to its alerts (merged down the tree, the child winning).
     pub labels: BTreeMap<String, String>,
+    /// Names of `time_intervals` during which the route's notifications are held.
     pub mute_time_intervals: Vec<String>,
+    /// Names of `time_intervals` outside which the route's notifications are held.
     pub active_time_intervals: Vec<String>,
+    /// Whether matching goes on to the next sibling after this route matched
+    /// (`continue: true`); by default the first matching sibling wins.
     pub continue_matching: bool,
     /// Sorted by name, value, type, as Alertmanager keeps them.
     pub matchers: Vec<Matcher>,
+    /// Child routes, tried in order.
     pub routes: Vec<Route>,
     key: String,
     id: String,

@@ -12,7 +12,9 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NamedTimeIntervalConfig {
+    /// The name routes refer to in `mute_time_intervals` / `active_time_intervals`.
     pub name: String,
+    /// The interval is active when any of these matches (each field empty means any).
     #[serde(default)]
     pub time_intervals: Vec<TimeIntervalConfig>,
 }
@@ -21,16 +23,23 @@ pub struct NamedTimeIntervalConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TimeIntervalConfig {
+    /// Time-of-day ranges; all day when empty.
     #[serde(default)]
     pub times: Vec<TimeRangeConfig>,
+    /// Weekdays or ranges (`monday:friday`).
     #[serde(default)]
     pub weekdays: Vec<String>,
+    /// Days of the month or ranges; negative counts from the month's end (`-1` is the last day).
     #[serde(default)]
     pub days_of_month: Vec<String>,
+    /// Months by name or number, or ranges (`january:march`, `12`).
     #[serde(default)]
     pub months: Vec<String>,
+    /// Years or ranges (`2026`, `2026:2028`).
     #[serde(default)]
     pub years: Vec<String>,
+    /// IANA time zone (`Europe/Berlin`) the times and days are read in; `UTC` when
+    /// absent, `Local` is refused (a Lambda has no meaningful local zone).
     #[serde(default)]
     pub location: Option<String>,
 }
@@ -39,7 +48,9 @@ pub struct TimeIntervalConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TimeRangeConfig {
+    /// `HH:MM`, inclusive.
     pub start_time: String,
+    /// `HH:MM`, exclusive; `24:00` is the end of the day.
     pub end_time: String,
 }
 
@@ -47,7 +58,9 @@ pub struct TimeRangeConfig {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("time interval {name:?}: {reason}")]
 pub struct TimeIntervalError {
+    /// The interval's name.
     pub name: String,
+    /// What is wrong with it.
     pub reason: String,
 }
 

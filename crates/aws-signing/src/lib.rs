@@ -65,10 +65,21 @@ pub struct RequestToSign<'a> {
 pub enum SigningError {
     /// The URL is not an absolute `http`/`https` URL with a host.
     #[error("invalid URL {url:?}: {reason}")]
-    Url { url: String, reason: String },
+    Url {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A header name or value cannot be sent (and so cannot be signed).
     #[error("invalid header {name:?}: {reason}")]
-    Header { name: String, reason: String },
+    Header {
+        /// The header name as given.
+        name: String,
+        /// What is wrong with the name or value (the value itself is not repeated:
+        /// it may be a secret).
+        reason: String,
+    },
     /// Method, region, service or time cannot be used in a signature.
     #[error("invalid signing parameter: {0}")]
     Parameter(String),

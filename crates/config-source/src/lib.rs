@@ -58,24 +58,53 @@ pub struct ConfigText {
 /// Why no config text could be had; every message names the source.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigSourceError {
+    /// None of the `<prefix>_CONFIG*` variables is set (or all are empty).
     #[error("no config: set one of {}", .vars.join(", "))]
-    NotSet { vars: Vec<String> },
+    NotSet {
+        /// The variables checked, in the order they are reported.
+        vars: Vec<String>,
+    },
+    /// More than one is set: which one wins would be a guess, so none does.
     #[error("more than one config source is set ({}): set exactly one", .set.join(", "))]
-    Ambiguous { set: Vec<String> },
+    Ambiguous {
+        /// The variables that are set.
+        set: Vec<String>,
+    },
+    /// The `<prefix>_CONFIG_FILE` file cannot be read.
     #[error("cannot read config file {}: {source}", .path.display())]
     File {
+        /// The path as configured.
         path: PathBuf,
+        /// Why it could not be read (missing, permissions, not UTF-8).
         #[source]
         source: std::io::Error,
     },
+    /// Parameter Store has no such parameter in this region and account.
     #[error("SSM parameter {name} does not exist (or is in another region)")]
-    SsmNotFound { name: String },
+    SsmNotFound {
+        /// The parameter name.
+        name: String,
+    },
+    /// Parameter Store could not be asked (and there is no cached text to fall back on).
     #[error("cannot read SSM parameter {name}: {reason}")]
-    Ssm { name: String, reason: String },
+    Ssm {
+        /// The parameter name.
+        name: String,
+        /// The SDK error with its causes (access denied, throttled, no network).
+        reason: String,
+    },
+    /// The parameter exists but carries no value.
     #[error("SSM parameter {name} has no value")]
-    SsmNoValue { name: String },
+    SsmNoValue {
+        /// The parameter name.
+        name: String,
+    },
+    /// The text is empty or only whitespace: an empty YAML document would silently mean "all defaults".
     #[error("the config from {origin} is empty")]
-    Empty { origin: String },
+    Empty {
+        /// The source, as [`ConfigSource`] displays it.
+        origin: String,
+    },
 }
 
 /// The environment variable suffixes, in the order they are reported.

@@ -2,10 +2,28 @@
 //! runs them by hand: under Lambda (`AWS_LAMBDA_RUNTIME_API` set) logs are JSON and
 //! each invocation prints one summary line Logs Insights can query; on the command
 //! line logs are readable and the event comes from `--event FILE` or stdin.
+//!
+//! A `main.rs` only wires its handler: [`in_lambda`] chooses between [`run_lambda`]
+//! (failures reach Lambda as a typed [`lambda_runtime::Diagnostic`], see
+//! [`ErrorType`]) and [`run_cli`] (the summary printed as pretty JSON; exit code 1
+//! for a failed invocation, 2 for bad arguments), and [`refuse`] ends a start-up whose
+//! config is broken with exit code 2.
 
-use std::io::Read;
+mod chain;
+pub mod cli;
+mod error;
+mod error_type;
+mod lambda;
+
+use std::process::ExitCode;
 
 use serde::Serialize;
+
+pub use chain::error_chain;
+pub use cli::{run_cli, CliArgs, CliSpec, NonJson};
+pub use error::CliError;
+pub use error_type::{diagnostic, variant_name, ErrorType, FailureSummary};
+pub use lambda::{run_lambda, SummaryLine};
 
 /// Whether the binary runs under the Lambda Runtime API.
 pub fn in_lambda() -> bool {
@@ -28,29 +46,17 @@ pub fn init_logging(in_lambda: bool) {
     }
 }
 
-/// The event file of `[--event FILE|-]`: `None` (read stdin) for no arguments or `-`.
-pub fn event_path(args: &[String]) -> Result<Option<&str>, String> {
-    match args {
-        [] => Ok(None),
-        [flag, path] if flag == "--event" => Ok(Some(path.as_str()).filter(|p| *p != "-")),
-        _ => Err(format!("unexpected arguments {args:?}")),
-    }
-}
-
-/// The event text from `path`, or from stdin when `None`.
-pub fn read_event(path: Option<&str>) -> Result<String, String> {
-    match path {
-        Some(path) => {
-            std::fs::read_to_string(path).map_err(|e| format!("cannot read event file {path}: {e}"))
-        }
-        None => {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| format!("cannot read the event from stdin: {e}"))?;
-            Ok(text)
-        }
-    }
+/// Refuses to start (a config that does not load or validate, a bad environment):
+/// logs `cannot start` with the error and its causes, prints `NAME: error` on stderr
+/// and returns exit code 2, the same code as a bad command line, because both are the
+/// operator's to fix and retrying will not help. `error` is an error or a message
+/// (a `String` converts).
+pub fn refuse(name: &str, error: impl Into<Box<dyn std::error::Error>>) -> ExitCode {
+    let error: Box<dyn std::error::Error> = error.into();
+    let message = error_chain(error.as_ref());
+    tracing::error!(error = %message, "cannot start");
+    eprintln!("{name}: {message}");
+    ExitCode::from(2)
 }
 
 /// The one JSON line logged per Lambda invocation:
@@ -69,37 +75,10 @@ pub fn summary_line<S: Serialize>(ok: bool, summary: &S) -> String {
 mod tests {
     use super::*;
 
-    fn args(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn event_argument_forms() {
-        assert_eq!(event_path(&args(&[])), Ok(None));
-        assert_eq!(event_path(&args(&["--event", "-"])), Ok(None));
-        assert_eq!(
-            event_path(&args(&["--event", "e.json"])),
-            Ok(Some("e.json"))
-        );
-        assert!(event_path(&args(&["--evnt", "e.json"])).is_err());
-        assert!(event_path(&args(&["--event"])).is_err());
-    }
-
-    #[test]
-    fn reads_the_event_file_and_names_a_missing_one() {
-        let dir = tempfile::tempdir().map_err(|e| e.to_string());
-        let Ok(dir) = dir else { panic!("tempdir") };
-        let path = dir.path().join("e.json");
-        assert!(std::fs::write(&path, "{}").is_ok());
-        assert_eq!(read_event(path.to_str()), Ok("{}".to_string()));
-        let missing = read_event(Some("/nonexistent/e.json"));
-        assert!(missing.is_err_and(|e| e.contains("/nonexistent/e.json")));
-    }
-
     #[test]
     fn summary_line_nests_the_summary() {
         let line = summary_line(false, &serde_json::json!({"errors": 1}));
-        let value: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(value["level"], "ERROR");
         assert_eq!(value["message"], "invocation summary");
         assert_eq!(value["summary"]["errors"], 1);

@@ -8,13 +8,21 @@ use serde_json::{json, Map, Value};
 /// One alert as templates see it (`.Alerts` items).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TemplateAlert {
+    /// `firing` or `resolved` (`.Status`).
     pub status: String,
+    /// The alert's identity (`.Labels`).
     pub labels: BTreeMap<String, String>,
+    /// Descriptive text such as `summary` and `runbook_url` (`.Annotations`).
     pub annotations: BTreeMap<String, String>,
-    /// RFC 3339.
+    /// RFC 3339 (`.StartsAt`).
     pub starts_at: String,
+    /// RFC 3339 (`.EndsAt`); callers put Alertmanager's zero time
+    /// `0001-01-01T00:00:00Z` when unknown, so templates written for Alertmanager
+    /// compare it the same way.
     pub ends_at: String,
+    /// Link back to the rule or alarm (`.GeneratorURL`), empty when unknown.
     pub generator_url: String,
+    /// The 16-hex-digit label fingerprint (`.Fingerprint`).
     pub fingerprint: String,
 }
 

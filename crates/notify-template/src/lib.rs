@@ -18,12 +18,19 @@ pub use data::{notification_data, TemplateAlert};
 /// A template that cannot be parsed or executed; parse errors carry the line.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TemplateError {
+    /// The template text does not parse; found when the config loads, not at
+    /// delivery time.
     #[error("template {template}: line {line}: {message}")]
     Parse {
+        /// The template's name (file or `define`).
         template: String,
+        /// 1-based line in that template.
         line: usize,
+        /// What the parser expected.
         message: String,
     },
+    /// Executing failed (an undefined template, a function given the wrong
+    /// arguments): found at delivery time, with the data of that notification.
     #[error("executing template: {0}")]
     Exec(String),
 }

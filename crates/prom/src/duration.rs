@@ -12,17 +12,43 @@ use serde::Deserialize;
 pub struct PromDuration(pub Duration);
 
 impl PromDuration {
+    /// A duration of `ms` milliseconds (usable in `const` defaults).
     pub const fn from_millis(ms: u64) -> Self {
         Self(Duration::from_millis(ms))
     }
+    /// A duration of `s` seconds (usable in `const` defaults).
     pub const fn from_secs(s: u64) -> Self {
         Self(Duration::from_secs(s))
     }
 }
 
+/// Why a duration string was refused; the messages are Prometheus' own wording, and
+/// each carries the text as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    /// The string is empty (Prometheus refuses it rather than read zero).
+    #[error("empty duration string")]
+    Empty,
+    /// A unit without its number, or a character that is neither.
+    #[error("not a valid duration string: {0:?}")]
+    Invalid(String),
+    /// A number with more digits than fit in 64 bits.
+    #[error("number too large in duration {0:?}")]
+    NumberTooLarge(String),
+    /// A number without a unit, or a unit Prometheus does not know (`1.5s`, `10`).
+    #[error("not a valid duration string: {0:?} (unit missing or unknown)")]
+    UnitMissing(String),
+    /// Units must decrease (`1h30m`, not `30m1h`), each at most once.
+    #[error("not a valid duration string: {0:?} (units out of order)")]
+    OutOfOrder(String),
+    /// The total overflows 64-bit milliseconds.
+    #[error("duration {0:?} is too large")]
+    TooLarge(String),
+}
+
 /// Parses `[0-9]+(y|w|d|h|m|s|ms)` units in decreasing order, like Prometheus'
 /// `model.ParseDuration`; `0` alone is allowed.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     const UNITS: [(&str, u64); 7] = [
         ("y", 365 * 24 * 3600 * 1000),
         ("w", 7 * 24 * 3600 * 1000),
@@ -38,7 +64,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Ok(Duration::ZERO);
     }
     if text.is_empty() {
-        return Err("empty duration string".into());
+        return Err(DurationError::Empty);
     }
     let mut rest = text;
     let mut total_ms: u64 = 0;
@@ -46,30 +72,26 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     while !rest.is_empty() {
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
         if digits == 0 {
-            return Err(format!("not a valid duration string: {text:?}"));
+            return Err(DurationError::Invalid(text.to_string()));
         }
         let number: u64 = rest[..digits]
             .parse()
-            .map_err(|_| format!("number too large in duration {text:?}"))?;
+            .map_err(|_| DurationError::NumberTooLarge(text.to_string()))?;
         rest = &rest[digits..];
         let (unit, factor) = UNITS
             .iter()
             .find(|(unit, _)| rest.starts_with(unit))
-            .ok_or_else(|| {
-                format!("not a valid duration string: {text:?} (unit missing or unknown)")
-            })?;
+            .ok_or_else(|| DurationError::UnitMissing(text.to_string()))?;
         let rank = ORDER.iter().position(|u| u == unit).unwrap_or(0);
         if last_rank.is_some_and(|last| rank <= last) {
-            return Err(format!(
-                "not a valid duration string: {text:?} (units out of order)"
-            ));
+            return Err(DurationError::OutOfOrder(text.to_string()));
         }
         last_rank = Some(rank);
         rest = &rest[unit.len()..];
         total_ms = number
             .checked_mul(*factor)
             .and_then(|ms| total_ms.checked_add(ms))
-            .ok_or_else(|| format!("duration {text:?} is too large"))?;
+            .ok_or_else(|| DurationError::TooLarge(text.to_string()))?;
     }
     Ok(Duration::from_millis(total_ms))
 }

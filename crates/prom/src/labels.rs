@@ -12,7 +12,9 @@ pub const METRIC_NAME: &str = "__name__";
 /// One label pair.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Label {
+    /// The label name.
     pub name: String,
+    /// The label value (never empty in a stored set: an empty value means absent).
     pub value: String,
 }
 
@@ -25,10 +27,12 @@ pub struct Labels {
 }
 
 impl Labels {
+    /// An empty set.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// An empty set with room for `n` labels.
     pub fn with_capacity(n: usize) -> Self {
         Self {
             sorted: Vec::with_capacity(n),
@@ -85,14 +89,17 @@ impl Labels {
         self.sorted.retain(|l| keep(l));
     }
 
+    /// The labels in name order.
     pub fn iter(&self) -> std::slice::Iter<'_, Label> {
         self.sorted.iter()
     }
 
+    /// How many labels.
     pub fn len(&self) -> usize {
         self.sorted.len()
     }
 
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.sorted.is_empty()
     }

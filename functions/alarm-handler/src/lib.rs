@@ -5,6 +5,7 @@
 //! scaler).
 
 pub mod config;
+pub mod error_type;
 pub mod event;
 pub mod firing_state;
 pub mod grouping;

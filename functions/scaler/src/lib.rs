@@ -5,6 +5,7 @@ pub mod alarms;
 pub mod cluster;
 pub mod config;
 pub mod decide;
+pub mod error_type;
 pub mod event;
 pub mod handler;
 pub mod kubernetes;

@@ -10,6 +10,7 @@ pub mod config;
 pub mod credentials;
 pub mod deadline;
 pub mod error_chain;
+pub mod error_type;
 pub mod event;
 pub mod http_client;
 pub mod outbox;

@@ -23,12 +23,19 @@ use crate::alert::Alert;
 /// What an SNS record carries.
 #[derive(Debug, Clone, Copy)]
 pub struct Notification<'a> {
+    /// The SNS `Subject` (CloudWatch puts `ALARM: "name" in Region` there).
     pub subject: Option<&'a str>,
+    /// The SNS `Message`: the alert payload, JSON or text.
     pub message: &'a str,
     /// SNS message attributes, name -> string value (`truncated` -> `true`).
     pub attributes: &'a BTreeMap<String, String>,
+    /// The topic it was published to (gives region and account when the payload
+    /// does not).
     pub topic_arn: Option<&'a str>,
+    /// The SNS `MessageId`: the same on every redelivery, so it identifies the
+    /// notification for idempotency.
     pub message_id: Option<&'a str>,
+    /// When SNS accepted the message: the fallback start time for formats without one.
     pub timestamp: Option<DateTime<Utc>>,
 }
 
@@ -36,14 +43,25 @@ pub struct Notification<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
+    /// Grafana unified alerting with the SNS message set to the webhook JSON.
     GrafanaJson,
+    /// Grafana's default text message (`**Firing**` / `**Resolved**` sections).
     GrafanaText,
+    /// Grafana's legacy (dashboard) alerting SNS channel, as text or JSON.
     GrafanaLegacy,
+    /// Alertmanager (or AMP's alert manager) with the AWS-documented "send as JSON"
+    /// SNS template: webhook-shaped, read leniently.
     AlertmanagerJson,
+    /// Alertmanager's default text message (`Alerts Firing:` / `Alerts Resolved:`).
     AlertmanagerText,
+    /// A CloudWatch alarm state change published to SNS.
     CloudwatchAlarm,
+    /// An EventBridge `CloudWatch Alarm State Change` event.
     EventbridgeAlarm,
+    /// This project's own [`crate::AlertBatch`] (what the alarm-handler publishes for
+    /// the scaler).
     AlertBatch,
+    /// None of the above: the text becomes one generic alert rather than be lost.
     Unknown,
 }
 
@@ -67,7 +85,9 @@ impl Format {
 /// Alerts decoded from one notification.
 #[derive(Debug, Clone)]
 pub struct Decoded {
+    /// The format detected.
     pub format: Format,
+    /// The alerts (input no decoder recognises becomes one generic firing alert).
     pub alerts: Vec<Alert>,
     /// Things worth a log line: truncation, repaired JSON, fallbacks.
     pub warnings: Vec<String>,
@@ -76,8 +96,14 @@ pub struct Decoded {
 /// A direct event that is not an alarm state-change event.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
+    /// A field the event must have is missing or has the wrong shape.
     #[error("event {field}: {reason}")]
-    Invalid { field: &'static str, reason: String },
+    Invalid {
+        /// The field, as a JSON path (`detail.alarmName`).
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// Region and account from an ARN (`arn:aws:<service>:<region>:<account>:...`).

@@ -4,7 +4,9 @@
 /// The two exposition formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// Prometheus text format 0.0.4 (`text/plain; version=0.0.4`).
     PrometheusText,
+    /// OpenMetrics 1.0 text (`application/openmetrics-text`): stricter, `# EOF` required.
     OpenMetrics,
 }
 

@@ -22,8 +22,23 @@ struct Cursor<'a> {
     openmetrics: bool,
 }
 
+/// A sample line Prometheus would refuse; the message says what was expected where
+/// (the caller adds the line's excerpt and number).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SeriesLineError(String);
+
 /// Parses a sample line (already known not to be a comment), filling `labels`.
 pub fn parse_series<'a>(
+    line: &'a str,
+    openmetrics: bool,
+    labels: &mut LabelPairs<'a>,
+) -> Result<SeriesLine<'a>, SeriesLineError> {
+    parse_series_text(line, openmetrics, labels).map_err(SeriesLineError)
+}
+
+/// [`parse_series`] with the reason as text, as the cursor's steps produce it.
+fn parse_series_text<'a>(
     line: &'a str,
     openmetrics: bool,
     labels: &mut LabelPairs<'a>,
@@ -74,7 +89,7 @@ pub fn parse_series<'a>(
     if value_text.is_empty() {
         return Err(format!("expected value after metric {}", c.excerpt()));
     }
-    let value = parse_value(value_text)?;
+    let value = parse_value(value_text).map_err(|e| e.to_string())?;
     let mut timestamp_ms = None;
     if c.at_end() {
         return Ok(SeriesLine {
@@ -87,7 +102,7 @@ pub fn parse_series<'a>(
         c.expect_single_space()?;
         if !c.rest().starts_with("# ") {
             let ts = c.token();
-            timestamp_ms = Some(parse_om_timestamp(ts)?);
+            timestamp_ms = Some(parse_om_timestamp(ts).map_err(|e| e.to_string())?);
             if c.at_end() {
                 return Ok(SeriesLine {
                     name,
@@ -114,7 +129,7 @@ pub fn parse_series<'a>(
             });
         }
         let ts = c.token();
-        timestamp_ms = Some(parse_text_timestamp(ts)?);
+        timestamp_ms = Some(parse_text_timestamp(ts).map_err(|e| e.to_string())?);
         c.skip_blanks();
         if !c.at_end() {
             return Err(format!(
@@ -397,7 +412,7 @@ impl<'a> Cursor<'a> {
                 self.excerpt()
             ));
         }
-        parse_value(value)?;
+        parse_value(value).map_err(|e| e.to_string())?;
         if self.at_end() {
             return Ok(());
         }

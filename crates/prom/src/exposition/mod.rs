@@ -16,13 +16,21 @@ use std::borrow::Cow;
 /// The metric family types of both formats (text `untyped` is `Unknown`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MetricType {
+    /// Monotonic total; resets only on restart.
     Counter,
+    /// A value that goes up and down.
     Gauge,
+    /// Cumulative `_bucket{le=..}`, `_sum` and `_count` series.
     Histogram,
+    /// OpenMetrics gauge histogram (`_gbucket`, `_gsum`, `_gcount`).
     GaugeHistogram,
+    /// Quantiles plus `_sum` and `_count`.
     Summary,
+    /// OpenMetrics info metric (`_info`, value 1).
     Info,
+    /// OpenMetrics state set: one series per state, value 0 or 1.
     StateSet,
+    /// No or an unrecognised `# TYPE`.
     Unknown,
 }
 
@@ -45,20 +53,30 @@ impl MetricType {
 /// One parsed line. Borrowed from the input where possible.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Entry<'a> {
+    /// `# HELP metric text`.
     Help {
+        /// The metric family name.
         metric: Cow<'a, str>,
+        /// The help text, unescaped.
         text: Cow<'a, str>,
     },
+    /// `# TYPE metric type`.
     Type {
+        /// The metric family name.
         metric: Cow<'a, str>,
+        /// The declared type.
         metric_type: MetricType,
     },
+    /// `# UNIT metric unit` (OpenMetrics).
     Unit {
+        /// The metric family name.
         metric: Cow<'a, str>,
+        /// The unit (`seconds`, `bytes`).
         unit: Cow<'a, str>,
     },
     /// Any other comment line (text format only; OpenMetrics allows none).
     Comment,
+    /// A sample.
     Series(Sample<'a>),
 }
 
@@ -66,9 +84,13 @@ pub enum Entry<'a> {
 /// value and optional timestamp in milliseconds. Exemplars are validated and dropped.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample<'a> {
+    /// The metric name (`__name__`).
     pub name: Cow<'a, str>,
+    /// Labels in exposition order, unescaped.
     pub labels: &'a [(Cow<'a, str>, Cow<'a, str>)],
+    /// The value (`NaN` keeps Prometheus' normal-NaN bits, never the staleness marker).
     pub value: f64,
+    /// The sample's own timestamp in milliseconds, when the target gave one.
     pub timestamp_ms: Option<i64>,
 }
 
@@ -76,6 +98,8 @@ pub struct Sample<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {message}")]
 pub struct ParseError {
+    /// 1-based line in the whole body.
     pub line: usize,
+    /// What is wrong, with an excerpt of the line.
     pub message: String,
 }

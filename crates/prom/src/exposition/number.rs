@@ -5,16 +5,38 @@
 /// distinct from the staleness marker so a target can never send one.
 pub const NORMAL_NAN_BITS: u64 = 0x7ff8_0000_0000_0001;
 
+/// A sample value or timestamp Prometheus would refuse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NumberError {
+    /// Hex floats (`0x1p-2`) and `_` digit separators, which Rust or Go accept
+    /// elsewhere but Prometheus' parser does not.
+    #[error("unsupported character in float {0:?}")]
+    UnsupportedCharacter(String),
+    /// Not a float at all.
+    #[error("invalid float {0:?}")]
+    InvalidFloat(String),
+    /// A text-format timestamp that is not all digits.
+    #[error("invalid timestamp {0:?}")]
+    InvalidTimestamp(String),
+    /// A text-format timestamp beyond 64-bit milliseconds.
+    #[error("timestamp {0:?} out of range")]
+    TimestampOutOfRange(String),
+    /// An OpenMetrics timestamp that is NaN or infinite (formatted as Prometheus
+    /// prints floats).
+    #[error("invalid timestamp {0}")]
+    NonFiniteTimestamp(String),
+}
+
 /// Parses a sample value like Prometheus: Go float syntax (including `NaN`, `Inf`,
 /// `+Inf`, `-Inf`, any case) but no hex floats and no `_` digit separators.
-pub fn parse_value(text: &str) -> Result<f64, String> {
+pub fn parse_value(text: &str) -> Result<f64, NumberError> {
     if let Some(v) = parse_exact_decimal(text.as_bytes()) {
         return Ok(v);
     }
     if text.bytes().any(|b| matches!(b, b'p' | b'P' | b'_')) {
-        return Err(format!("unsupported character in float {text:?}"));
+        return Err(NumberError::UnsupportedCharacter(text.to_string()));
     }
-    parse_go_float(text).ok_or_else(|| format!("invalid float {text:?}"))
+    parse_go_float(text).ok_or_else(|| NumberError::InvalidFloat(text.to_string()))
 }
 
 /// Go's `strconv.ParseFloat` for decimal input: Rust's grammar is the same apart from
@@ -126,20 +148,20 @@ fn parse_exact_decimal(bytes: &[u8]) -> Option<f64> {
 
 /// Text format timestamp: integer milliseconds, digits only (Prometheus' lexer takes
 /// no sign).
-pub fn parse_text_timestamp(text: &str) -> Result<i64, String> {
+pub fn parse_text_timestamp(text: &str) -> Result<i64, NumberError> {
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("invalid timestamp {text:?}"));
+        return Err(NumberError::InvalidTimestamp(text.to_string()));
     }
     text.parse::<i64>()
-        .map_err(|_| format!("timestamp {text:?} out of range"))
+        .map_err(|_| NumberError::TimestampOutOfRange(text.to_string()))
 }
 
 /// OpenMetrics timestamp: float seconds, converted to milliseconds as Prometheus does
 /// (multiply, then truncate).
-pub fn parse_om_timestamp(text: &str) -> Result<i64, String> {
+pub fn parse_om_timestamp(text: &str) -> Result<i64, NumberError> {
     let seconds = parse_value(text)?;
     if !seconds.is_finite() {
-        return Err(format!("invalid timestamp {}", format_float(seconds)));
+        return Err(NumberError::NonFiniteTimestamp(format_float(seconds)));
     }
     Ok((seconds * 1000.0) as i64)
 }

@@ -31,10 +31,12 @@ pub struct Parser {
 }
 
 impl Parser {
+    /// A parser for `format` with the default options.
     pub fn new(format: Format) -> Self {
         Self::with_options(format, ParserOptions::default())
     }
 
+    /// A parser for `format` with `options`.
     pub fn with_options(format: Format, options: ParserOptions) -> Self {
         Self {
             format,

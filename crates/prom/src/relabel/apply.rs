@@ -70,6 +70,7 @@ impl Relabeler {
         Ok(Self { rules, scheme })
     }
 
+    /// Whether there are no rules (relabelling is then the identity).
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
     }

@@ -6,16 +6,27 @@ use serde::{Deserialize, Serialize, Serializer};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
+    /// Sets `target_label` to `replacement` (with `$1` groups) when `regex` matches the joined `source_labels`.
     Replace,
+    /// Drops the series unless `regex` matches the joined `source_labels`.
     Keep,
+    /// Drops the series when `regex` matches the joined `source_labels`.
     Drop,
+    /// Keeps the series only when the joined `source_labels` equal `target_label`'s value.
     KeepEqual,
+    /// Drops the series when the joined `source_labels` equal `target_label`'s value.
     DropEqual,
+    /// Sets `target_label` to the MD5 of the joined `source_labels` modulo `modulus` (sharding).
     HashMod,
+    /// Copies every label whose name matches `regex` to the name `replacement` gives.
     LabelMap,
+    /// Removes every label whose name matches `regex`.
     LabelDrop,
+    /// Removes every label whose name does not match `regex`.
     LabelKeep,
+    /// Sets `target_label` to the joined `source_labels` lowercased.
     Lowercase,
+    /// Sets `target_label` to the joined `source_labels` uppercased.
     Uppercase,
 }
 
@@ -46,6 +57,7 @@ impl Action {
         Self::ALL.into_iter().find(|a| a.as_str() == name)
     }
 
+    /// The action's name as written in YAML (`replace`, `hashmod`, ...).
     pub fn as_str(&self) -> &'static str {
         match self {
             Action::Replace => "replace",
@@ -67,8 +79,10 @@ impl Action {
 /// `[a-zA-Z_][a-zA-Z0-9_]*` or Prometheus 3's any UTF-8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum NameValidation {
+    /// Prometheus 2: `[a-zA-Z_][a-zA-Z0-9_]*`.
     #[default]
     Legacy,
+    /// Prometheus 3: any valid UTF-8.
     Utf8,
 }
 
@@ -84,19 +98,25 @@ pub const DEFAULT_REPLACEMENT: &str = "$1";
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RelabelConfig {
+    /// Labels whose values are joined with `separator` as the rule's input.
     #[serde(default)]
     pub source_labels: Option<Vec<String>>,
+    /// The join separator (default `;`).
     #[serde(default)]
     pub separator: Option<String>,
     /// `None` when absent; an explicit YAML null is the empty regex, as in Prometheus.
     #[serde(default, deserialize_with = "null_as_empty")]
     pub regex: Option<String>,
+    /// The `hashmod` divisor.
     #[serde(default)]
     pub modulus: Option<u64>,
+    /// The label the result is written to.
     #[serde(default)]
     pub target_label: Option<String>,
+    /// The value written (default `$1`), with `$n`/`${name}` regex groups expanded.
     #[serde(default)]
     pub replacement: Option<String>,
+    /// What the rule does (default `replace`).
     #[serde(default)]
     pub action: Option<Action>,
 }
@@ -108,49 +128,73 @@ fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String
 /// A rule Prometheus would reject; the message names the field and the reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RelabelConfigError {
+    /// `hashmod` with `modulus` 0 (or absent).
     #[error("relabel configuration for hashmod requires non-zero modulus")]
     ZeroModulus,
+    /// An action that writes a label has no `target_label`.
     #[error("relabel configuration for {0} action requires 'target_label' value")]
     MissingTargetLabel(&'static str),
+    /// `target_label` is not a valid label name (or template) for the action.
     #[error("{target:?} is invalid 'target_label' for {action} action")]
     InvalidTargetLabel {
+        /// The target as written.
         target: String,
+        /// The action.
         action: &'static str,
     },
+    /// `keepequal`/`dropequal` given a field other than the two they use.
     #[error("{0} action requires only 'source_labels' and `target_label`, and no other fields")]
     OnlySourceAndTarget(&'static str),
+    /// `lowercase`/`uppercase` given a `replacement`.
     #[error("'replacement' can not be set for {0} action")]
     ReplacementNotAllowed(&'static str),
+    /// `labeldrop`/`labelkeep` given a field other than `regex`.
     #[error("{0} action requires only 'regex', and no other fields")]
     OnlyRegex(&'static str),
+    /// `replacement` does not give a valid label name for `labelmap`.
     #[error("{replacement:?} is invalid 'replacement' for {action} action")]
     InvalidReplacement {
+        /// The replacement as written.
         replacement: String,
+        /// The action.
         action: &'static str,
     },
+    /// The regex does not compile (RE2 syntax, anchored as Prometheus does).
     #[error("invalid regex {regex:?}: {reason}")]
-    Regex { regex: String, reason: String },
+    Regex {
+        /// The regex as written.
+        regex: String,
+        /// Why the regex engine refused it.
+        reason: String,
+    },
 }
 
 impl RelabelConfig {
+    /// The action (default `replace`).
     pub fn action(&self) -> Action {
         self.action.unwrap_or(Action::Replace)
     }
+    /// The separator (default `;`).
     pub fn separator(&self) -> &str {
         self.separator.as_deref().unwrap_or(DEFAULT_SEPARATOR)
     }
+    /// The regex, unanchored as written (default `(.*)`).
     pub fn regex(&self) -> &str {
         self.regex.as_deref().unwrap_or(DEFAULT_REGEX)
     }
+    /// The replacement (default `$1`).
     pub fn replacement(&self) -> &str {
         self.replacement.as_deref().unwrap_or(DEFAULT_REPLACEMENT)
     }
+    /// The target label (empty when absent).
     pub fn target_label(&self) -> &str {
         self.target_label.as_deref().unwrap_or("")
     }
+    /// The source labels (empty when absent).
     pub fn source_labels(&self) -> &[String] {
         self.source_labels.as_deref().unwrap_or(&[])
     }
+    /// The `hashmod` modulus (0 when absent).
     pub fn modulus(&self) -> u64 {
         self.modulus.unwrap_or(0)
     }

@@ -16,8 +16,11 @@ pub const MAX_REQUEST_BYTES: usize = 1 << 20;
 pub struct EncodedRequest {
     /// Snappy block-compressed protobuf `WriteRequest`.
     pub body: Vec<u8>,
+    /// Series in the request.
     pub series: usize,
+    /// Samples in the request.
     pub samples: usize,
+    /// Metadata entries in the request.
     pub metadata: usize,
     /// Size of the protobuf before compression.
     pub uncompressed_bytes: usize,
@@ -111,6 +114,7 @@ impl RequestBuilder {
         encode_request(&request).map(Some)
     }
 
+    /// Whether the batch holds nothing to send.
     pub fn is_empty(&self) -> bool {
         self.pending.timeseries.is_empty() && self.pending.metadata.is_empty()
     }

@@ -79,6 +79,12 @@ async fn failures_reach_the_runtime_and_summaries_are_logged() {
         failed_text.contains("hook/webhook[0]: HTTP 500"),
         "{failed_text}"
     );
+    // The runtime reports the typed Diagnostic: errorType names the failure, not the
+    // Rust type (`alloc::string::String` before).
+    assert!(
+        failed_text.contains("InvocationError.DeliveryFailed"),
+        "errorType missing: {failed_text}"
+    );
 
     let retried = emulator
         .invoke(env!("CARGO_MANIFEST_DIR"), &event_file)
