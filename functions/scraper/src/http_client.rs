@@ -14,13 +14,24 @@ pub const USER_AGENT: &str = concat!("serverless-pipeline-scraper/", env!("CARGO
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("{at}: cannot read {file}: {source}")]
+    /// A credentials or certificate file could not be read (read at each invocation, so rotated secrets are picked up).
     ReadFile {
+        /// The config block, for the message.
         at: String,
+        /// The file.
         file: String,
+        /// Why reading it failed.
         source: std::io::Error,
     },
+    /// A setting that cannot be used (a PEM that does not parse, credentials that
+    /// cannot be a header).
     #[error("{at}: {reason}")]
-    Invalid { at: String, reason: String },
+    Invalid {
+        /// The config block or field.
+        at: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// Builds a client with the TLS settings of `settings`; `at` names the config block in

@@ -29,8 +29,10 @@ pub use summary::RunSummary;
 /// be set up). Target failures never end up here: they are `up` 0 in the summary.
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
+    /// The event names no usable config, or the config is refused.
     #[error(transparent)]
     Event(#[from] event::EventError),
+    /// The run could not start.
     #[error(transparent)]
     Run(#[from] RunError),
 }

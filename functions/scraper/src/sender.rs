@@ -30,14 +30,18 @@ const ERROR_BODY_EXCERPT: usize = 512;
 /// The result of delivering one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
+    /// The receiver accepted it.
     Sent,
     /// The receiver refused it with a non-retryable status; retrying would not help.
     Rejected {
+        /// The HTTP status.
         status: u16,
+        /// The start of the receiver's answer.
         message: String,
     },
     /// Not delivered in the time available (or credentials/signing failed).
     Unsent {
+        /// Why, causes included.
         reason: String,
     },
 }
@@ -45,6 +49,7 @@ pub enum Delivery {
 /// One `remote_write` endpoint's client.
 #[derive(Debug)]
 pub struct EndpointSender {
+    /// The endpoint's display name, for logs.
     pub name: String,
     url: String,
     client: reqwest::Client,
@@ -62,7 +67,9 @@ pub struct EndpointSender {
 #[derive(Debug, thiserror::Error)]
 #[error("remote_write {endpoint}: {reason}")]
 pub struct SenderError {
+    /// The endpoint's display name.
     pub endpoint: String,
+    /// What could not be set up, with its causes.
     pub reason: String,
 }
 
@@ -189,7 +196,11 @@ impl EndpointSender {
                     tracing::warn!(endpoint = %self.name, attempt, why = %why, "remote write failed, will retry");
                     retry_after
                 }
-                Err(reason) => return Delivery::Unsent { reason },
+                Err(error) => {
+                    return Delivery::Unsent {
+                        reason: error_chain(&error),
+                    }
+                }
             };
             let jittered = jitter(backoff);
             let wait = retry_after.unwrap_or(jittered);
@@ -207,7 +218,7 @@ impl EndpointSender {
         }
     }
 
-    async fn attempt(&self, body: Bytes, timeout: Duration) -> Result<Attempt, String> {
+    async fn attempt(&self, body: Bytes, timeout: Duration) -> Result<Attempt, AttemptError> {
         let mut headers = self.extra_headers.clone();
         headers.insert(
             reqwest::header::CONTENT_ENCODING,
@@ -223,8 +234,8 @@ impl EndpointSender {
         );
         let mut url = self.url.clone();
         if let Some(signer) = &self.signer {
-            let creds = signer.credentials().await.map_err(|e| e.to_string())?;
-            url = aws_signing::clean_url(&self.url).map_err(|e| e.to_string())?;
+            let creds = signer.credentials().await?;
+            url = aws_signing::clean_url(&self.url).map_err(AttemptError::Url)?;
             let to_sign: Vec<(&str, &str)> = headers
                 .iter()
                 .filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str(), v)))
@@ -241,12 +252,11 @@ impl EndpointSender {
                 SIGV4_SERVICE,
                 SystemTime::now(),
             )
-            .map_err(|e| format!("signing failed: {e}"))?;
+            .map_err(AttemptError::Signing)?;
             for (name, value) in signed {
                 let name = HeaderName::from_bytes(name.as_bytes())
-                    .map_err(|_| format!("signing produced invalid header name {name:?}"))?;
-                let value = HeaderValue::from_str(&value)
-                    .map_err(|_| "signing produced an invalid header value".to_string())?;
+                    .map_err(|e| AttemptError::HeaderName(name.clone(), e))?;
+                let value = HeaderValue::from_str(&value).map_err(AttemptError::HeaderValue)?;
                 headers.insert(name, value);
             }
         }
@@ -291,6 +301,22 @@ impl EndpointSender {
             })
         }
     }
+}
+
+/// Why a request could not even be attempted; the request is then unsent, and this
+/// error's text (causes included) is its reason.
+#[derive(Debug, thiserror::Error)]
+enum AttemptError {
+    #[error(transparent)]
+    Credentials(#[from] crate::credentials::CredentialsError),
+    #[error("the URL cannot be signed")]
+    Url(#[source] aws_signing::SigningError),
+    #[error("signing failed")]
+    Signing(#[source] aws_signing::SigningError),
+    #[error("signing produced invalid header name {0:?}")]
+    HeaderName(String, #[source] reqwest::header::InvalidHeaderName),
+    #[error("signing produced an invalid header value")]
+    HeaderValue(#[source] reqwest::header::InvalidHeaderValue),
 }
 
 enum Attempt {
