@@ -6,7 +6,6 @@ use config_source::{ConfigSource, ConfigSourceError};
 use serde_json::Value;
 
 use crate::config::{Config, ConfigError, LoadedConfig};
-use crate::error_chain::error_chain;
 
 /// Environment variable naming a config file used when the event names none.
 pub const CONFIG_FILE_ENV: &str = "SCRAPER_CONFIG_FILE";
@@ -37,10 +36,8 @@ pub enum EventError {
     /// The config could not be fetched (file, SSM parameter).
     #[error(transparent)]
     Source(#[from] ConfigSourceError),
-    /// The configuration is refused. The text has the refusal's causes (a regex
-    /// error, an I/O error) too: it is what the invocation fails with, and the Lambda
-    /// runtime and the CLI show only the text.
-    #[error("{origin}: {}", error_chain(source))]
+    /// The configuration is refused.
+    #[error("{origin}: {source}")]
     Config {
         /// Where the config came from (`inline config`, `SSM parameter /x`...).
         origin: String,
@@ -295,7 +292,7 @@ mod tests {
         let err = load_config(&serde_json::json!({ "config": yaml }))
             .await
             .expect_err("an unclosed group compiled");
-        let text = err.to_string();
+        let text = crate::error_chain::error_chain(&err);
         assert!(
             text.starts_with(
                 "inline config: invalid config: scrape_configs[0].relabel_configs[0].regex: is not a valid regular expression: invalid regex \"(x\""

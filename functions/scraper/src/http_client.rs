@@ -23,14 +23,24 @@ pub enum ClientError {
         /// Why reading it failed.
         source: std::io::Error,
     },
-    /// A setting that cannot be used (a PEM that does not parse, credentials that
-    /// cannot be a header).
+    /// Credentials that cannot be sent in an HTTP header.
     #[error("{at}: {reason}")]
     Invalid {
         /// The config block or field.
         at: String,
         /// What is wrong with it.
         reason: String,
+    },
+    /// TLS material or the client itself that the HTTP library refuses.
+    #[error("{at}: {reason}")]
+    Tls {
+        /// The config block or field.
+        at: String,
+        /// What could not be used.
+        reason: &'static str,
+        /// The HTTP library's error.
+        #[source]
+        source: reqwest::Error,
     },
 }
 
@@ -44,9 +54,10 @@ pub fn build_client(settings: &HttpClientSettings, at: &str) -> Result<Client, C
         .pool_max_idle_per_host(4);
     let tls = &settings.tls_config;
     if let Some(ca) = pem_source(&tls.ca, &tls.ca_file, &format!("{at}.tls_config.ca"))? {
-        let certs = Certificate::from_pem_bundle(&ca).map_err(|e| ClientError::Invalid {
+        let certs = Certificate::from_pem_bundle(&ca).map_err(|source| ClientError::Tls {
             at: format!("{at}.tls_config.ca"),
-            reason: format!("not a PEM certificate bundle: {e}"),
+            reason: "not a PEM certificate bundle",
+            source,
         })?;
         builder = builder.tls_certs_only(certs);
     }
@@ -57,9 +68,10 @@ pub fn build_client(settings: &HttpClientSettings, at: &str) -> Result<Client, C
             .unwrap_or_default();
         identity_pem.push(b'\n');
         identity_pem.extend_from_slice(&key);
-        let identity = Identity::from_pem(&identity_pem).map_err(|e| ClientError::Invalid {
+        let identity = Identity::from_pem(&identity_pem).map_err(|source| ClientError::Tls {
             at: format!("{at}.tls_config.cert"),
-            reason: format!("client certificate and key are not valid PEM: {e}"),
+            reason: "client certificate and key are not valid PEM",
+            source,
         })?;
         builder = builder.identity(identity);
     }
@@ -67,9 +79,10 @@ pub fn build_client(settings: &HttpClientSettings, at: &str) -> Result<Client, C
         builder = builder.tls_danger_accept_invalid_certs(true);
     }
     builder = apply_min_version(builder, tls);
-    builder.build().map_err(|e| ClientError::Invalid {
+    builder.build().map_err(|source| ClientError::Tls {
         at: at.to_string(),
-        reason: format!("cannot build HTTP client: {e}"),
+        reason: "cannot build HTTP client",
+        source,
     })
 }
 

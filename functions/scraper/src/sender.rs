@@ -15,9 +15,9 @@ use reqwest::StatusCode;
 use tokio::sync::Semaphore;
 
 use crate::config::RemoteWriteConfig;
-use crate::credentials::SigV4Signer;
+use crate::credentials::{CredentialsError, SigV4Signer};
 use crate::error_chain::error_chain;
-use crate::http_client::{authorization_header, build_client};
+use crate::http_client::{authorization_header, build_client, ClientError};
 use crate::summary::RunCounters;
 
 /// The remote-write service name AMP signs for.
@@ -63,14 +63,38 @@ pub struct EndpointSender {
     counters: Arc<RunCounters>,
 }
 
-/// Setting up an endpoint failed (bad TLS files, no AWS region, ...).
+/// Setting up an endpoint failed (bad TLS files, no AWS region, ...). The text names
+/// the endpoint and shows the cause, which is also the `source`.
 #[derive(Debug, thiserror::Error)]
-#[error("remote_write {endpoint}: {reason}")]
-pub struct SenderError {
-    /// The endpoint's display name.
-    pub endpoint: String,
-    /// What could not be set up, with its causes.
-    pub reason: String,
+pub enum SenderError {
+    /// The HTTP client could not be built, or a credentials file not read.
+    #[error("remote_write {endpoint}: {source}")]
+    Client {
+        /// The endpoint's display name.
+        endpoint: String,
+        /// What is wrong with the client settings.
+        #[source]
+        source: ClientError,
+    },
+    /// A `headers` entry cannot be sent as an HTTP header.
+    #[error("remote_write {endpoint}: headers: {name:?} is not a valid header {part}")]
+    Header {
+        /// The endpoint's display name.
+        endpoint: String,
+        /// The header as written.
+        name: String,
+        /// `name` or `value`: which part is invalid.
+        part: &'static str,
+    },
+    /// SigV4 signing could not be set up (no region, no credentials).
+    #[error("remote_write {endpoint}: {source}")]
+    SigV4 {
+        /// The endpoint's display name.
+        endpoint: String,
+        /// Why.
+        #[source]
+        source: CredentialsError,
+    },
 }
 
 impl EndpointSender {
@@ -81,33 +105,36 @@ impl EndpointSender {
         counters: Arc<RunCounters>,
     ) -> Result<Self, SenderError> {
         let name = config.display_name().to_string();
-        let fail = |reason: String| SenderError {
+        let client_error = |source| SenderError::Client {
             endpoint: name.clone(),
-            reason,
+            source,
+        };
+        let header_error = |header: &str, part| SenderError::Header {
+            endpoint: name.clone(),
+            name: header.to_string(),
+            part,
         };
         let at = format!("remote_write[{index}]");
         let settings = config.http_settings();
-        let client = build_client(&settings, &at).map_err(|e| fail(e.to_string()))?;
+        let client = build_client(&settings, &at).map_err(client_error)?;
         let mut extra_headers = HeaderMap::new();
-        for (name, value) in &config.headers {
-            let header_name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| fail(format!("headers: {name:?} is not a valid header name")))?;
-            let header_value = HeaderValue::from_str(value).map_err(|_| {
-                fail(format!(
-                    "headers: value of {name:?} is not a valid header value"
-                ))
-            })?;
+        for (header, value) in &config.headers {
+            let header_name = HeaderName::from_bytes(header.as_bytes())
+                .map_err(|_| header_error(header, "name"))?;
+            let header_value =
+                HeaderValue::from_str(value).map_err(|_| header_error(header, "value"))?;
             extra_headers.insert(header_name, header_value);
         }
-        if let Some(auth) = authorization_header(&settings, &at).map_err(|e| fail(e.to_string()))? {
+        if let Some(auth) = authorization_header(&settings, &at).map_err(client_error)? {
             extra_headers.insert(reqwest::header::AUTHORIZATION, auth);
         }
         let signer = match &config.sigv4 {
-            Some(sigv4) => Some(
-                SigV4Signer::from_config(sigv4)
-                    .await
-                    .map_err(|e| fail(e.to_string()))?,
-            ),
+            Some(sigv4) => Some(SigV4Signer::from_config(sigv4).await.map_err(|source| {
+                SenderError::SigV4 {
+                    endpoint: name.clone(),
+                    source,
+                }
+            })?),
             None => None,
         };
         let q = &config.queue_config;
@@ -308,7 +335,7 @@ impl EndpointSender {
 #[derive(Debug, thiserror::Error)]
 enum AttemptError {
     #[error(transparent)]
-    Credentials(#[from] crate::credentials::CredentialsError),
+    Credentials(#[from] CredentialsError),
     #[error("the URL cannot be signed")]
     Url(#[source] aws_signing::SigningError),
     #[error("signing failed")]
