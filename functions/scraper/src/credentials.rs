@@ -19,16 +19,20 @@ const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(60);
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialsError {
     #[error("sigv4: no region configured (set sigv4.region or AWS_REGION)")]
+    /// Neither `sigv4.region` nor the environment gives a region.
     NoRegion,
     #[error("sigv4: no credentials provider available in the default chain")]
+    /// The default chain found no credentials source.
     NoProvider,
     #[error("sigv4: loading credentials failed: {0}")]
+    /// The credentials source failed; the text is its error with causes (the AWS SDK keeps the useful part in sources).
     Provide(String),
 }
 
 /// Signs for one endpoint: region and a cached credentials source.
 #[derive(Debug)]
 pub struct SigV4Signer {
+    /// The signing region.
     pub region: String,
     provider: SharedCredentialsProvider,
     cached: Mutex<Option<Credentials>>,

@@ -21,15 +21,27 @@ const EVENT_FIELDS: [&str; 3] = ["config_file", "config", "config_ssm_parameter"
 /// Why an event could not be turned into a configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
+    /// An event field that names a config is of the wrong type or empty, or more
+    /// than one is set.
     #[error("event field {field}: {reason}")]
-    Field { field: String, reason: String },
+    Field {
+        /// The field(s), as named in the event.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Neither the event nor the environment names a config.
     #[error("no configuration: the event has no config_file, config or config_ssm_parameter, and none of {CONFIG_FILE_ENV}, {CONFIG_ENV}, {CONFIG_SSM_PARAMETER_ENV} is set")]
     NoConfig,
+    /// The config could not be fetched (file, SSM parameter).
     #[error(transparent)]
     Source(#[from] ConfigSourceError),
+    /// The configuration is refused.
     #[error("{origin}: {source}")]
     Config {
+        /// Where the config came from (`inline config`, `SSM parameter /x`...).
         origin: String,
+        /// Why it is refused.
         #[source]
         source: ConfigError,
     },
@@ -246,5 +258,22 @@ mod tests {
             .await
             .expect_err("must fail");
         assert!(err.to_string().contains("/nonexistent.yaml"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_refused_config_reports_its_cause_once() {
+        let yaml =
+            "scrape_configs: [{job_name: a, relabel_configs: [{regex: '(x', action: drop}]}]";
+        let err = load_config(&serde_json::json!({ "config": yaml }))
+            .await
+            .expect_err("an unclosed group compiled");
+        let text = crate::error_chain::error_chain(&err);
+        assert!(
+            text.starts_with(
+                "inline config: invalid config: scrape_configs[0].relabel_configs[0].regex: is not a valid regular expression: invalid regex \"(x\""
+            ),
+            "{text}"
+        );
+        assert_eq!(text.matches("relabel_configs[0]").count(), 1, "{text}");
     }
 }

@@ -14,13 +14,34 @@ pub const USER_AGENT: &str = concat!("serverless-pipeline-scraper/", env!("CARGO
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("{at}: cannot read {file}: {source}")]
+    /// A credentials or certificate file could not be read (read at each invocation, so rotated secrets are picked up).
     ReadFile {
+        /// The config block, for the message.
         at: String,
+        /// The file.
         file: String,
+        /// Why reading it failed.
         source: std::io::Error,
     },
+    /// Credentials that cannot be sent in an HTTP header.
     #[error("{at}: {reason}")]
-    Invalid { at: String, reason: String },
+    Invalid {
+        /// The config block or field.
+        at: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// TLS material or the client itself that the HTTP library refuses.
+    #[error("{at}: {reason}")]
+    Tls {
+        /// The config block or field.
+        at: String,
+        /// What could not be used.
+        reason: &'static str,
+        /// The HTTP library's error.
+        #[source]
+        source: reqwest::Error,
+    },
 }
 
 /// Builds a client with the TLS settings of `settings`; `at` names the config block in
@@ -33,9 +54,10 @@ pub fn build_client(settings: &HttpClientSettings, at: &str) -> Result<Client, C
         .pool_max_idle_per_host(4);
     let tls = &settings.tls_config;
     if let Some(ca) = pem_source(&tls.ca, &tls.ca_file, &format!("{at}.tls_config.ca"))? {
-        let certs = Certificate::from_pem_bundle(&ca).map_err(|e| ClientError::Invalid {
+        let certs = Certificate::from_pem_bundle(&ca).map_err(|source| ClientError::Tls {
             at: format!("{at}.tls_config.ca"),
-            reason: format!("not a PEM certificate bundle: {e}"),
+            reason: "not a PEM certificate bundle",
+            source,
         })?;
         builder = builder.tls_certs_only(certs);
     }
@@ -46,9 +68,10 @@ pub fn build_client(settings: &HttpClientSettings, at: &str) -> Result<Client, C
             .unwrap_or_default();
         identity_pem.push(b'\n');
         identity_pem.extend_from_slice(&key);
-        let identity = Identity::from_pem(&identity_pem).map_err(|e| ClientError::Invalid {
+        let identity = Identity::from_pem(&identity_pem).map_err(|source| ClientError::Tls {
             at: format!("{at}.tls_config.cert"),
-            reason: format!("client certificate and key are not valid PEM: {e}"),
+            reason: "client certificate and key are not valid PEM",
+            source,
         })?;
         builder = builder.identity(identity);
     }
@@ -56,9 +79,10 @@ pub fn build_client(settings: &HttpClientSettings, at: &str) -> Result<Client, C
         builder = builder.tls_danger_accept_invalid_certs(true);
     }
     builder = apply_min_version(builder, tls);
-    builder.build().map_err(|e| ClientError::Invalid {
+    builder.build().map_err(|source| ClientError::Tls {
         at: at.to_string(),
-        reason: format!("cannot build HTTP client: {e}"),
+        reason: "cannot build HTTP client",
+        source,
     })
 }
 

@@ -28,11 +28,18 @@ pub use summary::RunSummary;
 
 /// Why an invocation failed as a whole (bad event or config, an endpoint that cannot
 /// be set up). Target failures never end up here: they are `up` 0 in the summary.
+///
+/// The text is the whole chain of causes (`inline config: invalid config:
+/// scrape_configs[0].relabel_configs[0].regex: is not a valid regular expression:
+/// ...`): this is what the invocation fails with, and the Lambda runtime and the CLI
+/// show only the text. The inner error stays the `source`.
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
-    #[error(transparent)]
+    /// The event names no usable config, or the config is refused.
+    #[error("{}", error_chain::error_chain(.0))]
     Event(#[from] event::EventError),
-    #[error(transparent)]
+    /// The run could not start.
+    #[error("{}", error_chain::error_chain(.0))]
     Run(#[from] RunError),
 }
 
@@ -70,4 +77,28 @@ pub async fn handle(
         "run summary"
     );
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    #[tokio::test]
+    async fn a_refused_config_fails_the_invocation_with_its_causes_once() {
+        let yaml =
+            "scrape_configs: [{job_name: a, relabel_configs: [{regex: '(x', action: drop}]}]";
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let Err(e) = super::handle(serde_json::json!({ "config": yaml }), deadline, "test").await
+        else {
+            panic!("an unclosed group compiled")
+        };
+        let text = e.to_string();
+        assert!(
+            text.starts_with(
+                "inline config: invalid config: scrape_configs[0].relabel_configs[0].regex: is not a valid regular expression: invalid regex \"(x\""
+            ),
+            "{text}"
+        );
+        assert_eq!(text.matches("relabel_configs[0]").count(), 1, "{text}");
+    }
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use prom::relabel::Relabeler;
+use prom::relabel::{RelabelConfigError, Relabeler};
 use prom::remote_write::{
     EncodedRequest, ProtoLabel, ProtoSample, RequestBuilder, TimeSeries, MAX_REQUEST_BYTES,
 };
@@ -25,6 +25,7 @@ const MAX_DROP_LOG_LINES: u64 = 20;
 /// The sending-side rules of one `remote_write` endpoint.
 #[derive(Debug)]
 pub struct EndpointRules {
+    /// The endpoint's display name, for logs.
     pub name: String,
     write_relabeler: Relabeler,
     limits: SeriesLimits,
@@ -33,10 +34,10 @@ pub struct EndpointRules {
 }
 
 impl EndpointRules {
-    /// Compiles the rules of a validated endpoint config.
-    pub fn new(config: &RemoteWriteConfig) -> Result<Self, String> {
-        let write_relabeler = Relabeler::new(&config.write_relabel_configs)
-            .map_err(|e| format!("remote_write {}: {e}", config.display_name()))?;
+    /// Compiles the rules of a validated endpoint config (the error, not expected
+    /// after validation, is its `write_relabel_configs`').
+    pub fn new(config: &RemoteWriteConfig) -> Result<Self, RelabelConfigError> {
+        let write_relabeler = Relabeler::new(&config.write_relabel_configs)?;
         Ok(Self {
             name: config.display_name().to_string(),
             write_relabeler,
@@ -94,13 +95,17 @@ fn truncate(s: &str, max: usize) -> &str {
 /// Rules shared by all endpoints of a run.
 #[derive(Debug)]
 pub struct SendRules {
+    /// `global.external_labels`, added to every series sent.
     pub external_labels: Vec<(String, String)>,
+    /// Each endpoint's rules, by endpoint index.
     pub endpoints: Vec<EndpointRules>,
+    /// The run's counters.
     pub counters: Arc<RunCounters>,
     drop_log_lines: AtomicU64,
 }
 
 impl SendRules {
+    /// The rules of a run from its external labels and endpoints.
     pub fn new(
         external_labels: &BTreeMap<String, String>,
         endpoints: Vec<EndpointRules>,
@@ -127,7 +132,9 @@ impl SendRules {
 /// Encoded requests ready for one endpoint.
 #[derive(Debug)]
 pub struct ReadyRequest {
+    /// Index of the endpoint (in `remote_write` order).
     pub endpoint: usize,
+    /// The encoded, compressed request.
     pub request: EncodedRequest,
 }
 
@@ -144,6 +151,7 @@ pub struct Outbox {
 pub struct EncodeError(#[from] prom::remote_write::SnappyError);
 
 impl Outbox {
+    /// An empty outbox with one request builder per endpoint of `rules`.
     pub fn new(rules: &SendRules) -> Self {
         Self {
             builders: rules

@@ -6,13 +6,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use prom::relabel::Relabeler;
+use prom::relabel::{RelabelConfigError, Relabeler};
 use prom::remote_write::MetricMetadata;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::config::{LoadedConfig, ScrapeConfig};
-use crate::http_client::{authorization_header, build_client};
+use crate::error_chain::error_chain;
+use crate::http_client::{authorization_header, build_client, ClientError};
 use crate::outbox::{EndpointRules, Outbox, ReadyRequest, SendRules};
 use crate::sample_labels::LabelLimits;
 use crate::scrape::{now_millis, scrape_target, ScrapeJob, ScrapeResult};
@@ -23,10 +24,33 @@ use crate::target::{build_targets, Target};
 /// A run that could not start (an endpoint could not be set up).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// A remote-write endpoint's client or signer could not be set up.
     #[error(transparent)]
     Sender(#[from] crate::sender::SenderError),
-    #[error("{0}")]
-    Setup(String),
+    /// Relabel rules do not compile. Not expected: the config's validation compiles
+    /// them too; kept so a disagreement fails the run instead of panicking.
+    #[error("{at}: relabel rules do not compile")]
+    Relabel {
+        /// The rules' field path (`remote_write[0].write_relabel_configs`).
+        at: String,
+        /// What is wrong with them.
+        #[source]
+        source: RelabelConfigError,
+    },
+}
+
+/// Why one scrape job cannot be prepared; its targets are then reported down with
+/// this error's text (causes included), and the other jobs still run.
+#[derive(Debug, thiserror::Error)]
+enum JobSetupError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error("{at}.metric_relabel_configs: relabel rules do not compile")]
+    Relabel {
+        at: String,
+        #[source]
+        source: RelabelConfigError,
+    },
 }
 
 /// Runs one invocation until `deadline` (the Lambda deadline); work stops
@@ -50,7 +74,10 @@ pub async fn run(
     let mut endpoint_rules = Vec::new();
     for (index, rw) in config.remote_write.iter().enumerate() {
         senders.push(EndpointSender::new(rw, index, counters.clone()).await?);
-        endpoint_rules.push(EndpointRules::new(rw).map_err(RunError::Setup)?);
+        endpoint_rules.push(EndpointRules::new(rw).map_err(|source| RunError::Relabel {
+            at: format!("remote_write[{index}].write_relabel_configs"),
+            source,
+        })?);
     }
     let senders = Arc::new(senders);
     let rules = Arc::new(SendRules::new(
@@ -63,11 +90,15 @@ pub async fn run(
     let mut work: Vec<(Arc<ScrapeJob>, Target)> = Vec::new();
     for (index, sc) in config.scrape_configs.iter().enumerate() {
         let default_timeout = config.global.scrape_timeout.0;
-        let relabeler = Relabeler::new(&sc.relabel_configs)
-            .map_err(|e| RunError::Setup(format!("scrape_configs[{index}]: {e}")))?;
+        let relabeler =
+            Relabeler::new(&sc.relabel_configs).map_err(|source| RunError::Relabel {
+                at: format!("scrape_configs[{index}].relabel_configs"),
+                source,
+            })?;
         let job = match prepare_job(sc, index, &config.global, default_timeout) {
             Ok(job) => Arc::new(job),
             Err(error) => {
+                let error = error_chain(&error);
                 tracing::error!(job = %sc.job_name, error = %error, "job cannot be scraped");
                 for target in build_targets(sc, &relabeler, default_timeout.as_secs_f64()) {
                     let (instance, url) = match &target {
@@ -237,13 +268,13 @@ fn prepare_job(
     index: usize,
     global: &crate::config::GlobalConfig,
     default_timeout: Duration,
-) -> Result<ScrapeJob, String> {
+) -> Result<ScrapeJob, JobSetupError> {
     let at = format!("scrape_configs[{index}] (job_name {:?})", sc.job_name);
     let settings = sc.http_settings();
-    let client = build_client(&settings, &at).map_err(|e| e.to_string())?;
-    let authorization = authorization_header(&settings, &at).map_err(|e| e.to_string())?;
-    let metric_relabeler =
-        Relabeler::new(&sc.metric_relabel_configs).map_err(|e| format!("{at}: {e}"))?;
+    let client = build_client(&settings, &at)?;
+    let authorization = authorization_header(&settings, &at)?;
+    let metric_relabeler = Relabeler::new(&sc.metric_relabel_configs)
+        .map_err(|source| JobSetupError::Relabel { at, source })?;
     Ok(ScrapeJob {
         client,
         authorization,

@@ -42,8 +42,11 @@ pub fn attach_target_labels(series: &mut Labels, target: &Labels, honor_labels: 
 /// config; 0 means no limit, as in Prometheus.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LabelLimits {
+    /// Most labels a series may have; 0 = no limit.
     pub label_limit: u64,
+    /// Longest label name; 0 = no limit.
     pub label_name_length_limit: u64,
+    /// Longest label value; 0 = no limit.
     pub label_value_length_limit: u64,
 }
 

@@ -11,11 +11,14 @@ use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use prom::exposition::{Entry, Format, MetricType, Parser, Sample, SCRAPE_ACCEPT_HEADER};
+use prom::exposition::{
+    Entry, Format, MetricType, ParseError, Parser, Sample, SCRAPE_ACCEPT_HEADER,
+};
 use prom::relabel::Relabeler;
 use prom::remote_write::{MetricMetadata, ProtoMetricType};
 use prom::{Labels, METRIC_NAME};
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::StatusCode;
 
 use crate::config::ScrapeConfig;
 use crate::error_chain::error_chain;
@@ -28,26 +31,71 @@ use crate::target::Target;
 /// target that never sends a newline would otherwise grow the buffer without bound.
 const MAX_LINE_BYTES: usize = 16 << 20;
 
+/// Why a scrape failed (the target is then `up` 0). Its text, causes included, is
+/// the target's `error` in the run summary, worded as Prometheus words it.
+#[derive(Debug, thiserror::Error)]
+enum ScrapeError {
+    /// The request could not be sent or got no response.
+    #[error("request failed")]
+    Request(#[source] reqwest::Error),
+    /// The target answered with an error status.
+    #[error("server returned HTTP status {0}")]
+    Status(StatusCode),
+    /// The body broke off while streaming in.
+    #[error("reading body failed")]
+    Body(#[source] reqwest::Error),
+    /// The exposition does not parse.
+    #[error("malformed exposition")]
+    Malformed(#[source] ParseError),
+    /// A line without end, refused before it fills memory.
+    #[error("malformed exposition: a line is longer than {MAX_LINE_BYTES} bytes")]
+    LineTooLong,
+    /// A series names a label twice.
+    #[error("series {series:?} has duplicate label name {name:?}")]
+    DuplicateLabel { series: String, name: String },
+    /// `metric_relabel_configs` removed a series' name.
+    #[error("series {0:?} has no __name__ label after metric_relabel_configs")]
+    NoName(String),
+    /// A label limit of the job was exceeded (the reason names it).
+    #[error("{0}")]
+    LabelLimit(String),
+    /// More samples than `sample_limit`.
+    #[error("sample_limit exceeded: more than {0} samples after metric relabeling")]
+    SampleLimit(u64),
+    /// A request could not be encoded.
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+}
+
 /// Everything needed to scrape the targets of one job, prepared once per run.
 #[derive(Debug)]
 pub struct ScrapeJob {
+    /// The job's config as validated.
     pub config: ScrapeConfig,
+    /// The job's HTTP client (TLS settings applied).
     pub client: reqwest::Client,
+    /// The `Authorization` header, credential files read at the start of the run.
     pub authorization: Option<HeaderValue>,
+    /// The job's compiled `metric_relabel_configs`.
     pub metric_relabeler: Relabeler,
+    /// The label limits (the job's, else `global`'s).
     pub label_limits: LabelLimits,
+    /// The sample limit (the job's, else `global`'s); 0 = no limit.
     pub sample_limit: u64,
+    /// How long a scrape may take.
     pub timeout: Duration,
 }
 
 /// What scraping one target produced.
 #[derive(Debug)]
 pub struct ScrapeResult {
+    /// The target's line in the run summary.
     pub report: TargetReport,
     /// Encoded requests (the target's samples and its synthetic series).
     pub requests: Vec<ReadyRequest>,
     /// TYPE / HELP / UNIT of the families the target exposed.
     pub metadata: Vec<MetricMetadata>,
+    /// Samples dropped because their series repeated within the scrape.
     pub samples_duplicate: u64,
 }
 
@@ -69,11 +117,11 @@ pub async fn scrape_target(
             "scrape timed out after {:.3}s",
             timeout.as_secs_f64()
         )),
-        Ok(Err(message)) => Some(message),
+        Ok(Err(error)) => Some(error_chain(&error)),
         Ok(Ok(())) => None,
     };
     if failure.is_none() {
-        failure = sink.failure.take();
+        failure = sink.failure.take().map(|e| error_chain(&e));
     }
     let duration = started.elapsed().as_secs_f64();
     let scraped = sink.scraped;
@@ -140,7 +188,7 @@ async fn fetch_and_parse(
     job: &ScrapeJob,
     target: &Target,
     sink: &mut SampleSink<'_>,
-) -> Result<(), String> {
+) -> Result<(), ScrapeError> {
     let mut request = job
         .client
         .get(target.url.clone())
@@ -152,13 +200,10 @@ async fn fetch_and_parse(
     if let Some(auth) = &job.authorization {
         request = request.header(AUTHORIZATION, auth.clone());
     }
-    let response = request
-        .send()
-        .await
-        .map_err(|e| format!("request failed: {}", error_chain(&e)))?;
+    let response = request.send().await.map_err(ScrapeError::Request)?;
     let status = response.status();
     if !status.is_success() {
-        return Err(format!("server returned HTTP status {status}"));
+        return Err(ScrapeError::Status(status));
     }
     let content_type = response
         .headers()
@@ -169,23 +214,21 @@ async fn fetch_and_parse(
     let mut carry: Vec<u8> = Vec::new();
     let mut body = response.bytes_stream();
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| format!("reading body failed: {}", error_chain(&e)))?;
+        let chunk = chunk.map_err(ScrapeError::Body)?;
         if carry.is_empty() {
             let used = parser
                 .feed(&chunk, &mut |entry| sink.on_entry(entry))
-                .map_err(|e| format!("malformed exposition: {e}"))?;
+                .map_err(ScrapeError::Malformed)?;
             carry.extend_from_slice(chunk.get(used..).unwrap_or_default());
         } else {
             carry.extend_from_slice(&chunk);
             let used = parser
                 .feed(&carry, &mut |entry| sink.on_entry(entry))
-                .map_err(|e| format!("malformed exposition: {e}"))?;
+                .map_err(ScrapeError::Malformed)?;
             carry.drain(..used.min(carry.len()));
         }
         if carry.len() > MAX_LINE_BYTES {
-            return Err(format!(
-                "malformed exposition: a line is longer than {MAX_LINE_BYTES} bytes"
-            ));
+            return Err(ScrapeError::LineTooLong);
         }
         if sink.failure.is_some() {
             return Ok(());
@@ -193,7 +236,7 @@ async fn fetch_and_parse(
     }
     parser
         .finish(&carry, &mut |entry| sink.on_entry(entry))
-        .map_err(|e| format!("malformed exposition: {e}"))
+        .map_err(ScrapeError::Malformed)
 }
 
 /// Wall-clock time in milliseconds since the epoch, the unit of sample timestamps.
@@ -222,7 +265,7 @@ struct SampleSink<'a> {
     scraped: u64,
     post_relabel: u64,
     duplicates: u64,
-    failure: Option<String>,
+    failure: Option<ScrapeError>,
     metadata: BTreeMap<String, FamilyMetadata>,
 }
 
@@ -273,17 +316,17 @@ impl<'a> SampleSink<'a> {
         self.metadata.entry(name.to_string()).or_default()
     }
 
-    fn on_sample(&mut self, sample: &Sample<'_>) -> Result<(), String> {
+    fn on_sample(&mut self, sample: &Sample<'_>) -> Result<(), ScrapeError> {
         self.scraped += 1;
         let mut labels = Labels::with_capacity(sample.labels.len() + self.target.labels.len() + 1);
         labels.set(METRIC_NAME, &*sample.name);
         for (name, value) in sample.labels {
             let name: &str = name;
             if name == METRIC_NAME || labels.contains(name) {
-                return Err(format!(
-                    "series {:?} has duplicate label name {name:?}",
-                    sample.name
-                ));
+                return Err(ScrapeError::DuplicateLabel {
+                    series: sample.name.to_string(),
+                    name: name.to_string(),
+                });
             }
             labels.set(name, &**value);
         }
@@ -296,20 +339,14 @@ impl<'a> SampleSink<'a> {
             return Ok(());
         }
         if labels.metric_name().is_none_or(str::is_empty) {
-            return Err(format!(
-                "series {:?} has no __name__ label after metric_relabel_configs",
-                sample.name
-            ));
+            return Err(ScrapeError::NoName(sample.name.to_string()));
         }
         if let Some(reason) = self.job.label_limits.check(&labels) {
-            return Err(reason);
+            return Err(ScrapeError::LabelLimit(reason));
         }
         self.post_relabel += 1;
         if self.job.sample_limit > 0 && self.post_relabel > self.job.sample_limit {
-            return Err(format!(
-                "sample_limit exceeded: more than {} samples after metric relabeling",
-                self.job.sample_limit
-            ));
+            return Err(ScrapeError::SampleLimit(self.job.sample_limit));
         }
         if !self.seen.insert(hash_labels(&labels)) {
             self.duplicates += 1;
@@ -321,7 +358,7 @@ impl<'a> SampleSink<'a> {
         };
         self.outbox
             .add(self.rules, labels, sample.value, timestamp)
-            .map_err(|e: EncodeError| e.to_string())
+            .map_err(ScrapeError::Encode)
     }
 
     fn take_metadata(&mut self) -> Vec<MetricMetadata> {

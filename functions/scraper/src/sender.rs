@@ -15,9 +15,9 @@ use reqwest::StatusCode;
 use tokio::sync::Semaphore;
 
 use crate::config::RemoteWriteConfig;
-use crate::credentials::SigV4Signer;
+use crate::credentials::{CredentialsError, SigV4Signer};
 use crate::error_chain::error_chain;
-use crate::http_client::{authorization_header, build_client};
+use crate::http_client::{authorization_header, build_client, ClientError};
 use crate::summary::RunCounters;
 
 /// The remote-write service name AMP signs for.
@@ -30,14 +30,18 @@ const ERROR_BODY_EXCERPT: usize = 512;
 /// The result of delivering one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
+    /// The receiver accepted it.
     Sent,
     /// The receiver refused it with a non-retryable status; retrying would not help.
     Rejected {
+        /// The HTTP status.
         status: u16,
+        /// The start of the receiver's answer.
         message: String,
     },
     /// Not delivered in the time available (or credentials/signing failed).
     Unsent {
+        /// Why, causes included.
         reason: String,
     },
 }
@@ -45,6 +49,7 @@ pub enum Delivery {
 /// One `remote_write` endpoint's client.
 #[derive(Debug)]
 pub struct EndpointSender {
+    /// The endpoint's display name, for logs.
     pub name: String,
     url: String,
     client: reqwest::Client,
@@ -58,12 +63,38 @@ pub struct EndpointSender {
     counters: Arc<RunCounters>,
 }
 
-/// Setting up an endpoint failed (bad TLS files, no AWS region, ...).
+/// Setting up an endpoint failed (bad TLS files, no AWS region, ...). The text names
+/// the endpoint and shows the cause, which is also the `source`.
 #[derive(Debug, thiserror::Error)]
-#[error("remote_write {endpoint}: {reason}")]
-pub struct SenderError {
-    pub endpoint: String,
-    pub reason: String,
+pub enum SenderError {
+    /// The HTTP client could not be built, or a credentials file not read.
+    #[error("remote_write {endpoint}: {source}")]
+    Client {
+        /// The endpoint's display name.
+        endpoint: String,
+        /// What is wrong with the client settings.
+        #[source]
+        source: ClientError,
+    },
+    /// A `headers` entry cannot be sent as an HTTP header.
+    #[error("remote_write {endpoint}: headers: {name:?} is not a valid header {part}")]
+    Header {
+        /// The endpoint's display name.
+        endpoint: String,
+        /// The header as written.
+        name: String,
+        /// `name` or `value`: which part is invalid.
+        part: &'static str,
+    },
+    /// SigV4 signing could not be set up (no region, no credentials).
+    #[error("remote_write {endpoint}: {source}")]
+    SigV4 {
+        /// The endpoint's display name.
+        endpoint: String,
+        /// Why.
+        #[source]
+        source: CredentialsError,
+    },
 }
 
 impl EndpointSender {
@@ -74,33 +105,36 @@ impl EndpointSender {
         counters: Arc<RunCounters>,
     ) -> Result<Self, SenderError> {
         let name = config.display_name().to_string();
-        let fail = |reason: String| SenderError {
+        let client_error = |source| SenderError::Client {
             endpoint: name.clone(),
-            reason,
+            source,
+        };
+        let header_error = |header: &str, part| SenderError::Header {
+            endpoint: name.clone(),
+            name: header.to_string(),
+            part,
         };
         let at = format!("remote_write[{index}]");
         let settings = config.http_settings();
-        let client = build_client(&settings, &at).map_err(|e| fail(e.to_string()))?;
+        let client = build_client(&settings, &at).map_err(client_error)?;
         let mut extra_headers = HeaderMap::new();
-        for (name, value) in &config.headers {
-            let header_name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| fail(format!("headers: {name:?} is not a valid header name")))?;
-            let header_value = HeaderValue::from_str(value).map_err(|_| {
-                fail(format!(
-                    "headers: value of {name:?} is not a valid header value"
-                ))
-            })?;
+        for (header, value) in &config.headers {
+            let header_name = HeaderName::from_bytes(header.as_bytes())
+                .map_err(|_| header_error(header, "name"))?;
+            let header_value =
+                HeaderValue::from_str(value).map_err(|_| header_error(header, "value"))?;
             extra_headers.insert(header_name, header_value);
         }
-        if let Some(auth) = authorization_header(&settings, &at).map_err(|e| fail(e.to_string()))? {
+        if let Some(auth) = authorization_header(&settings, &at).map_err(client_error)? {
             extra_headers.insert(reqwest::header::AUTHORIZATION, auth);
         }
         let signer = match &config.sigv4 {
-            Some(sigv4) => Some(
-                SigV4Signer::from_config(sigv4)
-                    .await
-                    .map_err(|e| fail(e.to_string()))?,
-            ),
+            Some(sigv4) => Some(SigV4Signer::from_config(sigv4).await.map_err(|source| {
+                SenderError::SigV4 {
+                    endpoint: name.clone(),
+                    source,
+                }
+            })?),
             None => None,
         };
         let q = &config.queue_config;
@@ -189,7 +223,11 @@ impl EndpointSender {
                     tracing::warn!(endpoint = %self.name, attempt, why = %why, "remote write failed, will retry");
                     retry_after
                 }
-                Err(reason) => return Delivery::Unsent { reason },
+                Err(error) => {
+                    return Delivery::Unsent {
+                        reason: error_chain(&error),
+                    }
+                }
             };
             let jittered = jitter(backoff);
             let wait = retry_after.unwrap_or(jittered);
@@ -207,7 +245,7 @@ impl EndpointSender {
         }
     }
 
-    async fn attempt(&self, body: Bytes, timeout: Duration) -> Result<Attempt, String> {
+    async fn attempt(&self, body: Bytes, timeout: Duration) -> Result<Attempt, AttemptError> {
         let mut headers = self.extra_headers.clone();
         headers.insert(
             reqwest::header::CONTENT_ENCODING,
@@ -223,8 +261,8 @@ impl EndpointSender {
         );
         let mut url = self.url.clone();
         if let Some(signer) = &self.signer {
-            let creds = signer.credentials().await.map_err(|e| e.to_string())?;
-            url = aws_signing::clean_url(&self.url).map_err(|e| e.to_string())?;
+            let creds = signer.credentials().await?;
+            url = aws_signing::clean_url(&self.url).map_err(AttemptError::Url)?;
             let to_sign: Vec<(&str, &str)> = headers
                 .iter()
                 .filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str(), v)))
@@ -241,12 +279,11 @@ impl EndpointSender {
                 SIGV4_SERVICE,
                 SystemTime::now(),
             )
-            .map_err(|e| format!("signing failed: {e}"))?;
+            .map_err(AttemptError::Signing)?;
             for (name, value) in signed {
                 let name = HeaderName::from_bytes(name.as_bytes())
-                    .map_err(|_| format!("signing produced invalid header name {name:?}"))?;
-                let value = HeaderValue::from_str(&value)
-                    .map_err(|_| "signing produced an invalid header value".to_string())?;
+                    .map_err(|e| AttemptError::HeaderName(name.clone(), e))?;
+                let value = HeaderValue::from_str(&value).map_err(AttemptError::HeaderValue)?;
                 headers.insert(name, value);
             }
         }
@@ -291,6 +328,22 @@ impl EndpointSender {
             })
         }
     }
+}
+
+/// Why a request could not even be attempted; the request is then unsent, and this
+/// error's text (causes included) is its reason.
+#[derive(Debug, thiserror::Error)]
+enum AttemptError {
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+    #[error("the URL cannot be signed")]
+    Url(#[source] aws_signing::SigningError),
+    #[error("signing failed")]
+    Signing(#[source] aws_signing::SigningError),
+    #[error("signing produced invalid header name {0:?}")]
+    HeaderName(String, #[source] reqwest::header::InvalidHeaderName),
+    #[error("signing produced an invalid header value")]
+    HeaderValue(#[source] reqwest::header::InvalidHeaderValue),
 }
 
 enum Attempt {

@@ -9,24 +9,41 @@ use serde::Serialize;
 /// Counters updated concurrently by scrapes and senders.
 #[derive(Debug, Default)]
 pub struct RunCounters {
+    /// Targets scraped successfully (`up` 1).
     pub targets_up: AtomicU64,
+    /// Targets whose scrape failed or could not be set up (`up` 0).
     pub targets_down: AtomicU64,
+    /// Samples parsed from the targets, before metric relabeling.
     pub samples_scraped: AtomicU64,
+    /// Samples left after `metric_relabel_configs`.
     pub samples_post_relabel: AtomicU64,
+    /// Samples dropped because their series repeated within one scrape.
     pub samples_duplicate: AtomicU64,
+    /// Series dropped before sending because they broke the receiver's limits.
     pub series_dropped_limits: AtomicU64,
+    /// Samples in requests the receivers accepted (counted once per endpoint).
     pub samples_sent: AtomicU64,
+    /// Samples in requests the receiver refused with a non-retryable 4xx.
     pub samples_rejected: AtomicU64,
+    /// Samples not delivered because retries ran out of time or attempts.
     pub samples_unsent: AtomicU64,
+    /// Metric metadata entries (TYPE/HELP/UNIT) in accepted requests.
     pub metadata_sent: AtomicU64,
+    /// Remote-write requests attempted (retries not included).
     pub requests: AtomicU64,
+    /// Requests finally not accepted (rejected or unsent).
     pub requests_failed: AtomicU64,
+    /// Retried attempts.
     pub retries: AtomicU64,
+    /// Compressed request bytes accepted.
     pub bytes_sent: AtomicU64,
+    /// Errors of any kind, each also logged.
     pub errors: AtomicU64,
 }
 
 impl RunCounters {
+    /// Adds `n` to one of this struct's counters (relaxed: only the final figures
+    /// are read, after all work has finished).
     pub fn add(&self, counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
     }
@@ -57,36 +74,57 @@ impl RunCounters {
 /// Plain numbers of [`RunCounters`].
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
 pub struct CountersSnapshot {
+    /// Targets scraped successfully (`up` 1).
     pub targets_up: u64,
+    /// Targets whose scrape failed or could not be set up (`up` 0).
     pub targets_down: u64,
+    /// Samples parsed from the targets, before metric relabeling.
     pub samples_scraped: u64,
+    /// Samples left after `metric_relabel_configs`.
     pub samples_post_relabel: u64,
+    /// Samples dropped because their series repeated within one scrape.
     pub samples_duplicate: u64,
     /// Series dropped before sending because they broke the receiver's limits.
     pub series_dropped_limits: u64,
+    /// Samples in requests the receivers accepted (counted once per endpoint).
     pub samples_sent: u64,
     /// Samples in requests the receiver refused with a non-retryable 4xx.
     pub samples_rejected: u64,
     /// Samples not delivered because retries ran out of time or attempts.
     pub samples_unsent: u64,
+    /// Metric metadata entries (TYPE/HELP/UNIT) in accepted requests.
     pub metadata_sent: u64,
+    /// Remote-write requests attempted (retries not included).
     pub requests: u64,
+    /// Requests finally not accepted (rejected or unsent).
     pub requests_failed: u64,
+    /// Retried attempts.
     pub retries: u64,
+    /// Compressed request bytes accepted.
     pub bytes_sent: u64,
+    /// Errors of any kind, each also logged.
     pub errors: u64,
 }
 
 /// One target's result, for the response.
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetReport {
+    /// The scrape config's `job_name`.
     pub job: String,
+    /// The target's `instance` label.
     pub instance: String,
+    /// The URL scraped (empty when the target could not be built).
     pub url: String,
+    /// Whether the scrape succeeded, as the `up` series says.
     pub up: bool,
+    /// Samples parsed (`scrape_samples_scraped`).
     pub samples_scraped: u64,
+    /// Samples left after metric relabeling
+    /// (`scrape_samples_post_metric_relabeling`).
     pub samples_post_metric_relabeling: u64,
+    /// How long the scrape took (`scrape_duration_seconds`).
     pub duration_seconds: f64,
+    /// Why the scrape failed, causes included, worded as Prometheus words it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -94,12 +132,19 @@ pub struct TargetReport {
 /// The invocation's response and log line.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunSummary {
+    /// Targets found (after target relabeling), up or down.
     pub targets: u64,
+    /// The run's figures, flattened into the JSON.
     #[serde(flatten)]
     pub counters: CountersSnapshot,
+    /// Wall-clock time of the run.
     pub duration_seconds: f64,
+    /// Whether work was cut short by the invocation deadline.
     pub deadline_hit: bool,
+    /// One report per target.
     pub target_reports: Vec<TargetReport>,
+    /// The config's warnings (ignored and deprecated fields), repeated here so the
+    /// response shows them.
     pub config_warnings: Vec<String>,
     /// CloudWatch collection, when the config has a `cloudwatch:` block.
     #[serde(skip_serializing_if = "Option::is_none")]

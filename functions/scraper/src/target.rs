@@ -19,6 +19,7 @@ const SCRAPE_TIMEOUT: &str = "__scrape_timeout__";
 /// One endpoint to scrape, with the labels every series from it carries.
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// The URL scraped: scheme, address, metrics path and params after relabeling.
     pub url: Url,
     /// Public target labels (`job`, `instance`, static and relabeled ones).
     pub labels: Labels,
@@ -35,8 +36,11 @@ impl Target {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("job {job:?}, target {address:?}: {reason}")]
 pub struct TargetError {
+    /// The job.
     pub job: String,
+    /// The target's `__address__` (or what relabeling left of it).
     pub address: String,
+    /// What is wrong with it.
     pub reason: String,
 }
 

@@ -12,22 +12,29 @@ use super::services::Service;
 /// A resource from the Resource Groups Tagging API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resource {
+    /// The resource's ARN.
     pub arn: String,
+    /// Its tags, key and value.
     pub tags: Vec<(String, String)>,
 }
 
 /// A metric from ListMetrics (dimensions sorted by name).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MetricId {
+    /// The metric name.
     pub name: String,
+    /// Its dimensions, name and value, sorted by name.
     pub dimensions: Vec<(String, String)>,
 }
 
 /// Where a metric goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Association<'r> {
+    /// The metric belongs to this resource.
     Resource(&'r Resource),
+    /// The metric belongs to no resource: it is exported with `name="global"`.
     Global,
+    /// The metric belongs to a resource that was not found (not tagged as searched, or gone): it is not exported, as YACE does.
     Skip,
 }
 
@@ -59,6 +66,7 @@ pub struct Associator<'r> {
 }
 
 impl<'r> Associator<'r> {
+    /// Indexes `resources` by the dimension values each of `service`'s ARN patterns extracts.
     pub fn new(service: &'r Service, resources: &'r [Resource]) -> Associator<'r> {
         let mut index = HashMap::new();
         for resource in resources {

@@ -15,16 +15,22 @@ pub const USD_PER_METRIC_REQUESTED: f64 = 0.01 / 1000.0;
 /// One metric x statistic to fetch; `key` is the caller's handle for the result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QuerySpec {
+    /// Index of the query in the caller's list.
     pub key: usize,
+    /// Its period, seconds.
     pub period: u64,
+    /// Its length, seconds.
     pub length: u64,
+    /// Its delay, seconds.
     pub delay: u64,
 }
 
 /// One GetMetricData call (before NextToken pagination).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
+    /// The period shared by the call's queries.
     pub period: u64,
+    /// The delay shared by the call's queries.
     pub delay: u64,
     /// The longest `length` of the call's queries: the time range covers them all
     /// (each datapoint is kept only if the run owns it).

@@ -31,25 +31,38 @@ const MAX_ATTEMPTS: u32 = 5;
 /// What the run reports about CloudWatch.
 #[derive(Debug, Default, Clone, Serialize, PartialEq)]
 pub struct CloudWatchReport {
+    /// Jobs collected.
     pub jobs: usize,
+    /// Series built.
     pub series: usize,
+    /// Samples in those series.
     pub samples: usize,
+    /// Tagging API `GetResources` calls (pages).
     pub get_resources_calls: u64,
+    /// `ListMetrics` calls (pages).
     pub list_metrics_calls: u64,
+    /// `GetMetricData` calls (pages).
     pub get_metric_data_calls: u64,
+    /// STS `GetCallerIdentity` calls (one per region and role).
     pub get_caller_identity_calls: u64,
+    /// Metric x statistic queries sent to GetMetricData (what it bills).
     pub metrics_requested: u64,
     /// GetMetricData list price of this run, USD.
     pub cost_usd: f64,
+    /// Resources found by the discovery jobs.
     pub resources: usize,
+    /// Metrics of discovery jobs skipped because no found resource owns them.
     pub metrics_skipped_no_resource: usize,
+    /// Failed calls and jobs, each naming the API and region; the rest is still collected.
     pub errors: Vec<String>,
 }
 
 /// Everything collected.
 #[derive(Debug, Default)]
 pub struct Collected {
+    /// The series to send.
     pub series: Vec<CloudWatchSeries>,
+    /// What the collection did.
     pub report: CloudWatchReport,
 }
 

@@ -17,9 +17,13 @@ use super::config::SearchTag;
 /// API calls made and metrics requested in a run.
 #[derive(Debug, Default)]
 pub struct ApiCounters {
+    /// Tagging API `GetResources` calls.
     pub get_resources: AtomicU64,
+    /// `ListMetrics` calls.
     pub list_metrics: AtomicU64,
+    /// `GetMetricData` calls.
     pub get_metric_data: AtomicU64,
+    /// STS `GetCallerIdentity` calls.
     pub get_caller_identity: AtomicU64,
     /// Metric x statistic queries sent to GetMetricData (what it bills).
     pub metrics_requested: AtomicU64,
@@ -35,16 +39,23 @@ impl ApiCounters {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{api} in {region}: {reason}")]
 pub struct FetchError {
+    /// The API (`cloudwatch:GetMetricData`).
     pub api: &'static str,
+    /// The region called.
     pub region: String,
+    /// The SDK's error with its context (what AWS said).
     pub reason: String,
 }
 
 /// The clients for one (region, role).
 pub struct RegionClients {
+    /// The clients' region.
     pub region: String,
+    /// CloudWatch (ListMetrics, GetMetricData).
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// Resource Groups Tagging API (GetResources).
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    /// STS (GetCallerIdentity).
     pub sts: aws_sdk_sts::Client,
 }
 
@@ -178,12 +189,8 @@ impl RegionClients {
         let built = queries
             .iter()
             .map(DataQuery::build)
-            .collect::<Result<Vec<_>, String>>()
-            .map_err(|reason| FetchError {
-                api: "cloudwatch:GetMetricData",
-                region: self.region.clone(),
-                reason,
-            })?;
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.fail("cloudwatch:GetMetricData", e))?;
         ApiCounters::add(&counters.metrics_requested, queries.len() as u64);
         let mut results: HashMap<String, Vec<(i64, f64)>> = HashMap::new();
         let mut token: Option<String> = None;
@@ -217,18 +224,28 @@ impl RegionClients {
     }
 }
 
+/// A period GetMetricData cannot take (it is a 32-bit number of seconds).
+#[derive(Debug, thiserror::Error)]
+#[error("period {0} too large")]
+pub struct PeriodTooLong(pub u64);
+
 /// One metric x statistic of a GetMetricData call.
 #[derive(Debug, Clone, Copy)]
 pub struct DataQuery<'a> {
+    /// The query id, unique within the call (`q<n>`).
     pub id: &'a str,
+    /// The CloudWatch namespace.
     pub namespace: &'a str,
+    /// The metric and its dimensions.
     pub metric: &'a MetricId,
+    /// The statistic, as GetMetricData spells it.
     pub statistic: &'a str,
+    /// The period, seconds.
     pub period: u64,
 }
 
 impl DataQuery<'_> {
-    fn build(&self) -> Result<MetricDataQuery, String> {
+    fn build(&self) -> Result<MetricDataQuery, PeriodTooLong> {
         let dimensions = self
             .metric
             .dimensions
@@ -242,10 +259,7 @@ impl DataQuery<'_> {
             .build();
         let stat = MetricStat::builder()
             .metric(metric)
-            .period(
-                i32::try_from(self.period)
-                    .map_err(|_| format!("period {} too large", self.period))?,
-            )
+            .period(i32::try_from(self.period).map_err(|_| PeriodTooLong(self.period))?)
             .stat(self.statistic)
             .build();
         Ok(MetricDataQuery::builder()

@@ -14,7 +14,9 @@ use super::window::Window;
 /// A series ready for remote write (labels unsorted; `__name__` separate).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CloudWatchSeries {
+    /// The metric name (YACE's `aws_<namespace>_<metric>_<statistic>`).
     pub name: String,
+    /// Labels besides `__name__`.
     pub labels: Vec<(String, String)>,
     /// `(timestamp ms, value)`, ascending.
     pub samples: Vec<(i64, f64)>,
@@ -23,8 +25,11 @@ pub struct CloudWatchSeries {
 /// Where a metric's labels come from besides itself.
 #[derive(Debug, Clone, Copy)]
 pub struct SeriesContext<'a> {
+    /// The CloudWatch namespace.
     pub namespace: &'a str,
+    /// The region queried.
     pub region: &'a str,
+    /// The account the credentials belong to (`account_id` label).
     pub account_id: &'a str,
     /// The associated resource; `None` for `name="global"` (or a static job's name).
     pub resource: Option<&'a Resource>,
@@ -32,6 +37,7 @@ pub struct SeriesContext<'a> {
     pub static_name: Option<&'a str>,
     /// `exportedTagsOnMetrics` keys for this namespace.
     pub exported_tags: &'a [String],
+    /// The job's `customTags`, added as labels.
     pub custom_tags: &'a [(String, String)],
 }
 

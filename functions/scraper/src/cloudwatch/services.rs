@@ -10,7 +10,9 @@ use regex::Regex;
 
 /// One service as written in [`SERVICES`].
 pub struct ServiceSpec {
+    /// The CloudWatch namespace (`AWS/SQS`).
     pub namespace: &'static str,
+    /// YACE's deprecated short name for it (`sqs`), accepted in a job's `type`.
     pub alias: &'static str,
     /// `tag:GetResources` `ResourceTypeFilters`; empty for namespaces whose resources
     /// cannot be tagged (their metrics are all `name="global"`).
@@ -216,12 +218,15 @@ pub const SERVICES: &[ServiceSpec] = &[
 
 /// A compiled ARN pattern and the dimension names its groups yield (sorted).
 pub struct ArnPattern {
+    /// The ARN pattern, one capture group per dimension.
     pub regex: Regex,
+    /// The dimension names its groups yield, sorted.
     pub dimensions: Vec<String>,
 }
 
 /// A service with compiled patterns.
 pub struct Service {
+    /// The service as written.
     pub spec: &'static ServiceSpec,
     /// Most dimensions first, as association tries them.
     pub patterns: Vec<ArnPattern>,

@@ -1,56 +1,74 @@
 //! The HTTP client settings Prometheus shares between `scrape_configs` and
-//! `remote_write`: authentication and TLS.
+//! `remote_write`: authentication and TLS, as written, and gathered into one
+//! [`HttpClientSettings`] per client. Their checks are in `validate.rs`.
 
 use serde::Deserialize;
+
+use super::file::{RemoteWriteConfig, ScrapeConfig};
 
 /// `basic_auth` as Prometheus writes it.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct BasicAuth {
+    /// The user name. Required.
     pub username: String,
+    /// The password, inline. At most one of `password` and `password_file`.
+    /// Default: none.
     #[serde(default)]
     pub password: Option<String>,
+    /// A file holding the password, read when the client is built. Default: none.
     #[serde(default)]
     pub password_file: Option<String>,
 }
 
-/// `authorization` as Prometheus writes it (type defaults to `Bearer`).
+/// `authorization` as Prometheus writes it: an `Authorization: <type> <credentials>`
+/// header.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Authorization {
-    #[serde(default = "default_auth_type", rename = "type")]
+    /// The scheme (`type` in YAML). Default: `Bearer`. `Basic` is refused: that is
+    /// what `basic_auth` is for.
+    #[serde(rename = "type")]
     pub auth_type: String,
-    #[serde(default)]
+    /// The credentials, inline. At most one of `credentials` and `credentials_file`.
+    /// Default: none.
     pub credentials: Option<String>,
-    #[serde(default)]
+    /// A file holding the credentials, read when the client is built. Default: none.
     pub credentials_file: Option<String>,
 }
 
-fn default_auth_type() -> String {
-    "Bearer".into()
+impl Default for Authorization {
+    fn default() -> Self {
+        Self {
+            auth_type: "Bearer".into(),
+            credentials: None,
+            credentials_file: None,
+        }
+    }
 }
 
-/// `tls_config` as Prometheus writes it.
+/// `tls_config` as Prometheus writes it. Each PEM may be given inline or as a file,
+/// not both.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct TlsConfig {
-    #[serde(default)]
+    /// CA certificates (PEM, inline) trusted instead of the system's. Default: none.
     pub ca: Option<String>,
-    #[serde(default)]
+    /// A PEM file of CA certificates. Default: none.
     pub ca_file: Option<String>,
-    #[serde(default)]
+    /// Client certificate (PEM, inline), with `key`. Default: none.
     pub cert: Option<String>,
-    #[serde(default)]
+    /// A PEM file with the client certificate. Default: none.
     pub cert_file: Option<String>,
-    #[serde(default)]
+    /// Client private key (PEM, inline), with `cert`. Default: none.
     pub key: Option<String>,
-    #[serde(default)]
+    /// A PEM file with the client private key. Default: none.
     pub key_file: Option<String>,
-    #[serde(default)]
+    /// Refused when set: the URL's host name is used for SNI and verification.
     pub server_name: Option<String>,
-    #[serde(default)]
+    /// Skip certificate verification (testing only). Default: false.
     pub insecure_skip_verify: bool,
-    #[serde(default)]
+    /// Lowest TLS version, `TLS12` or `TLS13`. Default: TLS 1.2.
     pub min_version: Option<String>,
 }
 
@@ -58,8 +76,11 @@ pub struct TlsConfig {
 /// remote-write config carries.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HttpClientSettings {
+    /// HTTP basic authentication, if any.
     pub basic_auth: Option<BasicAuth>,
+    /// The `Authorization` header, with `bearer_token(_file)` folded in.
     pub authorization: Option<Authorization>,
+    /// TLS settings.
     pub tls_config: TlsConfig,
 }
 
@@ -86,64 +107,30 @@ impl HttpClientSettings {
             tls_config: tls_config.clone(),
         }
     }
+}
 
-    /// Checks the combinations Prometheus rejects; `at` names the config block.
-    pub fn validate(&self, at: &str) -> Result<(), String> {
-        if self.basic_auth.is_some() && self.authorization.is_some() {
-            return Err(format!(
-                "{at}: at most one of basic_auth, authorization and bearer_token/bearer_token_file may be set"
-            ));
-        }
-        if let Some(b) = &self.basic_auth {
-            if b.password.is_some() && b.password_file.is_some() {
-                return Err(format!(
-                    "{at}.basic_auth: at most one of password and password_file may be set"
-                ));
-            }
-        }
-        if let Some(a) = &self.authorization {
-            if a.credentials.is_some() && a.credentials_file.is_some() {
-                return Err(format!(
-                    "{at}.authorization: at most one of credentials and credentials_file may be set"
-                ));
-            }
-            if a.auth_type.eq_ignore_ascii_case("basic") {
-                return Err(format!(
-                    "{at}.authorization.type: authorization type cannot be set to \"basic\", use \"basic_auth\" instead"
-                ));
-            }
-        }
-        let t = &self.tls_config;
-        for (a, b, name) in [
-            (&t.ca, &t.ca_file, "ca"),
-            (&t.cert, &t.cert_file, "cert"),
-            (&t.key, &t.key_file, "key"),
-        ] {
-            if a.is_some() && b.is_some() {
-                return Err(format!(
-                    "{at}.tls_config: at most one of {name} and {name}_file may be set"
-                ));
-            }
-        }
-        let has_cert = t.cert.is_some() || t.cert_file.is_some();
-        let has_key = t.key.is_some() || t.key_file.is_some();
-        if has_cert != has_key {
-            return Err(format!(
-                "{at}.tls_config: client cert and key must be configured together"
-            ));
-        }
-        if t.server_name.is_some() {
-            return Err(format!(
-                "{at}.tls_config.server_name: not supported; the URL's host name is used for SNI and verification"
-            ));
-        }
-        if let Some(v) = &t.min_version {
-            if !matches!(v.as_str(), "TLS12" | "TLS13") {
-                return Err(format!(
-                    "{at}.tls_config.min_version: {v:?} is not supported (TLS12 or TLS13)"
-                ));
-            }
-        }
-        Ok(())
+impl ScrapeConfig {
+    /// Authentication and TLS for this job's client.
+    pub fn http_settings(&self) -> HttpClientSettings {
+        HttpClientSettings::new(
+            &self.basic_auth,
+            &self.authorization,
+            &self.bearer_token,
+            &self.bearer_token_file,
+            &self.tls_config,
+        )
+    }
+}
+
+impl RemoteWriteConfig {
+    /// Authentication and TLS for this endpoint's client.
+    pub fn http_settings(&self) -> HttpClientSettings {
+        HttpClientSettings::new(
+            &self.basic_auth,
+            &self.authorization,
+            &self.bearer_token,
+            &self.bearer_token_file,
+            &self.tls_config,
+        )
     }
 }

@@ -1,3 +1,8 @@
+use std::error::Error;
+
+use config_error::FieldError;
+use prom::relabel::RelabelConfigError;
+
 use super::*;
 
 const FULL: &str = r#"
@@ -141,4 +146,89 @@ fn errors_name_the_field_and_reason() {
             "{yaml}\n  -> {err}\n  expected to mention {expected:?}"
         );
     }
+}
+
+/// The field refusal of a config that parses but is invalid.
+fn field_error_of(yaml: &str) -> FieldError {
+    match Config::from_yaml(yaml) {
+        Err(ConfigError::Invalid(e)) => e,
+        Err(other) => panic!("not a field error: {other}"),
+        Ok(_) => panic!("config should be rejected: {yaml}"),
+    }
+}
+
+#[test]
+fn field_errors_carry_the_field_path() {
+    let cases = [
+        ("scrape_configs: [{job_name: a}, {job_name: a}]", "scrape_configs[1].job_name"),
+        ("scrape_configs: [{static_configs: []}]", "scrape_configs[0].job_name"),
+        ("scrape_configs: [{job_name: a, scheme: ftp}]", "scrape_configs[0].scheme"),
+        (
+            "scrape_configs: [{job_name: a, static_configs: [{targets: ['h:1', 'http://h:1']}]}]",
+            "scrape_configs[0].static_configs[0].targets[1]",
+        ),
+        (
+            "scrape_configs: [{job_name: a, relabel_configs: [{action: hashmod, target_label: x}]}]",
+            "scrape_configs[0].relabel_configs[0]",
+        ),
+        ("remote_write: [{url: 'not a url'}]", "remote_write[0].url"),
+        ("remote_write: [{name: x}]", "remote_write[0].url"),
+        (
+            "remote_write: [{url: 'http://r', headers: {Authorization: x}}]",
+            "remote_write[0].headers.Authorization",
+        ),
+        (
+            "remote_write: [{url: 'http://r', tls_config: {min_version: TLS10}}]",
+            "remote_write[0].tls_config.min_version",
+        ),
+        ("scraper: {max_concurrent_scrapes: 0}", "scraper.max_concurrent_scrapes"),
+    ];
+    for (yaml, at) in cases {
+        let e = field_error_of(yaml);
+        assert_eq!(e.at, at, "{yaml}\n  -> {e}");
+    }
+}
+
+#[test]
+fn a_yaml_typo_names_the_field_with_line_and_column() {
+    let yaml = "scrape_configs:\n  - job_name: a\n    metrics_pth: /m\n";
+    let Err(ConfigError::Yaml(e)) = Config::from_yaml(yaml) else {
+        panic!("a misspelt field was accepted")
+    };
+    assert!(e.to_string().contains("unknown field `metrics_pth`"), "{e}");
+    assert_eq!(e.location, Some((3, 5)), "{e}");
+}
+
+#[test]
+fn a_bad_relabel_regex_names_the_field_and_keeps_the_cause() {
+    let e = field_error_of(
+        "scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - source_labels: [__address__]\n        target_label: host\n      - regex: '(unclosed'\n        action: drop\n",
+    );
+    assert_eq!(e.at, "scrape_configs[0].relabel_configs[1].regex");
+    let source = e.source().expect("the relabel error is kept as the source");
+    assert!(
+        matches!(
+            source.downcast_ref::<RelabelConfigError>(),
+            Some(RelabelConfigError::Regex { regex, .. }) if regex == "(unclosed"
+        ),
+        "{source:?}"
+    );
+    assert!(
+        !e.reason.contains("unclosed"),
+        "the cause is not copied: {e}"
+    );
+}
+
+#[test]
+fn cloudwatch_errors_are_under_cloudwatch() {
+    let e = field_error_of(
+        "cloudwatch:\n  static:\n    - name: s\n      namespace: AWS/EC2\n      metrics: [{name: C, statistics: [Sum]}]\n",
+    );
+    assert_eq!(e.at, "cloudwatch.static[0].regions");
+    assert_eq!(
+        e.to_string(),
+        "cloudwatch.static[0].regions: should not be empty"
+    );
+    let empty = field_error_of("cloudwatch: {}");
+    assert_eq!(empty.at, "cloudwatch");
 }
