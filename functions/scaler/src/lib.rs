@@ -5,6 +5,7 @@ pub mod alarms;
 pub mod cluster;
 pub mod config;
 pub mod decide;
+mod error_chain;
 pub mod event;
 pub mod handler;
 pub mod kubernetes;
@@ -15,6 +16,6 @@ pub mod summary;
 pub mod values;
 
 pub use config::{Config, ConfigError};
-pub use handler::{HandleError, Scaler};
-pub use live::LiveScaler;
+pub use handler::{Failure, HandleError, Scaler};
+pub use live::{LiveScaler, LoadError};
 pub use summary::Summary;
