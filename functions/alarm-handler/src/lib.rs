@@ -5,6 +5,7 @@
 //! scaler).
 
 pub mod config;
+mod error_chain;
 pub mod event;
 pub mod firing_state;
 pub mod grouping;
