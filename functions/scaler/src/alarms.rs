@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_cloudwatch::error::{DisplayErrorContext, SdkError};
+use aws_sdk_cloudwatch::error::SdkError;
 use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsError;
 use aws_sdk_cloudwatch::types::AlarmType;
 
@@ -19,15 +19,7 @@ pub const NAMES_PER_CALL: usize = 100;
 /// error is the source.
 #[derive(Debug, thiserror::Error)]
 #[error("CloudWatch DescribeAlarms failed")]
-pub struct AlarmsError(#[source] pub SdkError<DescribeAlarmsError>);
-
-impl AlarmsError {
-    /// The SDK's own rendering of the failure with its causes (the service's error
-    /// code and message, or the connection error), for logs and summaries.
-    pub fn detail(&self) -> String {
-        DisplayErrorContext(&self.0).to_string()
-    }
-}
+pub struct AlarmsError(#[source] pub Box<SdkError<DescribeAlarmsError>>);
 
 /// What one lookup found and cost.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -58,7 +50,7 @@ pub async fn describe(
                 .set_next_token(next_token.take())
                 .send()
                 .await
-                .map_err(AlarmsError)?;
+                .map_err(|e| AlarmsError(Box::new(e)))?;
             lookup.calls += 1;
             let metric = out
                 .metric_alarms()
