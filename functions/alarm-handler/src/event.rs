@@ -13,6 +13,7 @@ use serde_json::Value;
 pub struct Message {
     /// SNS `MessageId` or EventBridge `id`; `None` for other input (no idempotency).
     pub id: Option<String>,
+    /// The message's alerts, its detected format and decoding warnings.
     pub decoded: Decoded,
 }
 

@@ -33,6 +33,7 @@ pub struct FiringState {
 }
 
 impl FiringState {
+    /// The state in `table`; a firing alert without `endsAt` is kept for `ttl`.
     pub fn new(client: aws_sdk_dynamodb::Client, table: String, ttl: Duration) -> FiringState {
         FiringState { client, table, ttl }
     }

@@ -18,10 +18,13 @@ type Labels = BTreeMap<String, String>;
 /// integration.
 #[derive(Debug, Clone)]
 pub struct Group<'a> {
+    /// The route the alerts matched (its grouping and timing settings).
     pub route: &'a Route,
+    /// The route's receiver.
     pub receiver: &'a str,
     /// Alertmanager's group key: `<route key>:{<group labels>}`.
     pub key: String,
+    /// The values of the route's `group_by` labels shared by the alerts.
     pub labels: Labels,
     /// In input order, firing and resolved.
     pub alerts: Vec<&'a Alert>,
@@ -51,6 +54,7 @@ impl Group<'_> {
 /// What the dispatcher decided for one batch of alerts.
 #[derive(Debug, Default)]
 pub struct Dispatch<'a> {
+    /// The notifications to send, one group per route and group labels.
     pub groups: Vec<Group<'a>>,
     /// Fingerprints of alerts muted by an inhibit rule.
     pub inhibited: Vec<String>,

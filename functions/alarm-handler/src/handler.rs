@@ -26,15 +26,22 @@ const CLAIM_LEASE: Duration = Duration::from_secs(16 * 60);
 /// Cannot start: the config or the templates are broken.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    /// The config text could not be read from its source.
     #[error(transparent)]
     Source(#[from] config_source::ConfigSourceError),
+    /// The config is refused.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// A `templates` file does not parse as Go templates.
     #[error("template {file}: {source}")]
     Template {
+        /// The file's path.
         file: String,
+        /// The parse error.
         source: notify_template::TemplateError,
     },
+    /// The HTTP client for webhooks, Slack and PagerDuty cannot be built (no TLS
+    /// roots).
     #[error("HTTP client: {0}")]
     Http(#[from] reqwest::Error),
 }
@@ -43,6 +50,7 @@ pub enum StartupError {
 #[derive(Debug, thiserror::Error)]
 #[error("{} of {} deliveries failed: {}", .summary.deliveries.failed, .summary.deliveries.failed + .summary.deliveries.sent, .summary.failures.join("; "))]
 pub struct InvocationError {
+    /// The invocation's summary, with the failures listed.
     pub summary: Box<Summary>,
 }
 

@@ -14,6 +14,7 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::handler::{Handler, InvocationError, StartupError};
 use crate::summary::Summary;
+use function_cli::error_chain;
 
 /// A [`Handler`] rebuilt whenever its config text changes.
 pub struct ReloadingHandler {
@@ -128,8 +129,9 @@ impl ReloadingHandler {
                     .map(|v| format!(" (version {v})"))
                     .unwrap_or_default();
                 let reason = format!(
-                    "config: the new config in {}{version} is refused, still using the config loaded before: {e}",
-                    self.source
+                    "config: the new config in {}{version} is refused, still using the config loaded before: {}",
+                    self.source,
+                    error_chain(&e)
                 );
                 tracing::error!(error = %reason, "config reload refused");
                 warnings.push(reason.clone());

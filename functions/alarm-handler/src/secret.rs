@@ -22,16 +22,21 @@ pub struct SecretRef(String);
 /// Where a [`SecretRef`] points.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecretSource<'a> {
+    /// The value itself.
     Literal(&'a str),
+    /// An environment variable's name.
     Env(&'a str),
+    /// An SSM parameter's name.
     Ssm(&'a str),
 }
 
 impl SecretRef {
+    /// A reference as written (`env:X`, `ssm:/x`, or a literal value).
     pub fn new(text: impl Into<String>) -> SecretRef {
         SecretRef(text.into())
     }
 
+    /// Where the reference points.
     pub fn source(&self) -> SecretSource<'_> {
         if let Some(name) = self.0.strip_prefix("env:") {
             SecretSource::Env(name)
@@ -65,6 +70,7 @@ impl fmt::Debug for SecretRef {
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a resolved value so it is never printed.
     pub fn new(value: impl Into<String>) -> Secret {
         Secret(value.into())
     }
@@ -90,16 +96,30 @@ impl fmt::Display for Secret {
 /// A secret that could not be resolved; names the reference, never a value.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
+    /// An `env:` reference names a variable that is not set.
     #[error("{field}: environment variable {name} is not set")]
-    MissingEnv { field: String, name: String },
+    MissingEnv {
+        /// The config field holding the reference.
+        field: String,
+        /// The variable's name.
+        name: String,
+    },
+    /// An `ssm:` reference could not be read (missing, no access, no SSM client).
     #[error("{field}: cannot read SSM parameter {name}: {reason}")]
     Ssm {
+        /// The config field holding the reference.
         field: String,
+        /// The parameter's name.
         name: String,
+        /// The SDK's error with its causes.
         reason: String,
     },
+    /// The reference resolved to an empty value.
     #[error("{field}: the secret is empty")]
-    Empty { field: String },
+    Empty {
+        /// The config field holding the reference.
+        field: String,
+    },
 }
 
 /// Resolves references once per warm container (SSM calls cost latency and money).

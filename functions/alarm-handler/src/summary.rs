@@ -8,22 +8,31 @@ use serde::Serialize;
 /// Counts for one invocation.
 #[derive(Debug, Default, Clone, Serialize, PartialEq)]
 pub struct Summary {
+    /// Messages in the invocation (SNS records, or one event).
     pub messages: usize,
     /// Messages per detected input format.
     pub formats: BTreeMap<String, usize>,
+    /// Alerts decoded from the messages.
     pub alerts: usize,
+    /// Of those, firing.
     pub firing: usize,
+    /// Of those, resolved.
     pub resolved: usize,
+    /// Alerts muted by an inhibit rule.
     pub inhibited: usize,
     /// Alert x route pairs held back by a time interval.
     pub muted: usize,
+    /// Route matches over all alerts (`continue` routes count more than once).
     pub routes_matched: usize,
+    /// Notification groups formed.
     pub groups: usize,
+    /// What happened to the notifications.
     pub deliveries: Deliveries,
     /// Per-delivery failures, `receiver/kind[i]: reason` (no secrets).
     pub failures: Vec<String>,
     /// Decoding warnings (truncated bodies, repaired JSON, unknown formats).
     pub warnings: Vec<String>,
+    /// Wall time of the invocation.
     pub duration_ms: u64,
 }
 
@@ -36,6 +45,7 @@ pub struct Deliveries {
     pub duplicates: usize,
     /// Skipped: nothing left after `send_resolved: false`.
     pub nothing_to_send: usize,
+    /// Not delivered; the invocation fails so Lambda retries it.
     pub failed: usize,
     /// Sent per receiver name.
     pub per_receiver: BTreeMap<String, usize>,

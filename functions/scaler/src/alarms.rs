@@ -5,6 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use aws_sdk_cloudwatch::error::SdkError;
+use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsError;
 use aws_sdk_cloudwatch::types::AlarmType;
 
 use crate::signal::AlarmState;
@@ -12,16 +14,19 @@ use crate::signal::AlarmState;
 /// DescribeAlarms accepts at most this many `AlarmNames`.
 pub const NAMES_PER_CALL: usize = 100;
 
-/// DescribeAlarms failed.
+/// DescribeAlarms failed (throttled, denied, unreachable): the run cannot know the
+/// alarms' state, so it fails and is retried rather than acting on a guess. The SDK
+/// error is the source.
 #[derive(Debug, thiserror::Error)]
-#[error("CloudWatch DescribeAlarms: {0}")]
-pub struct AlarmsError(pub String);
+#[error("CloudWatch DescribeAlarms failed")]
+pub struct AlarmsError(#[source] pub Box<SdkError<DescribeAlarmsError>>);
 
 /// What one lookup found and cost.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AlarmLookup {
     /// Found alarms by name; a missing name does not exist (in this region).
     pub states: BTreeMap<String, AlarmState>,
+    /// DescribeAlarms calls made (pages), for the summary.
     pub calls: u64,
 }
 
@@ -45,9 +50,7 @@ pub async fn describe(
                 .set_next_token(next_token.take())
                 .send()
                 .await
-                .map_err(|e| {
-                    AlarmsError(aws_sdk_cloudwatch::error::DisplayErrorContext(&e).to_string())
-                })?;
+                .map_err(|e| AlarmsError(Box::new(e)))?;
             lookup.calls += 1;
             let metric = out
                 .metric_alarms()

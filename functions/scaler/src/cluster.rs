@@ -25,29 +25,52 @@ pub const TOKEN_REUSE: Duration = Duration::from_secs(10 * 60);
 pub enum ClusterError {
     /// A policy names a cluster the config does not define.
     #[error("cluster {cluster}: not in the config")]
-    Unknown { cluster: String },
+    Unknown {
+        /// The name the policy uses.
+        cluster: String,
+    },
     /// DescribeCluster failed (permissions, wrong name or region, throttling).
     #[error("cluster {cluster}: EKS DescribeCluster {name} in {region}: {detail}")]
     Describe {
+        /// The config's name for the cluster.
         cluster: String,
+        /// The EKS cluster name.
         name: String,
+        /// Its region.
         region: String,
+        /// The SDK's error with its causes.
         detail: String,
     },
     /// The CA bundle is unreadable or not PEM certificates.
     #[error("cluster {cluster}: CA certificate: {detail}")]
-    Ca { cluster: String, detail: String },
+    Ca {
+        /// The config's name for the cluster.
+        cluster: String,
+        /// What is wrong with the bundle.
+        detail: String,
+    },
     /// No bearer token could be made or read.
     #[error("cluster {cluster}: token: {detail}")]
-    Token { cluster: String, detail: String },
+    Token {
+        /// The config's name for the cluster.
+        cluster: String,
+        /// Why no token could be had.
+        detail: String,
+    },
     /// The endpoint or TLS settings cannot make a client.
     #[error("cluster {cluster}: client: {detail}")]
-    Client { cluster: String, detail: String },
+    Client {
+        /// The config's name for the cluster.
+        cluster: String,
+        /// Why no client could be built.
+        detail: String,
+    },
 }
 
 /// Endpoint and CA of a cluster (what DescribeCluster returns).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
+    /// The API server's `https://` URL.
     pub url: String,
     /// DER certificates of the CA bundle.
     pub ca: Vec<Vec<u8>>,

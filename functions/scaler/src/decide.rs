@@ -33,22 +33,39 @@ pub enum Action {
     /// Unknown signal: nothing changes.
     Hold,
     /// First change of a firing episode.
-    Apply { step: u32 },
+    Apply {
+        /// The step applied: 1 (escalation comes as [`Action::Escalate`]).
+        step: u32,
+    },
     /// A further escalation step.
-    Escalate { from: u32, to: u32 },
+    Escalate {
+        /// The step in place.
+        from: u32,
+        /// The step written.
+        to: u32,
+    },
     /// The object no longer holds what the policy applied (someone edited it): write
     /// the policy's values again.
-    Reassert { step: u32 },
+    Reassert {
+        /// The step written again.
+        step: u32,
+    },
     /// Triggers OK; the cooldown starts now.
     CooldownStarted,
     /// Triggers OK, cooldown running.
-    Cooling { remaining_seconds: i64 },
+    Cooling {
+        /// Seconds left until the originals are restored.
+        remaining_seconds: i64,
+    },
     /// Firing again during the cooldown: the cooldown is cancelled.
     CooldownCancelled,
     /// OK for the whole cooldown: the originals are written back.
     Restore,
     /// A change was due but the hourly limit is reached; it is retried later.
-    RateLimited { wanted: Box<Action> },
+    RateLimited {
+        /// The change that was due.
+        wanted: Box<Action>,
+    },
 }
 
 impl Action {
@@ -73,6 +90,7 @@ impl Action {
 /// The outcome: what to write, if anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
+    /// What was decided.
     pub action: Action,
     /// The fields to write, when any value changes.
     pub write: Option<Values>,

@@ -1,33 +1,28 @@
 //! The `errorType` Lambda records for a failed scaler invocation: whether the config
 //! could not be loaded (nothing ran), the event was not one the scaler understands,
 //! the alarm states could not be read (nothing was decided), or some policies failed
-//! (the others ran). [`HandleError`] carries a message and the summary, not a kind, so
-//! the kind is read from how far the summary got; each case is pinned by a test below.
+//! (the others ran). An alarm or a retry policy can then tell "fix the config" from
+//! "the cluster refused a write" without parsing messages.
+//!
+//! [`Failure`] is matched exhaustively, so a new kind of failure must be named here.
 
+use crate::handler::Failure;
+use crate::live::LoadError;
 use crate::{HandleError, Summary};
 
 impl function_cli::ErrorType for HandleError {
-    /// `HandleError.PolicyFailed`, `HandleError.ConfigFailed`,
-    /// `HandleError.EventInvalid`, `HandleError.AlarmsUnreadable`, or `HandleError`
-    /// when the summary fits none of them.
+    /// `Failure.ConfigSource` (the file or SSM parameter could not be read),
+    /// `Failure.ConfigRefused`, `Failure.EventInvalid`, `Failure.AlarmsUnreadable`
+    /// or `Failure.PolicyFailed`.
     fn error_type(&self) -> String {
-        let summary = &self.summary;
-        let kind = if summary.policies.iter().any(|p| p.error.is_some()) {
-            "PolicyFailed"
-        } else if summary.trigger.is_empty() {
-            // Nothing was decoded: either the config did not load (the live scaler
-            // records that message as the summary's warning) or the event did not parse.
-            if summary.warnings.contains(&self.message) {
-                "ConfigFailed"
-            } else {
-                "EventInvalid"
-            }
-        } else if summary.policies_run == 0 {
-            "AlarmsUnreadable"
-        } else {
-            return "HandleError".into();
+        let kind = match &self.failure {
+            Failure::Config(LoadError::Source(_)) => "ConfigSource",
+            Failure::Config(LoadError::Config { .. }) => "ConfigRefused",
+            Failure::Event(_) => "EventInvalid",
+            Failure::Alarms(_) => "AlarmsUnreadable",
+            Failure::Policies { .. } => "PolicyFailed",
         };
-        format!("HandleError.{kind}")
+        format!("Failure.{kind}")
     }
 }
 
@@ -43,33 +38,25 @@ impl function_cli::FailureSummary for HandleError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::summary::PolicyReport;
+    use crate::config::Config;
+    use crate::event::parse_invocation;
     use function_cli::ErrorType;
 
-    fn error(message: &str, summary: Summary) -> HandleError {
+    fn error(failure: Failure) -> HandleError {
         HandleError {
-            message: message.into(),
-            summary: Box::new(summary),
+            failure,
+            summary: Box::default(),
         }
     }
 
     #[test]
-    fn a_failed_policy() {
-        let summary = Summary {
-            trigger: "alerts".into(),
-            policies_run: 2,
-            errors: 1,
-            policies: vec![
-                PolicyReport::default(),
-                PolicyReport {
-                    error: Some("403 Forbidden".into()),
-                    ..PolicyReport::default()
-                },
-            ],
-            ..Summary::default()
-        };
-        let e = error("1 of 2 policies failed: 403 Forbidden", summary);
-        assert_eq!(e.error_type(), "HandleError.PolicyFailed");
+    fn failed_policies_are_named_and_their_errors_kept() {
+        let e = error(Failure::Policies {
+            failed: 1,
+            run: 2,
+            errors: vec!["403 Forbidden".into()],
+        });
+        assert_eq!(e.error_type(), "Failure.PolicyFailed");
         assert_eq!(
             function_cli::diagnostic(&e).error_message,
             "1 of 2 policies failed: 403 Forbidden"
@@ -77,37 +64,29 @@ mod tests {
     }
 
     #[test]
-    fn a_config_that_does_not_load() {
-        let message = "policies[0].target: missing field `name` (env SCALER_CONFIG)";
-        let summary = Summary {
-            errors: 1,
-            warnings: vec![message.into()],
-            ..Summary::default()
+    fn a_refused_config_is_not_a_source_failure() {
+        let Err(config_error) = Config::parse("policies: [") else {
+            panic!("an unclosed sequence must be refused");
         };
-        assert_eq!(
-            error(message, summary).error_type(),
-            "HandleError.ConfigFailed"
-        );
+        let e = error(Failure::Config(LoadError::Config {
+            source_name: "env SCALER_CONFIG".into(),
+            error: config_error,
+        }));
+        assert_eq!(e.error_type(), "Failure.ConfigRefused");
+        assert!(function_cli::diagnostic(&e)
+            .error_message
+            .ends_with("(env SCALER_CONFIG)"));
     }
 
     #[test]
     fn an_event_that_does_not_parse() {
-        let summary = Summary {
-            errors: 1,
-            ..Summary::default()
+        let Err(event_error) = parse_invocation(&serde_json::json!({"hello": 1})) else {
+            panic!("an unknown event must be refused");
         };
-        let e = error("unrecognised event", summary);
-        assert_eq!(e.error_type(), "HandleError.EventInvalid");
-    }
-
-    #[test]
-    fn alarms_that_cannot_be_read() {
-        let summary = Summary {
-            trigger: "reconcile".into(),
-            errors: 1,
-            ..Summary::default()
-        };
-        let e = error("DescribeAlarms: throttled", summary);
-        assert_eq!(e.error_type(), "HandleError.AlarmsUnreadable");
+        let e = error(Failure::Event(event_error));
+        assert_eq!(e.error_type(), "Failure.EventInvalid");
+        assert!(function_cli::diagnostic(&e)
+            .error_message
+            .starts_with("unrecognised event"));
     }
 }

@@ -18,8 +18,11 @@ pub enum Invocation {
     Reconcile,
     /// Alerts that arrived; only the policies they concern run.
     Alerts {
+        /// The alerts, from every record.
         alerts: Vec<Alert>,
+        /// The detected format of each record.
         formats: Vec<Format>,
+        /// Decoding warnings (records that were not alerts, repaired bodies).
         warnings: Vec<String>,
     },
 }
@@ -35,7 +38,12 @@ pub enum EventError {
     Unrecognised(String),
     /// The right kind of event, but not readable.
     #[error("malformed {what}: {reason}")]
-    Malformed { what: &'static str, reason: String },
+    Malformed {
+        /// The kind of event it claims to be.
+        what: &'static str,
+        /// Why it cannot be read.
+        reason: String,
+    },
 }
 
 /// Decodes an invocation event.

@@ -10,26 +10,61 @@ use alert_model::Alert;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::alarms;
+use crate::alarms::{self, AlarmsError};
 use crate::cluster::Clusters;
 use crate::config::{Config, Policy};
 use crate::decide::{decide, Action, Signal};
-use crate::event::{alarm_claim, parse_invocation, Invocation};
+use crate::event::{alarm_claim, parse_invocation, EventError, Invocation};
 use crate::kubernetes::{self, EventType, KubeError};
+use crate::live::LoadError;
 use crate::signal::{policy_signal, record_alerts, AlarmState};
 use crate::state::ScalerState;
 use crate::summary::{PolicyReport, Summary};
 use crate::values::Kind;
+use function_cli::error_chain;
 
-/// A failed invocation, with what was done before it failed.
+/// Why an invocation failed.
 #[derive(Debug, thiserror::Error)]
-#[error("{message}")]
+pub enum Failure {
+    /// The config could not be read or is refused (through [`crate::LiveScaler`]).
+    #[error(transparent)]
+    Config(#[from] LoadError),
+    /// The event is not one the scaler understands.
+    #[error(transparent)]
+    Event(#[from] EventError),
+    /// DescribeAlarms failed, so no alarm state is known.
+    #[error(transparent)]
+    Alarms(#[from] AlarmsError),
+    /// Some policies failed; each one's report in the summary says why.
+    #[error("{failed} of {run} policies failed: {}", .errors.join("; "))]
+    Policies {
+        /// Policies that failed.
+        failed: usize,
+        /// Policies run.
+        run: usize,
+        /// Each failed policy's error.
+        errors: Vec<String>,
+    },
+}
+
+/// A failed invocation, with what was done before it failed. Its text is the
+/// failure with all its causes, because Lambda records only the text.
+#[derive(Debug)]
 pub struct HandleError {
-    /// Why the invocation failed (what Lambda records as the error).
-    pub message: String,
+    /// Why the invocation failed.
+    pub failure: Failure,
     /// What was done before, for the invocation log line.
     pub summary: Box<Summary>,
 }
+
+impl std::fmt::Display for HandleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&error_chain(&self.failure))
+    }
+}
+
+/// No `source`: the text already holds the whole chain.
+impl std::error::Error for HandleError {}
 
 /// The scaler with its config and clients; reused across warm invocations.
 pub struct Scaler {
@@ -66,25 +101,23 @@ impl Scaler {
         let result = self.run(event, now, &mut summary).await;
         summary.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         match result {
-            Err(message) => {
+            Err(failure) => {
                 summary.errors += 1;
                 Err(HandleError {
-                    message,
+                    failure,
                     summary: Box::new(summary),
                 })
             }
             Ok(()) if summary.errors > 0 => Err(HandleError {
-                message: format!(
-                    "{} of {} policies failed: {}",
-                    summary.errors,
-                    summary.policies_run,
-                    summary
+                failure: Failure::Policies {
+                    failed: summary.errors,
+                    run: summary.policies_run,
+                    errors: summary
                         .policies
                         .iter()
-                        .filter_map(|p| p.error.as_deref())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ),
+                        .filter_map(|p| p.error.clone())
+                        .collect(),
+                },
                 summary: Box::new(summary),
             }),
             Ok(()) => Ok(summary),
@@ -96,8 +129,8 @@ impl Scaler {
         event: &Value,
         now: DateTime<Utc>,
         summary: &mut Summary,
-    ) -> Result<(), String> {
-        let invocation = parse_invocation(event).map_err(|e| e.to_string())?;
+    ) -> Result<(), Failure> {
+        let invocation = parse_invocation(event)?;
         let reconcile = matches!(invocation, Invocation::Reconcile);
         let (selected, alerts, claims) = match invocation {
             Invocation::Reconcile => {
@@ -145,9 +178,7 @@ impl Scaler {
         let states = if names.is_empty() {
             BTreeMap::new()
         } else {
-            let lookup = alarms::describe(&self.cloudwatch, &names)
-                .await
-                .map_err(|e| e.to_string())?;
+            let lookup = alarms::describe(&self.cloudwatch, &names).await?;
             summary.describe_alarms_calls = lookup.calls;
             for name in names.iter().filter(|n| !lookup.states.contains_key(*n)) {
                 summary.warnings.push(format!(

@@ -26,22 +26,35 @@ pub enum KubeError {
     /// The API answered with an error `Status`.
     #[error("{target}: {verb}: {code} {reason}: {message}")]
     Api {
+        /// The object (`cluster/namespace/kind/name`).
         target: String,
+        /// What was attempted (`get`, `patch`, ...).
         verb: &'static str,
+        /// The HTTP status.
         code: u16,
+        /// The `Status` reason (`Forbidden`, `Conflict`, ...).
         reason: String,
+        /// The `Status` message.
         message: String,
     },
     /// No answer: connection, TLS or timeout.
     #[error("{target}: {verb}: {detail}")]
     Transport {
+        /// The object (`cluster/namespace/kind/name`).
         target: String,
+        /// What was attempted.
         verb: &'static str,
+        /// The client's error.
         detail: String,
     },
     /// The object is not what a scaler can work with (no `spec`, no HPA bounds).
     #[error("{target}: {reason}")]
-    Unusable { target: String, reason: String },
+    Unusable {
+        /// The object (`cluster/namespace/kind/name`).
+        target: String,
+        /// What is missing or wrong.
+        reason: String,
+    },
 }
 
 impl KubeError {
@@ -87,9 +100,13 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 /// What a target holds now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observed {
+    /// The replica fields of its kind.
     pub values: Values,
+    /// Its annotations (the scaler's state is among them).
     pub annotations: BTreeMap<String, String>,
+    /// The version read, the precondition of the write that follows.
     pub resource_version: String,
+    /// The object's UID, for the Events about it.
     pub uid: Option<String>,
 }
 
@@ -268,7 +285,9 @@ pub async fn owning_hpas(client: &kube::Client, target: &Target) -> Result<Vec<S
 /// Whether an Event is routine or needs attention (Kubernetes' `type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventType {
+    /// A change the policy made as intended.
     Normal,
+    /// Something an operator should look at (a refused or failed change).
     Warning,
 }
 

@@ -16,6 +16,6 @@ pub mod summary;
 pub mod values;
 
 pub use config::{Config, ConfigError};
-pub use handler::{HandleError, Scaler};
-pub use live::LiveScaler;
+pub use handler::{Failure, HandleError, Scaler};
+pub use live::{LiveScaler, LoadError};
 pub use summary::Summary;

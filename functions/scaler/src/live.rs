@@ -8,17 +8,37 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use config_source::{ConfigReader, ConfigSource};
+use config_source::{ConfigReader, ConfigSource, ConfigSourceError};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::config::Config;
-use crate::handler::{HandleError, Scaler};
+use crate::config::{Config, ConfigError};
+use crate::handler::{Failure, HandleError, Scaler};
 use crate::summary::Summary;
+use function_cli::error_chain;
 
 /// Environment variable prefix: `SCALER_CONFIG_FILE`, `SCALER_CONFIG` or
 /// `SCALER_CONFIG_SSM_PARAMETER`.
 pub const ENV_PREFIX: &str = "SCALER";
+
+/// The scaler cannot run because its config cannot be had or is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The source could not be read (a missing file or SSM parameter, no access),
+    /// and no earlier text is cached.
+    #[error(transparent)]
+    Source(#[from] ConfigSourceError),
+    /// The text was read and is refused; `source_name` says where it came from so
+    /// the operator knows what to fix.
+    #[error("{error} ({source_name})")]
+    Config {
+        /// The config source, as displayed (`SSM parameter /x`, `file /etc/y`).
+        source_name: String,
+        /// What is wrong with the text.
+        #[source]
+        error: ConfigError,
+    },
+}
 
 /// A scaler that follows its config source.
 pub struct LiveScaler {
@@ -29,7 +49,7 @@ pub struct LiveScaler {
 }
 
 impl LiveScaler {
-    /// Nothing is read until the first invocation (or [`LiveScaler::scaler`]).
+    /// Nothing is read until the first invocation (or [`LiveScaler::load`]).
     pub fn new(
         source: ConfigSource,
         reader: ConfigReader,
@@ -44,12 +64,8 @@ impl LiveScaler {
     }
 
     /// The scaler for the current config text (rebuilt when the text changed).
-    pub async fn scaler(&self) -> Result<Arc<Scaler>, String> {
-        let loaded = self
-            .reader
-            .load(&self.source)
-            .await
-            .map_err(|e| e.to_string())?;
+    pub async fn load(&self) -> Result<Arc<Scaler>, LoadError> {
+        let loaded = self.reader.load(&self.source).await?;
         if let Some(why) = &loaded.stale {
             tracing::warn!(source = %self.source, reason = %why, "using the cached config");
         }
@@ -59,7 +75,10 @@ impl LiveScaler {
                 return Ok(Arc::clone(scaler));
             }
         }
-        let config = Config::parse(&loaded.text).map_err(|e| format!("{} ({})", e, self.source))?;
+        let config = Config::parse(&loaded.text).map_err(|error| LoadError::Config {
+            source_name: self.source.to_string(),
+            error,
+        })?;
         tracing::info!(source = %self.source, version = ?loaded.version, policies = config.policies.len(), "config loaded");
         let scaler = Arc::new(Scaler::new(config, &self.aws));
         *current = Some((loaded.text, Arc::clone(&scaler)));
@@ -68,13 +87,16 @@ impl LiveScaler {
 
     /// Handles one event with the current config.
     pub async fn handle(&self, event: &Value, now: DateTime<Utc>) -> Result<Summary, HandleError> {
-        let scaler = self.scaler().await.map_err(|message| HandleError {
-            summary: Box::new(Summary {
-                errors: 1,
-                warnings: vec![message.clone()],
-                ..Summary::default()
-            }),
-            message,
+        let scaler = self.load().await.map_err(|e| {
+            let failure = Failure::Config(e);
+            HandleError {
+                summary: Box::new(Summary {
+                    errors: 1,
+                    warnings: vec![error_chain(&failure)],
+                    ..Summary::default()
+                }),
+                failure,
+            }
         })?;
         scaler.handle(event, now).await
     }

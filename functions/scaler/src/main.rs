@@ -23,7 +23,7 @@ async fn main() -> std::process::ExitCode {
     };
     let scaler = LiveScaler::new(source, ConfigReader::new(), aws);
     // Refuse to start on a config that does not load or validate.
-    if let Err(e) = scaler.scaler().await {
+    if let Err(e) = scaler.load().await {
         return function_cli::refuse(CLI.name, e);
     }
     if in_lambda {

@@ -15,8 +15,11 @@ use crate::state::AlertSeen;
 /// A CloudWatch alarm's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlarmState {
+    /// `ALARM`: the trigger fires.
     Alarm,
+    /// `OK`.
     Ok,
+    /// `INSUFFICIENT_DATA`: the signal is unknown, so nothing changes.
     InsufficientData,
 }
 

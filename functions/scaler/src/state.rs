@@ -15,20 +15,31 @@ pub const ANNOTATION_PREFIX: &str = "scaler.metrics-pipeline/";
 
 /// Annotation keys.
 pub mod keys {
+    /// The policy that changed the object.
     pub const POLICY: &str = "scaler.metrics-pipeline/policy";
+    /// The values before the policy's first change (JSON), restored at the end.
     pub const ORIGINAL: &str = "scaler.metrics-pipeline/original";
+    /// The values the policy last wrote (JSON), to notice someone else's edit.
     pub const APPLIED: &str = "scaler.metrics-pipeline/applied";
+    /// The escalation step in place.
     pub const STEP: &str = "scaler.metrics-pipeline/step";
+    /// When the firing episode began (RFC 3339).
     pub const FIRING_SINCE: &str = "scaler.metrics-pipeline/firing-since";
+    /// When every trigger was first OK again (RFC 3339): the cooldown's start.
     pub const OK_SINCE: &str = "scaler.metrics-pipeline/ok-since";
+    /// The last value change (RFC 3339), for people reading the object.
     pub const LAST_CHANGE: &str = "scaler.metrics-pipeline/last-change";
+    /// The value changes of the last hour (RFC 3339, space separated): the rate
+    /// limit.
     pub const CHANGES: &str = "scaler.metrics-pipeline/changes";
+    /// Alerts seen through SNS for matcher triggers (JSON by fingerprint).
     pub const ALERTS: &str = "scaler.metrics-pipeline/alerts";
 }
 
 /// While a policy is applied: what it changed and since when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
+    /// The policy that made the change.
     pub policy: String,
     /// The values before the policy first changed them; restore writes these.
     pub original: Values,
@@ -45,6 +56,7 @@ pub struct Applied {
 /// Everything the scaler keeps on one object.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ScalerState {
+    /// What a policy changed, while it is applied.
     pub applied: Option<Applied>,
     /// Times of value changes in the last hour, oldest first (the rate limit).
     pub changes: Vec<DateTime<Utc>>,
@@ -55,6 +67,7 @@ pub struct ScalerState {
 /// The last news about one alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AlertSeen {
+    /// Whether the news was firing (else resolved).
     pub firing: bool,
     /// The alert's own time for that news (`startsAt` when firing, `endsAt` when
     /// resolved), so an older notification arriving late changes nothing.
@@ -68,7 +81,9 @@ pub struct AlertSeen {
 #[derive(Debug, thiserror::Error)]
 #[error("annotation {key}: {reason}")]
 pub struct StateError {
+    /// The annotation that cannot be read.
     pub key: &'static str,
+    /// What is wrong with it.
     pub reason: String,
 }
 

@@ -12,36 +12,47 @@ pub struct Summary {
     pub trigger: String,
     /// Alert formats that arrived (`alert_batch`, `cloudwatch_alarm`, ...).
     pub formats: Vec<String>,
+    /// Alerts decoded from the event.
     pub alerts_received: usize,
     /// Alerts about a CloudWatch alarm whose claimed state disagreed with the
     /// alarm's current state: not acted on.
     pub stale_alarm_events: usize,
     /// Alert notifications older than what the target already recorded.
     pub stale_alerts: usize,
+    /// DescribeAlarms calls made.
     pub describe_alarms_calls: u64,
+    /// Policies whose target was converged.
     pub policies_run: usize,
     /// Value changes written (apply, escalate, reassert, restore).
     pub changes: usize,
     /// Value changes a dry-run policy would have written.
     pub dry_run_changes: usize,
+    /// Changes held back by `max_changes_per_hour`.
     pub rate_limited: usize,
     /// 409 responses that were retried.
     pub conflicts: u32,
+    /// Policies that failed, plus one when the invocation itself failed.
     pub errors: usize,
+    /// Wall time of the invocation.
     pub duration_ms: u64,
+    /// What did not fail but needs a look (unknown alarms, unrelated alerts).
     pub warnings: Vec<String>,
+    /// One report per policy run.
     pub policies: Vec<PolicyReport>,
 }
 
 /// One policy in one invocation.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PolicyReport {
+    /// The policy's name.
     pub policy: String,
+    /// Its target, `cluster/namespace/kind/name`.
     pub target: String,
     /// `firing`, `ok` or `unknown`.
     pub signal: String,
     /// The decision ([`crate::decide::Action::name`]) or `skipped`.
     pub action: String,
+    /// Whether the policy is a dry run (nothing written).
     pub dry_run: bool,
     /// Values before, for the fields written.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -49,10 +60,14 @@ pub struct PolicyReport {
     /// Values written (or, in a dry run, that would be).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<Values>,
+    /// The escalation step in place after the run, while applied.
     pub step: Option<u32>,
+    /// 409 responses retried for this target.
     pub conflicts: u32,
+    /// Why the policy failed, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What did not fail but needs a look (an HPA owning the target).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }

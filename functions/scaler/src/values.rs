@@ -7,8 +7,11 @@ use std::collections::BTreeMap;
 /// The kind of object a policy scales.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
+    /// `autoscaling/v2` HorizontalPodAutoscaler: its `minReplicas` / `maxReplicas`.
     HorizontalPodAutoscaler,
+    /// `apps/v1` Deployment: its `replicas`.
     Deployment,
+    /// `apps/v1` StatefulSet: its `replicas`.
     StatefulSet,
 }
 
@@ -44,10 +47,13 @@ impl Kind {
 /// A replica count field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub enum Field {
+    /// An HPA's `spec.minReplicas` (config: `min_replicas`).
     #[serde(rename = "minReplicas")]
     MinReplicas,
+    /// An HPA's `spec.maxReplicas` (config: `max_replicas`).
     #[serde(rename = "maxReplicas")]
     MaxReplicas,
+    /// A Deployment's or StatefulSet's `spec.replicas` (config: `replicas`).
     #[serde(rename = "replicas")]
     Replicas,
 }

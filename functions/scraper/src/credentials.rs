@@ -10,7 +10,7 @@ use aws_credential_types::Credentials;
 use tokio::sync::Mutex;
 
 use crate::config::SigV4Config;
-use crate::error_chain::error_chain;
+use function_cli::error_chain;
 
 /// Credentials are refreshed when they expire within this window.
 const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(60);

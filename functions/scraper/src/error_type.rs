@@ -8,14 +8,16 @@
 //! ([`function_cli::variant_name`]), so variants added there keep a correct name.
 
 use crate::event::EventError;
+use crate::sender::SenderError;
 use crate::summary::RunSummary;
 use crate::{HandlerError, RunError};
 
 impl function_cli::ErrorType for HandlerError {
     /// `EventError.Field`, `EventError.NoConfig`, `ConfigSourceError.<variant>` (the
     /// config file, variable or SSM parameter could not be read), `ConfigError.<variant>`
-    /// (the config is refused), `SenderError` (a remote_write endpoint could not be set
-    /// up) or `RunError.Setup` (relabelling rules of an endpoint are invalid).
+    /// (the config is refused), `SenderError.Client|Header|SigV4` (a remote_write
+    /// endpoint could not be set up) or `RunError.Relabel` (an endpoint's relabelling
+    /// rules do not compile).
     fn error_type(&self) -> String {
         match self {
             HandlerError::Event(event) => match event {
@@ -29,8 +31,12 @@ impl function_cli::ErrorType for HandlerError {
                 }
             },
             HandlerError::Run(run) => match run {
-                RunError::Sender(_) => "SenderError".into(),
-                RunError::Setup(_) => "RunError.Setup".into(),
+                RunError::Sender(sender) => match sender {
+                    SenderError::Client { .. } => "SenderError.Client".into(),
+                    SenderError::Header { .. } => "SenderError.Header".into(),
+                    SenderError::SigV4 { .. } => "SenderError.SigV4".into(),
+                },
+                RunError::Relabel { .. } => "RunError.Relabel".into(),
             },
         }
     }
@@ -55,13 +61,12 @@ mod tests {
     fn names_the_failure() {
         let no_config = HandlerError::Event(EventError::NoConfig);
         assert_eq!(no_config.error_type(), "EventError.NoConfig");
-        let sender = HandlerError::Run(RunError::Sender(crate::sender::SenderError {
+        let sender = HandlerError::Run(RunError::Sender(SenderError::Header {
             endpoint: "amp".into(),
-            reason: "bad header".into(),
+            name: "bad header".into(),
+            part: "name",
         }));
-        assert_eq!(sender.error_type(), "SenderError");
-        let setup = HandlerError::Run(RunError::Setup("bad regex".into()));
-        assert_eq!(setup.error_type(), "RunError.Setup");
+        assert_eq!(sender.error_type(), "SenderError.Header");
         let source = HandlerError::Event(EventError::Source(
             config_source::ConfigSourceError::SsmNotFound { name: "/x".into() },
         ));

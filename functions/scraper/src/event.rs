@@ -267,7 +267,7 @@ mod tests {
         let err = load_config(&serde_json::json!({ "config": yaml }))
             .await
             .expect_err("an unclosed group compiled");
-        let text = crate::error_chain::error_chain(&err);
+        let text = function_cli::error_chain(&err);
         assert!(
             text.starts_with(
                 "inline config: invalid config: scrape_configs[0].relabel_configs[0].regex: is not a valid regular expression: invalid regex \"(x\""

@@ -9,7 +9,6 @@ pub mod cloudwatch;
 pub mod config;
 pub mod credentials;
 pub mod deadline;
-pub mod error_chain;
 pub mod error_type;
 pub mod event;
 pub mod http_client;
@@ -36,10 +35,10 @@ pub use summary::RunSummary;
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
     /// The event names no usable config, or the config is refused.
-    #[error("{}", error_chain::error_chain(.0))]
+    #[error("{}", function_cli::error_chain(.0))]
     Event(#[from] event::EventError),
     /// The run could not start.
-    #[error("{}", error_chain::error_chain(.0))]
+    #[error("{}", function_cli::error_chain(.0))]
     Run(#[from] RunError),
 }
 

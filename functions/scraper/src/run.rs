@@ -12,7 +12,6 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::config::{LoadedConfig, ScrapeConfig};
-use crate::error_chain::error_chain;
 use crate::http_client::{authorization_header, build_client, ClientError};
 use crate::outbox::{EndpointRules, Outbox, ReadyRequest, SendRules};
 use crate::sample_labels::LabelLimits;
@@ -20,6 +19,7 @@ use crate::scrape::{now_millis, scrape_target, ScrapeJob, ScrapeResult};
 use crate::sender::EndpointSender;
 use crate::summary::{RunCounters, RunSummary, TargetReport};
 use crate::target::{build_targets, Target};
+use function_cli::error_chain;
 
 /// A run that could not start (an endpoint could not be set up).
 #[derive(Debug, thiserror::Error)]

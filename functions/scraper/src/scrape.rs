@@ -21,11 +21,11 @@ use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::StatusCode;
 
 use crate::config::ScrapeConfig;
-use crate::error_chain::error_chain;
 use crate::outbox::{EncodeError, Outbox, ReadyRequest, SendRules};
 use crate::sample_labels::{attach_target_labels, LabelLimits};
 use crate::summary::TargetReport;
 use crate::target::Target;
+use function_cli::error_chain;
 
 /// Longest line accepted. The body is parsed line by line as it streams in, so a
 /// target that never sends a newline would otherwise grow the buffer without bound.

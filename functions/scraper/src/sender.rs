@@ -16,9 +16,9 @@ use tokio::sync::Semaphore;
 
 use crate::config::RemoteWriteConfig;
 use crate::credentials::{CredentialsError, SigV4Signer};
-use crate::error_chain::error_chain;
 use crate::http_client::{authorization_header, build_client, ClientError};
 use crate::summary::RunCounters;
+use function_cli::error_chain;
 
 /// The remote-write service name AMP signs for.
 const SIGV4_SERVICE: &str = "aps";

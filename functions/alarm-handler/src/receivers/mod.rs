@@ -29,10 +29,15 @@ pub use webhook::webhook_payload;
 /// One integration of a receiver, as configured.
 #[derive(Debug, Clone, Copy)]
 pub enum Integration<'a> {
+    /// An `sns_configs` entry.
     Sns(&'a crate::config::SnsConfig),
+    /// A `webhook_configs` entry.
     Webhook(&'a crate::config::WebhookConfig),
+    /// A `slack_configs` entry.
     Slack(&'a crate::config::SlackConfig),
+    /// A `pagerduty_configs` entry.
     Pagerduty(&'a crate::config::PagerdutyConfig),
+    /// A `scaler_configs` entry.
     Scaler(&'a crate::config::ScalerConfig),
 }
 
@@ -49,6 +54,7 @@ impl Integration<'_> {
         }
     }
 
+    /// The integration's `send_resolved`.
     pub fn send_resolved(&self) -> bool {
         match self {
             Integration::Sns(c) => c.send_resolved,
@@ -115,31 +121,59 @@ pub fn alerts_to_send<'a>(group: &Group<'a>, integration: &Integration<'_>) -> O
 /// and routing keys are not printed).
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
+    /// A template of the integration does not render for this group.
     #[error("{integration}: template: {source}")]
     Template {
+        /// The integration, `receiver/kind[i]`.
         integration: String,
+        /// The rendering error.
         source: TemplateError,
     },
+    /// A URL or key reference could not be resolved.
     #[error("{0}")]
     Secret(#[from] SecretError),
+    /// The HTTP request did not get a response (connection, TLS, timeout).
     #[error("{integration}: request failed: {reason}")]
-    Request { integration: String, reason: String },
+    Request {
+        /// The integration, `receiver/kind[i]`.
+        integration: String,
+        /// The client's error, without the URL (it may hold a secret).
+        reason: String,
+    },
+    /// The endpoint answered with a status other than 2xx.
     #[error("{integration}: HTTP {status}: {body}")]
     Status {
+        /// The integration, `receiver/kind[i]`.
         integration: String,
+        /// The HTTP status.
         status: u16,
+        /// The start of the response body, which usually says why.
         body: String,
     },
+    /// SNS Publish failed.
     #[error("{integration}: SNS publish failed: {reason}")]
-    Publish { integration: String, reason: String },
+    Publish {
+        /// The integration, `receiver/kind[i]`.
+        integration: String,
+        /// The SDK's error with its causes.
+        reason: String,
+    },
+    /// The payload (or a message attribute) could not be encoded.
     #[error("{integration}: cannot encode the payload: {reason}")]
-    Encode { integration: String, reason: String },
+    Encode {
+        /// The integration, `receiver/kind[i]`.
+        integration: String,
+        /// The serialiser's error.
+        reason: String,
+    },
 }
 
 /// Where alerts came from, for payloads that carry it.
 #[derive(Debug, Clone, Copy)]
 pub struct Origin<'a> {
+    /// The detected input format (`alertmanager`, `cloudwatch`, ...).
     pub format: &'a str,
+    /// The SNS `MessageId` or EventBridge `id`, when there is one.
     pub message_id: Option<&'a str>,
 }
 

@@ -17,8 +17,11 @@ const MAX_SUBJECT_CHARS: usize = 99;
 /// What is published.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SnsMessage {
+    /// The rendered subject, cut to what SNS accepts; `None` when it renders empty.
     pub subject: Option<String>,
+    /// The rendered body.
     pub message: String,
+    /// The rendered message attributes.
     pub attributes: BTreeMap<String, String>,
 }
 
