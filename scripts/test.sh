@@ -29,6 +29,8 @@ if [ -n "$outside" ]; then
 fi
 
 started=$(date +%s)
+echo "== workspace manifests"
+python3 scripts/check_manifest.py
 echo "== cfn-lint infra/template.yaml"
 cfn-lint infra/template.yaml
 echo "== sam validate --lint"

@@ -1,6 +1,6 @@
 """Tests of the Kubernetes API stand-in (standin.py) over real HTTPS.
 
-Run with:  /work/main/.venv/bin/python -m unittest discover -s tests/k8s_standin -v
+Run from the repository root with:  .venv/bin/python -m unittest discover -s tests/k8s_standin -v
 
 The stand-in runs as a subprocess with a certificate signed by a CA made here with
 openssl (see make_certs below, the same steps as make_certs.sh); every request goes

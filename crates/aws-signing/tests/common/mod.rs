@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use aws_credential_types::Credentials;
 
@@ -13,35 +13,19 @@ pub fn conformance() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/sigv4")
 }
 
-/// `2024-01-02T03:04:05Z` as a SystemTime.
+/// `2024-01-02T03:04:05Z` (RFC 3339, as the vector files write times) as a SystemTime.
 pub fn parse_time(s: &str) -> SystemTime {
-    let (date, time) = s
-        .trim_end_matches('Z')
-        .split_once('T')
-        .unwrap_or_else(|| panic!("not an ISO 8601 time: {s}"));
-    let num = |x: &str| -> i64 { x.parse().unwrap_or_else(|_| panic!("bad number in {s}")) };
-    let d: Vec<i64> = date.split('-').map(num).collect();
-    let t: Vec<i64> = time.split(':').map(num).collect();
-    // Days from the civil date (Howard Hinnant's days_from_civil).
-    let (y, m, day) = (d[0] - i64::from(d[1] <= 2), d[1], d[2]);
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + t[0] * 3600 + t[1] * 60 + t[2];
-    UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).expect("after 1970"))
+    let time = chrono::DateTime::parse_from_rfc3339(s)
+        .unwrap_or_else(|e| panic!("not an RFC 3339 time: {s}: {e}"));
+    SystemTime::from(time)
 }
 
 pub fn hex_decode(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-        .collect()
+    hex::decode(s).unwrap_or_else(|e| panic!("not hex: {s}: {e}"))
 }
 
 pub fn hex_encode(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 pub fn credentials(key: &str, secret: &str, token: Option<&str>) -> Credentials {

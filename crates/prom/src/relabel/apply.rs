@@ -51,7 +51,7 @@ impl Relabeler {
             let regex = Regex::new(&format!("^(?s:{pattern})$")).map_err(|e| {
                 RelabelConfigError::Regex {
                     regex: pattern.to_string(),
-                    reason: e.to_string(),
+                    source: e,
                 }
             })?;
             rules.push(Rule {

@@ -126,7 +126,7 @@ fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String
 }
 
 /// A rule Prometheus would reject; the message names the field and the reason.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RelabelConfigError {
     /// `hashmod` with `modulus` 0 (or absent).
     #[error("relabel configuration for hashmod requires non-zero modulus")]
@@ -160,12 +160,15 @@ pub enum RelabelConfigError {
         action: &'static str,
     },
     /// The regex does not compile (RE2 syntax, anchored as Prometheus does).
-    #[error("invalid regex {regex:?}: {reason}")]
+    /// The engine's error is shown and kept as the source, so a caller that only
+    /// prints the message still says why.
+    #[error("invalid regex {regex:?}: {source}")]
     Regex {
         /// The regex as written.
         regex: String,
         /// Why the regex engine refused it.
-        reason: String,
+        #[source]
+        source: regex::Error,
     },
 }
 

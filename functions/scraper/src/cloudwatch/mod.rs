@@ -1,8 +1,8 @@
-//! CloudWatch metrics as YACE (yet-another-cloudwatch-exporter) exposes them. Built
-//! so far, each tested on its own: the YACE config schema, the supported services and
-//! their ARN rules, metric-to-resource association, GetMetricData call planning, the
-//! naming rules, the stateless query windows and series building. Not yet: the AWS
-//! calls (tagging API, ListMetrics, GetMetricData) and wiring into the scraper run.
+//! CloudWatch metrics as YACE (yet-another-cloudwatch-exporter) exposes them: the
+//! YACE config schema, the supported services and their ARN rules, metric-to-resource
+//! association, GetMetricData call planning, the naming rules, the stateless query
+//! windows, the AWS calls (tagging API, ListMetrics, GetMetricData, each following
+//! NextToken) and the series they become in a scraper run.
 
 pub mod associate;
 pub mod batch;
