@@ -73,9 +73,8 @@ mod tests {
             error: config_error,
         }));
         assert_eq!(e.error_type(), "Failure.ConfigRefused");
-        assert!(function_cli::diagnostic(&e)
-            .error_message
-            .ends_with("(env SCALER_CONFIG)"));
+        let message = function_cli::diagnostic(&e).error_message;
+        assert!(message.contains("(env SCALER_CONFIG)"), "{message}");
     }
 
     #[test]
