@@ -15,7 +15,9 @@ export DEBIAN_FRONTEND=noninteractive
 
 say() { printf 'setup: %s\n' "$*"; }
 
-APT_PACKAGES=(prometheus prometheus-node-exporter prometheus-alertmanager openssl)
+# victoria-metrics provides /usr/bin/vmagent: the reference Kubernetes service discovery
+# that tests/k8s_standin/vmagent_targets.py runs against the API stand-in.
+APT_PACKAGES=(prometheus prometheus-node-exporter prometheus-alertmanager openssl victoria-metrics)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -29,7 +31,7 @@ if ((${#missing[@]})); then
   # fails harmlessly, and the tests never use their default ports anyway.
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Stop packaged daemons if an init system did start them.
-  for svc in prometheus prometheus-node-exporter prometheus-alertmanager; do
+  for svc in prometheus prometheus-node-exporter prometheus-alertmanager victoria-metrics; do
     $SUDO service "$svc" stop >/dev/null 2>&1 || true
   done
 else
@@ -71,6 +73,8 @@ fi
 say "prometheus: $(prometheus --version 2>&1 | head -n1)"
 say "node-exporter: $(prometheus-node-exporter --version 2>&1 | head -n1)"
 say "alertmanager: $(prometheus-alertmanager --version 2>&1 | head -n1)"
+# Debian's vmagent is built without a version string: report the package's.
+say "vmagent: $(dpkg-query -W -f='${Version}' victoria-metrics) ($(command -v vmagent))"
 say "cargo-lambda: $("$VENV/bin/cargo-lambda" lambda --version 2>&1 | head -n1)"
 say "zig: $("$VENV/bin/python" -m ziglang version 2>&1 | head -n1)"
 say "cfn-lint: $("$VENV/bin/cfn-lint" --version 2>&1 | head -n1)"

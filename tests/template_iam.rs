@@ -109,6 +109,8 @@ fn each_role_gets_exactly_what_its_function_calls() {
 
     let scraper_logs = logs("ScraperLogGroup");
     let scraper_queue = queue("ScraperFailureQueue");
+    let prod = arn("eks", "cluster/prod-a");
+    let stage = arn("eks", "cluster/stage_b");
     let scraper_configs = arn("ssm", "parameter/pipe/scraper/*");
     let eni = arn("ec2", "network-interface/*");
     let subnets = arn("ec2", "subnet/*");
@@ -128,6 +130,7 @@ fn each_role_gets_exactly_what_its_function_calls() {
                 &["*"]
             ),
             (&["sqs:SendMessage"], &[&scraper_queue]),
+            (&["eks:DescribeCluster"], &[&prod, &stage]),
             (
                 &["sts:AssumeRole"],
                 &[
@@ -203,8 +206,6 @@ fn each_role_gets_exactly_what_its_function_calls() {
     let scaler_logs = logs("ScalerLogGroup");
     let scaler_queue = queue("ScalerFailureQueue");
     let scaler_config = arn("ssm", "parameter/pipe/scaler/config");
-    let prod = arn("eks", "cluster/prod-a");
-    let stage = arn("eks", "cluster/stage_b");
     assert_eq!(
         grants(&resolver, "ScalerRole"),
         expect(&[
@@ -235,7 +236,7 @@ fn optional_grants_are_absent_by_default() {
     assert!(
         !scraper
             .keys()
-            .any(|a| a.starts_with("sts:") || a.starts_with("ec2:")),
+            .any(|a| a.starts_with("sts:") || a.starts_with("ec2:") || a.starts_with("eks:")),
         "{scraper:#?}"
     );
     let handler = grants(&resolver, "AlarmHandlerRole");
@@ -267,6 +268,11 @@ fn cluster_names_become_exact_arns_up_to_five() {
             .collect();
         assert_eq!(
             grants(&resolver, "ScalerRole")["eks:DescribeCluster"],
+            expected,
+            "{names}"
+        );
+        assert_eq!(
+            grants(&resolver, "ScraperRole")["eks:DescribeCluster"],
             expected,
             "{names}"
         );

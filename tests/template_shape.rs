@@ -4,7 +4,7 @@
 //! schedules and rules send are accepted by the functions' own event parsers; the
 //! starter configs the stack writes to SSM pass the functions' own config validation;
 //! every function can read exactly its own config parameters. infra/eks-rbac.yaml
-//! holds exactly the scaler's verbs.
+//! holds exactly the scaler's and the scraper's verbs, each for its own group.
 
 use crate::cfn;
 
@@ -505,38 +505,82 @@ fn the_reserved_concurrency_parameters_can_turn_reservation_off() {
 }
 
 #[test]
-fn eks_rbac_grants_exactly_the_scalers_verbs_to_its_group() {
+fn eks_rbac_grants_each_function_exactly_its_verbs() {
     let text = std::fs::read_to_string(root().join("infra/eks-rbac.yaml")).expect("read");
     let documents: Vec<Value> = yaml_serde::Deserializer::from_str(&text)
         .map(|d| yaml_serde::Value::deserialize(d).expect("YAML document"))
         .map(|v| serde_json::to_value(v).expect("JSON"))
         .collect();
-    assert_eq!(documents.len(), 2, "{documents:#?}");
-    let role = documents
-        .iter()
-        .find(|d| d["kind"] == "ClusterRole")
-        .expect("ClusterRole");
-    assert_eq!(role["apiVersion"], "rbac.authorization.k8s.io/v1");
+    let role = |name: &str| {
+        documents
+            .iter()
+            .find(|d| d["kind"] == "ClusterRole" && d["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("ClusterRole {name}"))
+    };
+    let binding_subjects = |role_name: &str| {
+        let binding = documents
+            .iter()
+            .find(|d| d["kind"] == "ClusterRoleBinding" && d["roleRef"]["name"] == role_name)
+            .unwrap_or_else(|| panic!("binding of {role_name}"));
+        assert_eq!(
+            binding["roleRef"],
+            json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role_name})
+        );
+        binding["subjects"].clone()
+    };
     assert_eq!(
-        role["rules"],
+        documents
+            .iter()
+            .map(|d| d["kind"].as_str().unwrap_or_default())
+            .collect::<Vec<_>>(),
+        [
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "ClusterRole",
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "ClusterRoleBinding"
+        ]
+    );
+    assert!(documents
+        .iter()
+        .all(|d| d["apiVersion"] == "rbac.authorization.k8s.io/v1"));
+    // The scaler: read and patch HPAs, patch workloads and their scale, create Events.
+    assert_eq!(
+        role("metrics-pipeline-scaler")["rules"],
         json!([
             {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": ["get", "list", "patch"]},
             {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets", "deployments/scale", "statefulsets/scale"], "verbs": ["get", "patch"]},
             {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]}
         ])
     );
-    let binding = documents
-        .iter()
-        .find(|d| d["kind"] == "ClusterRoleBinding")
-        .expect("binding");
     assert_eq!(
-        binding["roleRef"],
-        json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role["metadata"]["name"]})
-    );
-    assert_eq!(
-        binding["subjects"],
+        binding_subjects("metrics-pipeline-scaler"),
         json!([{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "metrics-pipeline-scaler"}])
     );
-    // The access entry command in the file maps the role into that group.
+    // The scraper: list only (no watch, get, or secrets), and the proxy in a role of
+    // its own, both bound to the scraper's group and never to the scaler's.
+    assert_eq!(
+        role("metrics-pipeline-scraper")["rules"],
+        json!([
+            {"apiGroups": [""], "resources": ["nodes", "pods", "services", "endpoints", "namespaces"], "verbs": ["list"]},
+            {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": ["list"]},
+            {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["list"]},
+            {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["list"]},
+            {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": ["list"]}
+        ])
+    );
+    assert_eq!(
+        role("metrics-pipeline-scraper-proxy")["rules"],
+        json!([{"apiGroups": [""], "resources": ["nodes/proxy", "pods/proxy"], "verbs": ["get"]}])
+    );
+    for name in ["metrics-pipeline-scraper", "metrics-pipeline-scraper-proxy"] {
+        assert_eq!(
+            binding_subjects(name),
+            json!([{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "metrics-pipeline-scraper"}])
+        );
+    }
+    // The access entry commands in the file map each role into its group.
     assert!(text.contains("--kubernetes-groups metrics-pipeline-scaler"));
+    assert!(text.contains("--kubernetes-groups metrics-pipeline-scraper"));
 }

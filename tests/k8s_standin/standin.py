@@ -10,6 +10,15 @@ presigned STS GetCallerIdentity URL, re-signed here with botocore), and implemen
   apps/v1         deployments/scale, .../scale      GET, PATCH, PUT (autoscaling/v1 Scale)
   v1              events                            POST, list, GET, PATCH
   events.k8s.io/v1 events                           POST, list, GET, PATCH (same storage)
+  v1              pods, services, endpoints, nodes  GET, list, watch (read-only)
+  discovery.k8s.io/v1 endpointslices                GET, list, watch (read-only)
+  networking.k8s.io/v1 ingresses                    GET, list, watch (read-only)
+  v1              nodes/proxy, pods/proxy           forwarded to local plain-HTTP backends
+  /version, /api, /apis, /api/v1, /apis/{group}[/{version}]   discovery documents
+
+Lists page with limit/continue over a consistent snapshot (remainingItemCount, 410
+after compaction) and take label and field selectors; watch=true streams
+ADDED/MODIFIED/DELETED/BOOKMARK events of changes made after the given resourceVersion.
 
 with the API server's documented behaviour where the scaler can observe it: merge,
 JSON and (as merge) strategic-merge patches; resourceVersion preconditions (409);
@@ -24,21 +33,28 @@ Usage:
   standin.py --port PORT --cert CERT.pem --key KEY.pem --cluster NAME --region REGION
              --access-key-id ID --secret-access-key SECRET [--session-token TOKEN]
              [--token-max-age 900] [--host 127.0.0.1] [--port-file FILE] [--verbose]
+             [--seed FILE ...] [--generate-pods N] [--git-version v1.33.1]
+             [--watch-timeout 300]
 
 Prints READY on stdout once it listens.
 """
 import argparse
 import base64
+import bisect
 import copy
 import datetime as dt
 import hmac
+import http.client
 import http.server
 import json
 import re
 import secrets
+import select
+import socket
 import ssl
 import sys
 import threading
+import time
 import traceback
 import uuid
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -745,6 +761,7 @@ class Kind:
         self.scalable = scalable
         self.generation = generation
         self.annotations_bump_generation = annotations_bump_generation
+        self.namespaced = True
 
     @property
     def api_version(self):
@@ -958,9 +975,34 @@ CORE_EVENT = EventKind("", CORE_EVENT_SCHEMA)
 EVENTS_V1_EVENT = EventKind("events.k8s.io", EVENTS_V1_SCHEMA)
 SCALE = Kind("scale", "autoscaling", "v1", "Scale", SCALE_SCHEMA)
 
+# The read-only resources service discovery lists and watches (seeded through the
+# control API). Decoding keeps every field a real object has at the top level.
+POD_SCHEMA = typed(OBJECT)
+SERVICE_SCHEMA = typed(OBJECT)
+NODE_SCHEMA = typed(OBJECT)
+INGRESS_SCHEMA = typed(OBJECT)
+ENDPOINTS_SCHEMA = {"kind": STRING, "apiVersion": STRING, "metadata": OBJECT_META,
+                    "subsets": ARRAY}
+ENDPOINTSLICE_SCHEMA = {"kind": STRING, "apiVersion": STRING, "metadata": OBJECT_META,
+                        "addressType": STRING, "endpoints": ARRAY, "ports": ARRAY}
+
+POD = Kind("pods", "", "v1", "Pod", POD_SCHEMA, generation=False)
+SERVICE = Kind("services", "", "v1", "Service", SERVICE_SCHEMA, generation=False)
+ENDPOINTS = Kind("endpoints", "", "v1", "Endpoints", ENDPOINTS_SCHEMA, generation=False)
+NODE = Kind("nodes", "", "v1", "Node", NODE_SCHEMA, generation=False)
+NODE.namespaced = False
+ENDPOINTSLICE = Kind("endpointslices", "discovery.k8s.io", "v1", "EndpointSlice",
+                     ENDPOINTSLICE_SCHEMA)
+INGRESS = Kind("ingresses", "networking.k8s.io", "v1", "Ingress", INGRESS_SCHEMA)
+DISCOVERY_KINDS = (POD, SERVICE, ENDPOINTS, NODE, ENDPOINTSLICE, INGRESS)
+
 API_KINDS = {(k.group, k.version, k.plural): k
-             for k in (HPA, DEPLOYMENT, STATEFULSET, CORE_EVENT, EVENTS_V1_EVENT)}
-CONTROL_KINDS = {k.plural: k for k in (HPA, DEPLOYMENT, STATEFULSET)}
+             for k in (HPA, DEPLOYMENT, STATEFULSET, CORE_EVENT, EVENTS_V1_EVENT)
+             + DISCOVERY_KINDS}
+CONTROL_KINDS = {k.plural: k for k in (HPA, DEPLOYMENT, STATEFULSET) + DISCOVERY_KINDS}
+# (apiVersion, kind) -> Kind, for --seed files and POST /_standin/load
+SEED_KINDS = {(k.api_version, k.kind): k
+              for k in (HPA, DEPLOYMENT, STATEFULSET) + DISCOVERY_KINDS}
 
 
 def now_rfc3339():
@@ -1086,20 +1128,47 @@ def parse_field_selector(text, kind):
             for new, old in EventKind.RENAMES.items():
                 if field == new or field.startswith(new + "."):
                     field = old + field[len(new):]
-        allowed = {"metadata.name", "metadata.namespace"}
-        if isinstance(kind, EventKind):
-            allowed |= EVENT_FIELD_LABELS
-        if field not in allowed:
-            raise err_bad_request(f'"{match.group(1).strip()}" is not a known field selector: '
-                                  f'only "metadata.name", "metadata.namespace"')
+        if kind.plural in CUSTOM_FIELD_LABELS:
+            # core/v1's own field label conversion functions (pods, nodes)
+            if field not in CUSTOM_FIELD_LABELS[kind.plural]:
+                raise err_bad_request(f"field label not supported: {match.group(1).strip()}")
+            field = FIELD_LABEL_ALIASES.get(field, field)
+        else:
+            allowed = {"metadata.name", "metadata.namespace"}
+            if isinstance(kind, EventKind):
+                allowed |= EVENT_FIELD_LABELS
+            if field not in allowed:
+                raise err_bad_request(f'"{match.group(1).strip()}" is not a known field '
+                                      f'selector: only "metadata.name", "metadata.namespace"')
         requirements.append((field, op != "!=", value))
     return requirements
+
+
+# Field labels of the kinds with their own conversion function in core/v1
+# (pkg/apis/core/v1/conversion.go); everything else knows only metadata.name/namespace.
+CUSTOM_FIELD_LABELS = {
+    "pods": {"metadata.name", "metadata.namespace", "spec.nodeName", "spec.restartPolicy",
+             "spec.schedulerName", "spec.serviceAccountName", "spec.hostNetwork",
+             "status.phase", "status.podIP", "status.nominatedNodeName", "spec.host"},
+    "nodes": {"metadata.name", "spec.unschedulable"},
+}
+FIELD_LABEL_ALIASES = {"spec.host": "spec.nodeName"}  # the old v1 name
+BOOL_FIELDS = {"spec.hostNetwork", "spec.unschedulable"}
 
 
 def field_value(obj, field):
     """A field selector's value of a stored object ("" when absent)."""
     if field == "source":
         return (obj.get("source") or {}).get("component", "")
+    if field in BOOL_FIELDS:
+        return "true" if (obj.get("spec") or {}).get(field.split(".")[1]) else "false"
+    if field == "status.podIP":
+        # the first of status.podIPs (podIP mirrors it)
+        status = obj.get("status") or {}
+        ips = status.get("podIPs") or []
+        return (ips[0].get("ip", "") if ips else status.get("podIP", "")) or ""
+    if field == "spec.restartPolicy":
+        return (obj.get("spec") or {}).get("restartPolicy", "Always")
     node = obj
     for part in field.split("."):
         node = node.get(part, "") if isinstance(node, dict) else ""
@@ -1118,6 +1187,8 @@ class Request:
         self.method, self.path, self.query, self.headers, self.body = (
             method, path, query, headers, body)
         self.warnings = []
+        self.verb = None  # the audit verb: get, list, watch, patch, update, create, proxy
+        self.raw_query = ""
 
     def param(self, name):
         values = self.query.get(name)
@@ -1129,10 +1200,18 @@ class Request:
 
 
 class Store:
-    """Objects keyed by (storage resource, namespace, name), one resourceVersion counter."""
+    """Objects keyed by (storage resource, namespace, name), one resourceVersion counter,
+    and the history of changes since the last compaction (for watches and for lists at
+    an older resourceVersion, i.e. continue tokens).
+
+    Stored objects are never changed in place: a write stores a new dict, so history
+    entries and list snapshots can share them."""
+
+    HISTORY_LIMIT = 200_000  # changes kept; older ones are "compacted"
 
     def __init__(self):
         self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)
         self.reset()
 
     def reset(self):
@@ -1143,18 +1222,335 @@ class Store:
             self.conflicts = {}
             self.requests = []
             self.counter = getattr(self, "counter", 1000)
+            self.compact()
+            self.changed.notify_all()
 
     def next_version(self):
         self.counter += 1
         return str(self.counter)
 
+    def compact(self):
+        """Forgets the history: older resourceVersions become 410 Gone (like etcd's
+        compaction, which the real API server runs every 5 minutes)."""
+        with self.lock:
+            self.json_cache = {}  # (group, id(object)) -> (object, list item JSON)
+            self.history = []  # (rv, key, old object or None, new object or None)
+            self.history_rvs = []
+            self.compacted_rv = self.counter
+            self._sorted = {}
+
+    def put(self, key, obj):
+        """Stores obj (its metadata.resourceVersion already set) and records the change."""
+        old = self.objects.get(key)
+        self.objects[key] = obj
+        self._record(int(obj["metadata"]["resourceVersion"]), key, old, obj)
+
+    def delete(self, key):
+        """Removes an object; the deletion gets its own resourceVersion. Returns it."""
+        old = self.objects.pop(key)
+        self._record(int(self.next_version()), key, old, None)
+        return old
+
+    def _record(self, rv, key, old, new):
+        self.history.append((rv, key, old, new))
+        self.history_rvs.append(rv)
+        if len(self.history) > 2 * self.HISTORY_LIMIT:
+            drop = len(self.history) - self.HISTORY_LIMIT
+            self.compacted_rv = self.history_rvs[drop - 1]
+            self.history, self.history_rvs = self.history[drop:], self.history_rvs[drop:]
+        self.changed.notify_all()
+
+    def changes_after(self, rv):
+        """History entries with a resourceVersion above rv, oldest first."""
+        return self.history[bisect.bisect_right(self.history_rvs, rv):]
+
+    def sorted_keys(self, resource):
+        """(etcd key order string, store key) of every current object of a resource, in
+        etcd's order (namespace/name, bytewise); cached until the next write."""
+        cached = self._sorted.get(resource)
+        if cached and cached[0] == self.counter:
+            return cached[1]
+        keys = sorted((etcd_key(k), k) for k in self.objects if k[0] == resource)
+        self._sorted[resource] = (self.counter, keys)
+        return keys
+
+    def snapshot(self, resource, rv):
+        """(sorted keys, objects) of a resource as they were at resourceVersion rv."""
+        later = [c for c in self.changes_after(rv) if c[1][0] == resource]
+        if not later:
+            return self.sorted_keys(resource), self.objects
+        objects = {k: v for k, v in self.objects.items() if k[0] == resource}
+        for _, key, old, _ in reversed(later):
+            if old is None:
+                objects.pop(key, None)
+            else:
+                objects[key] = old
+        return sorted((etcd_key(k), k) for k in objects), objects
+
+
+def etcd_key(key):
+    """The part of the etcd key after /registry/<resource>/: namespace/name or name."""
+    return f"{key[1]}/{key[2]}" if key[1] else key[2]
+
+
+class WatchStream:
+    """What a watch request answers: the handler streams these events, one JSON
+    object per line in chunked encoding, until the deadline or the client goes away."""
+
+    def __init__(self, standin, kind, namespace, labels, fields, rv, initial, timeout,
+                 bookmarks, initial_end_bookmark):
+        self.standin, self.kind, self.namespace = standin, kind, namespace
+        self.labels, self.fields = labels, fields
+        self.rv, self.initial, self.timeout = rv, initial, timeout
+        self.bookmarks, self.initial_end_bookmark = bookmarks, initial_end_bookmark
+
+    def matches(self, key, obj):
+        if obj is None or key[0] != self.kind.storage:
+            return False
+        if self.namespace is not None and key[1] != self.namespace:
+            return False
+        return labels_match(obj["metadata"].get("labels") or {}, self.labels) and all(
+            (field_value(obj, f) == v) == eq for f, eq, v in self.fields)
+
+    def event(self, kind_of_event, obj):
+        return {"type": kind_of_event, "object": render(self.kind, obj)}
+
+    def bookmark(self, rv, initial_end=False):
+        meta = {"resourceVersion": str(rv), "creationTimestamp": None}
+        if initial_end:
+            meta["annotations"] = {"k8s.io/initial-events-end": "true"}
+        return {"type": "BOOKMARK", "object": {"kind": self.kind.kind,
+                                               "apiVersion": self.kind.api_version,
+                                               "metadata": meta}}
+
+    def translate(self, change):
+        """A stored change as this watcher sees it (selectors move objects in and out)."""
+        rv, key, old, new = change
+        was, now = self.matches(key, old), self.matches(key, new)
+        if now:
+            return self.event("MODIFIED" if was else "ADDED", new)
+        if was:
+            if new is None:  # deleted: the last state, at the deletion's resourceVersion
+                new = dict(old)
+                new["metadata"] = dict(old["metadata"], resourceVersion=str(rv))
+            return self.event("DELETED", new)
+        return None
+
+    def run(self, send, client_gone):
+        """Calls send(event dict) until done; returns when the watch ends."""
+        store = self.standin.store
+        deadline = time.monotonic() + self.timeout
+        with store.lock:
+            if self.initial:
+                position = store.counter
+                keys, objects = store.snapshot(self.kind.storage, position)
+                first = [self.event("ADDED", objects[k]) for _, k in keys
+                         if self.matches(k, objects[k])]
+            else:
+                position, first = self.rv, []
+                if position < store.compacted_rv:
+                    first = [{"type": "ERROR", "object": status_body(
+                        410, "Expired", f"too old resource version: {position} "
+                                        f"({store.compacted_rv + 1})")}]
+                    position = None
+        for event in first:
+            send(event)
+        if position is None:
+            return
+        if self.initial_end_bookmark:
+            send(self.bookmark(position, initial_end=True))
+        while True:
+            with store.lock:
+                changes = None
+                if position >= store.compacted_rv:
+                    changes = store.changes_after(position)
+                    remaining = deadline - time.monotonic()
+                    if not changes and remaining > 0:
+                        store.changed.wait(min(remaining, 1.0))
+                        changes = (store.changes_after(position)
+                                   if position >= store.compacted_rv else None)
+                current = store.counter
+                compacted = store.compacted_rv
+            if changes is None:
+                send({"type": "ERROR", "object": status_body(
+                    410, "Expired", f"too old resource version: {position} ({compacted + 1})")})
+                return
+            for event in filter(None, map(self.translate, changes)):
+                send(event)
+            if changes:
+                position = changes[-1][0]
+            if deadline - time.monotonic() <= 0:
+                if self.bookmarks:  # the watch cache sends one before a watch times out
+                    send(self.bookmark(max(position, current)))
+                return
+            if not changes and client_gone():
+                return
+
+
+class RawJson(bytes):
+    """A response body already encoded as JSON."""
+
+
+class ProxyResult:
+    """A proxied backend response, passed through as it came."""
+
+    HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+                  "te", "trailer", "trailers", "transfer-encoding", "upgrade", "content-length"}
+
+    def __init__(self, status, reason, headers, body):
+        self.status, self.reason, self.headers, self.body = status, reason, headers, body
+
+
+PROXY_PATH = re.compile(
+    r"/api/v1/(?:namespaces/(?P<ns>[^/]+)/(?P<res>pods)|(?P<nres>nodes))/(?P<target>[^/]+)"
+    r"/proxy(?P<rest>/.*)?")
+PARSE_BOOL_TRUE = ("1", "t", "T", "TRUE", "true", "True")
+PARSE_BOOL = PARSE_BOOL_TRUE + ("0", "f", "F", "FALSE", "false", "False")
+CONTINUE_EXPIRED = (
+    "The provided continue parameter is too old to display a consistent list result. You can "
+    "start a new list without the continue parameter, or use the continue token in this "
+    "response to retrieve the remainder of the results. Continuing with the provided token "
+    "results in an inconsistent list - objects that were created, modified, or deleted between "
+    "the time the first chunk was returned and now may show up in the list.")
+
+
+def encode_continue(rv, start):
+    """The API server's continue token: base64url (no padding) of
+    {"v":"meta.k8s.io/v1","rv":N,"start":"<key after the last one returned>"}."""
+    data = json.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": start},
+                      separators=(",", ":"), ensure_ascii=False).encode()
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def decode_continue(token):
+    """(rv, start key) of a continue token, or 400 as storage.DecodeContinue's errors."""
+    def invalid(why):
+        return err_bad_request(f"invalid continue token: continue key is not valid: {why}")
+    if not re.fullmatch(r"[A-Za-z0-9_-]*", token) or len(token) % 4 == 1:
+        raise invalid("illegal base64 data at input byte 0")
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise invalid(str(e)) from e
+    if not isinstance(data, dict) or data.get("v") != "meta.k8s.io/v1":
+        raise invalid("server does not recognize this encoded version "
+                      f"{data.get('v', '') if isinstance(data, dict) else ''}")
+    rv, start = data.get("rv"), data.get("start")
+    if not isinstance(rv, int) or isinstance(rv, bool) or rv <= 0:
+        raise invalid("incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
+    if not isinstance(start, str) or not start:
+        raise invalid("encoded start key empty (version meta.k8s.io/v1)")
+    if start.startswith("/") or "/../" in f"/{start}/" or "/./" in f"/{start}/":
+        raise invalid("encoded start key is not a clean path (version meta.k8s.io/v1)")
+    return rv, start
+
+
+def render_item(kind, stored):
+    """A List item: as render(), but typed lists carry no kind/apiVersion per item, and
+    no copy is made (stored objects are never changed in place)."""
+    if isinstance(kind, EventKind):
+        body = render(kind, stored)
+        return {k: v for k, v in body.items() if k not in ("kind", "apiVersion")}
+    out = {k: stored[k] for k in kind.schema if k in stored and k not in ("kind", "apiVersion")}
+    out.update((k, v) for k, v in stored.items() if k not in out and k not in ("kind",
+                                                                                "apiVersion"))
+    return out
+
+
+# Discovery documents (the served subset of an EKS 1.33 cluster's).
+RW_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+DISCOVERY_RESOURCES = {
+    "v1": [
+        {"name": "endpoints", "singularName": "endpoints", "namespaced": True,
+         "kind": "Endpoints", "verbs": RW_VERBS, "shortNames": ["ep"]},
+        {"name": "events", "singularName": "event", "namespaced": True, "kind": "Event",
+         "verbs": RW_VERBS, "shortNames": ["ev"]},
+        {"name": "nodes", "singularName": "node", "namespaced": False, "kind": "Node",
+         "verbs": RW_VERBS, "shortNames": ["no"]},
+        {"name": "nodes/proxy", "singularName": "", "namespaced": False,
+         "kind": "NodeProxyOptions", "verbs": ["create", "delete", "get", "patch", "update"]},
+        {"name": "pods", "singularName": "pod", "namespaced": True, "kind": "Pod",
+         "verbs": RW_VERBS, "shortNames": ["po"], "categories": ["all"]},
+        {"name": "pods/proxy", "singularName": "", "namespaced": True,
+         "kind": "PodProxyOptions", "verbs": ["create", "delete", "get", "patch", "update"]},
+        {"name": "services", "singularName": "service", "namespaced": True, "kind": "Service",
+         "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update",
+                   "watch"], "shortNames": ["svc"], "categories": ["all"]},
+    ],
+    "apps/v1": [
+        {"name": "deployments", "singularName": "deployment", "namespaced": True,
+         "kind": "Deployment", "verbs": RW_VERBS, "shortNames": ["deploy"],
+         "categories": ["all"]},
+        {"name": "deployments/scale", "singularName": "", "namespaced": True,
+         "group": "autoscaling", "version": "v1", "kind": "Scale",
+         "verbs": ["get", "patch", "update"]},
+        {"name": "statefulsets", "singularName": "statefulset", "namespaced": True,
+         "kind": "StatefulSet", "verbs": RW_VERBS, "shortNames": ["sts"],
+         "categories": ["all"]},
+        {"name": "statefulsets/scale", "singularName": "", "namespaced": True,
+         "group": "autoscaling", "version": "v1", "kind": "Scale",
+         "verbs": ["get", "patch", "update"]},
+    ],
+    "events.k8s.io/v1": [
+        {"name": "events", "singularName": "event", "namespaced": True, "kind": "Event",
+         "verbs": RW_VERBS, "shortNames": ["ev"]},
+    ],
+    "autoscaling/v2": [
+        {"name": "horizontalpodautoscalers", "singularName": "horizontalpodautoscaler",
+         "namespaced": True, "kind": "HorizontalPodAutoscaler", "verbs": RW_VERBS,
+         "shortNames": ["hpa"], "categories": ["all"]},
+    ],
+    "networking.k8s.io/v1": [
+        {"name": "ingresses", "singularName": "ingress", "namespaced": True, "kind": "Ingress",
+         "verbs": RW_VERBS, "shortNames": ["ing"]},
+    ],
+    "discovery.k8s.io/v1": [
+        {"name": "endpointslices", "singularName": "endpointslice", "namespaced": True,
+         "kind": "EndpointSlice", "verbs": RW_VERBS},
+    ],
+}
+DISCOVERY_GROUPS = ["apps", "events.k8s.io", "autoscaling", "networking.k8s.io",
+                    "discovery.k8s.io"]
+
+
+def api_group(name):
+    versions = [{"groupVersion": gv, "version": gv.split("/")[1]}
+                for gv in DISCOVERY_RESOURCES if gv.startswith(name + "/")]
+    return {"name": name, "versions": versions, "preferredVersion": versions[0]}
+
+
+def version_info(git_version):
+    """/version as a 1.33 API server answers it."""
+    match = re.match(r"v(\d+)\.(\d+)", git_version)
+    major, minor = (match.group(1), match.group(2)) if match else ("1", "33")
+    return {"major": major, "minor": minor, "emulationMajor": major, "emulationMinor": minor,
+            "minCompatibilityMajor": major, "minCompatibilityMinor": str(max(int(minor) - 1, 0)),
+            "gitVersion": git_version, "gitCommit": "8adc0f041b8e7ad1d30e29cc59c6ae7a15e19828",
+            "gitTreeState": "clean", "buildDate": "2025-05-15T08:19:08Z",
+            "goVersion": "go1.24.2", "compiler": "gc", "platform": "linux/amd64"}
+
+
+def dial_error(host, port, error):
+    """How Go's net.Dial reports a failure, for the proxy's 503."""
+    if isinstance(error, ConnectionRefusedError):
+        return f"dial tcp {host}:{port}: connect: connection refused"
+    if isinstance(error, socket.gaierror):
+        return f"dial tcp: lookup {host}: no such host"
+    if isinstance(error, (socket.timeout, TimeoutError)):
+        return f"dial tcp {host}:{port}: i/o timeout"
+    return f"dial tcp {host}:{port}: {error}"
+
 
 class StandIn:
     """The API server logic, independent of HTTP."""
 
-    def __init__(self, verifier):
+    def __init__(self, verifier, git_version="v1.33.1", watch_timeout=300,
+                 server_address="127.0.0.1:443"):
         self.verifier = verifier
         self.store = Store()
+        self.git_version = git_version
+        self.watch_timeout = watch_timeout
+        self.server_address = server_address
 
     # -- routing ------------------------------------------------------------
 
@@ -1174,47 +1570,91 @@ class StandIn:
         if not rest or len(rest) > 3 or any(p == "" for p in rest):
             return None
         kind = API_KINDS.get((group, version, rest[0]))
-        if kind is None:
+        if kind is None or (namespace is not None and not kind.namespaced):
             return None
         name = rest[1] if len(rest) >= 2 else None
         subresource = rest[2] if len(rest) == 3 else None
-        if (name is not None and namespace is None) or (
+        if (name is not None and namespace is None and kind.namespaced) or (
                 subresource is not None and (subresource != "scale" or not kind.scalable)):
             return None
         return kind, namespace, name, subresource
 
+    def discovery(self, path):
+        """The discovery document at path, or None."""
+        path = path.rstrip("/") or "/"
+        if path == "/api":
+            return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
+                {"clientCIDR": "0.0.0.0/0", "serverAddress": self.server_address}]}
+        if path == "/apis":
+            return {"kind": "APIGroupList", "apiVersion": "v1",
+                    "groups": [api_group(g) for g in DISCOVERY_GROUPS]}
+        if path == "/api/v1":
+            return {"kind": "APIResourceList", "groupVersion": "v1",
+                    "resources": DISCOVERY_RESOURCES["v1"]}
+        parts = path.strip("/").split("/")
+        if parts[0] == "apis" and len(parts) == 2 and parts[1] in DISCOVERY_GROUPS:
+            return {"kind": "APIGroup", "apiVersion": "v1", **api_group(parts[1])}
+        if parts[0] == "apis" and len(parts) == 3 and f"{parts[1]}/{parts[2]}" in \
+                DISCOVERY_RESOURCES:
+            group_version = f"{parts[1]}/{parts[2]}"
+            return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
+                    "resources": DISCOVERY_RESOURCES[group_version]}
+        return None
+
     def handle(self, req):
-        """Answers an API request: (status code, body)."""
+        """Answers an API request: (status code, body); the body may be a WatchStream
+        or a ProxyResult, which the HTTP layer writes out."""
         why = self.verifier.verify(req.headers.get("Authorization"))
         req.auth_error = why
         if why is not None:
             raise err_unauthorized(why)
+        proxy = PROXY_PATH.fullmatch(req.path)
+        if proxy:
+            req.verb = "proxy"
+            return self.proxy(req, proxy)
+        if req.path in ("/version", "/version/"):
+            if req.method != "GET":
+                raise err_generic(405, f"{req.method} is not served on {req.path}")
+            return 200, version_info(self.git_version)
+        document = self.discovery(req.path)
+        if document is not None:
+            if req.method != "GET":
+                raise err_generic(405, f"{req.method} is not served on {req.path}")
+            return 200, document
         route = self.route(req.path)
         if route is None:
             raise err_generic(404, f"no such API path {req.path}")
         kind, namespace, name, subresource = route
-        if req.param("watch") in ("1", "true", "True"):
-            raise err_generic(405, "watch is not supported by the stand-in")
+        watch = req.param("watch")
+        if watch is not None and watch not in PARSE_BOOL:
+            raise err_bad_request(f'strconv.ParseBool: parsing {go_quote(watch)}: invalid syntax')
         if name is None:
-            allowed = {"GET": self.list}
+            allowed = {"GET": self.watch if watch in PARSE_BOOL_TRUE else self.list}
             if isinstance(kind, EventKind) and namespace is not None:
                 allowed["POST"] = self.create_event
+        elif watch in PARSE_BOOL_TRUE:
+            raise err_generic(405, "watch of a single object by its path is not supported by "
+                                   "the stand-in; use a fieldSelector on the list")
         elif subresource == "scale":
             allowed = {"GET": self.get_scale, "PATCH": self.patch_scale, "PUT": self.put_scale}
-        elif isinstance(kind, EventKind):
-            allowed = {"GET": self.get, "PATCH": self.patch}
+        elif isinstance(kind, EventKind) or kind in DISCOVERY_KINDS:
+            allowed = {"GET": self.get, "PATCH": self.patch} if isinstance(kind, EventKind) \
+                else {"GET": self.get}
         else:
             allowed = {"GET": self.get, "PATCH": self.patch, "PUT": self.put}
         handler = allowed.get(req.method)
         if handler is None:
             raise err_generic(405, f"{req.method} is not served on {req.path}")
+        req.verb = {"GET": "get", "PATCH": "patch", "PUT": "update", "POST": "create"}[req.method]
+        if name is None and req.method == "GET":
+            req.verb = "watch" if watch in PARSE_BOOL_TRUE else "list"
         return handler(req, kind, namespace, name)
 
     # -- reads --------------------------------------------------------------
 
     def stored(self, kind, namespace, name):
         """The stored object, or 404."""
-        obj = self.store.objects.get((kind.storage, namespace, name))
+        obj = self.store.objects.get((kind.storage, namespace or "", name))
         if obj is None:
             raise err_not_found(kind, name)
         return obj
@@ -1227,23 +1667,194 @@ class StandIn:
         with self.store.lock:
             return 200, scale_of(self.stored(kind, namespace, name))
 
+    @staticmethod
+    def selectors(req, kind):
+        return (parse_label_selector(req.param("labelSelector") or ""),
+                parse_field_selector(req.param("fieldSelector") or "", kind))
+
+    @staticmethod
+    def int_param(req, name):
+        value = req.param(name)
+        if value in (None, ""):
+            return None
+        if not re.fullmatch(r"-?[0-9]+", value):
+            raise err_bad_request(f"strconv.ParseInt: parsing {go_quote(value)}: invalid syntax")
+        return int(value)
+
     def list(self, req, kind, namespace, name):
-        """A List of the kind (one namespace or all), with label and field selectors."""
-        labels = parse_label_selector(req.param("labelSelector") or "")
-        fields = parse_field_selector(req.param("fieldSelector") or "", kind)
-        with self.store.lock:
-            items = []
-            for (resource, ns, _), obj in sorted(self.store.objects.items()):
-                if resource != kind.storage or (namespace is not None and ns != namespace):
-                    continue
+        """A List of the kind (one namespace or all) with label and field selectors,
+        paginated with limit/continue at a consistent resourceVersion as etcd3 does."""
+        labels, fields = self.selectors(req, kind)
+        limit = max(self.int_param(req, "limit") or 0, 0)
+        token = req.param("continue") or ""
+        rv_param = req.param("resourceVersion") or ""
+        rv_match = req.param("resourceVersionMatch") or ""
+        if rv_match not in ("", "Exact", "NotOlderThan"):
+            raise err_invalid("meta.k8s.io", "ListOptions", "", [FieldError(
+                "NotSupported", "resourceVersionMatch", rv_match,
+                'supported values: "Exact", "NotOlderThan"')])
+        if rv_match and not rv_param:
+            raise err_invalid("meta.k8s.io", "ListOptions", "", [FieldError(
+                "Forbidden", "resourceVersionMatch",
+                detail="resourceVersionMatch is forbidden unless resourceVersion is provided")])
+        prefix = f"{namespace}/" if namespace else ""
+        store = self.store
+        with store.lock:
+            start = prefix
+            if token:
+                if rv_param:
+                    raise err_bad_request("specifying resource version is not allowed when "
+                                          "using continue")
+                rv, start_key = decode_continue(token)
+                start = prefix + start_key
+                if rv < store.compacted_rv:
+                    raise ApiError(status_body(410, "Expired", CONTINUE_EXPIRED))
+            else:
+                rv = store.counter
+                if rv_param not in ("", "0"):
+                    if not re.fullmatch(r"[0-9]+", rv_param):
+                        raise err_bad_request(f"invalid resource version: {rv_param}")
+                    wanted = int(rv_param)
+                    if wanted > store.counter:
+                        raise ApiError(status_body(
+                            504, "Timeout", f"Too large resource version: {wanted}, current: "
+                                            f"{store.counter}",
+                            {"causes": [{"reason": "ResourceVersionTooLarge",
+                                         "message": "Too large resource version"}],
+                             "retryAfterSeconds": 1}))
+                    exact = rv_match == "Exact" or (limit and rv_match != "NotOlderThan")
+                    if exact:
+                        if wanted < store.compacted_rv:
+                            raise ApiError(status_body(
+                                410, "Expired", f"too old resource version: {wanted} "
+                                                f"({store.compacted_rv + 1})"))
+                        rv = wanted
+            keys, objects = store.snapshot(kind.storage, rv)
+            first = bisect.bisect_left(keys, (start,))
+            end = bisect.bisect_left(keys, (prefix[:-1] + "0",)) if prefix else len(keys)
+            items, last = [], None
+            for index in range(first, end):
+                obj = objects[keys[index][1]]
+                last = index
                 if not labels_match(obj["metadata"].get("labels") or {}, labels):
                     continue
                 if not all((field_value(obj, f) == v) == eq for f, eq, v in fields):
                     continue
-                items.append(render(kind, obj))
-            return 200, {"kind": f"{kind.kind}List", "apiVersion": kind.api_version,
-                         "metadata": {"resourceVersion": str(self.store.counter)},
-                         "items": items}
+                items.append(self.item_json(kind, obj))
+                if limit and len(items) == limit:
+                    break
+            meta = {"resourceVersion": str(rv)}
+            if limit and last is not None and last + 1 < end:
+                meta["continue"] = encode_continue(rv, keys[last][0][len(prefix):] + "\x00")
+                if not labels and not fields:
+                    meta["remainingItemCount"] = end - last - 1
+        head = json.dumps({"kind": f"{kind.kind}List", "apiVersion": kind.api_version,
+                           "metadata": meta}, separators=(",", ":"), ensure_ascii=False)
+        return 200, RawJson(head[:-1].encode() + b',"items":[' + b",".join(items) + b"]}")
+
+    def item_json(self, kind, obj):
+        """A list item's JSON, cached per stored object (they never change in place)."""
+        cache = self.store.json_cache
+        key = (kind.group, id(obj))
+        hit = cache.get(key)
+        if hit is not None and hit[0] is obj:
+            return hit[1]
+        if len(cache) > 2 * len(self.store.objects) + 1000:
+            cache.clear()
+        data = json.dumps(render_item(kind, obj), separators=(",", ":"),
+                          ensure_ascii=False).encode()
+        cache[key] = (obj, data)
+        return data
+
+    def watch(self, req, kind, namespace, name):
+        """watch=true on a list: a WatchStream the HTTP layer writes out."""
+        labels, fields = self.selectors(req, kind)
+        rv_param = req.param("resourceVersion") or ""
+        timeout = self.int_param(req, "timeoutSeconds")
+        timeout = self.watch_timeout if timeout is None or timeout <= 0 else min(
+            timeout, self.watch_timeout)
+        bookmarks = req.param("allowWatchBookmarks") in PARSE_BOOL_TRUE
+        send_initial = req.param("sendInitialEvents") in PARSE_BOOL_TRUE
+        if send_initial and req.param("resourceVersionMatch") != "NotOlderThan":
+            raise err_invalid("meta.k8s.io", "ListOptions", "", [FieldError(
+                "Forbidden", "sendInitialEvents",
+                detail="sendInitialEvents is forbidden for watch unless resourceVersionMatch "
+                       "is set to NotOlderThan")])
+        if rv_param not in ("", "0") and not re.fullmatch(r"[0-9]+", rv_param):
+            raise err_bad_request(f"invalid resource version: {rv_param}")
+        initial = rv_param in ("", "0") or send_initial
+        rv = 0 if rv_param in ("", "0") else int(rv_param)
+        return 200, WatchStream(self, kind, namespace, labels, fields, rv, initial, timeout,
+                                bookmarks, send_initial and bookmarks)
+
+    # -- proxy ----------------------------------------------------------------
+
+    def proxy(self, req, match):
+        """nodes/{node}[:port]/proxy/... and namespaces/{ns}/pods/{pod}[:port]/proxy/...:
+        forwards the request to the kubelet or the pod (plain http unless https: is given;
+        the real server uses https for kubelets)."""
+        target = unquote(match.group("target"))
+        pieces = target.split(":")
+        if len(pieces) == 1:
+            scheme, name, port = "", pieces[0], ""
+        elif len(pieces) == 2:
+            scheme, (name, port) = "", pieces
+        elif len(pieces) == 3 and pieces[0] in ("http", "https"):
+            scheme, name, port = pieces
+        else:
+            what = "pod" if match.group("res") else "node"
+            raise err_bad_request(f"invalid {what} request {go_quote(target)}")
+        with self.store.lock:
+            if match.group("res"):
+                pod = self.stored(POD, unquote(match.group("ns")), name)
+                if not port:
+                    for container in (pod.get("spec") or {}).get("containers") or []:
+                        if container.get("ports"):
+                            port = str(container["ports"][0].get("containerPort", ""))
+                            break
+                host = field_value(pod, "status.podIP")
+            else:
+                node = self.stored(NODE, "", name)
+                status = node.get("status") or {}
+                if not port:
+                    kubelet = ((status.get("daemonEndpoints") or {}).get("kubeletEndpoint")
+                               or {}).get("Port")
+                    port = str(kubelet or 10250)
+                addresses = status.get("addresses") or []
+                host = ""
+                for wanted in ("InternalIP", "ExternalIP", "InternalDNS", "ExternalDNS",
+                               "Hostname"):
+                    host = next((a.get("address", "") for a in addresses
+                                 if a.get("type") == wanted and a.get("address")), "")
+                    if host:
+                        break
+        if not host:
+            raise err_bad_request("address not allowed")
+        port = port or ("443" if scheme == "https" else "80")
+        path = match.group("rest") or "/"
+        query = req.raw_query  # kept as the client sent it
+        headers = {k: v for k, v in req.headers.items()
+                   if k.lower() not in ProxyResult.HOP_BY_HOP | {"authorization", "host"}}
+        if scheme == "https":
+            conn = http.client.HTTPSConnection(host, int(port), timeout=30,
+                                               context=ssl._create_unverified_context())
+        else:
+            conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        try:
+            conn.request(req.method, path + (f"?{query}" if query else ""),
+                         body=req.body or None, headers=headers)
+            response = conn.getresponse()
+            body = response.read()
+        except (OSError, http.client.HTTPException) as e:
+            message = ("error trying to reach service: "
+                       + dial_error(host, port, e))
+            raise ApiError(status_body(503, "ServiceUnavailable", message)) from e
+        finally:
+            conn.close()
+        headers = [(k, v) for k, v in response.getheaders()
+                   if k.lower() not in ProxyResult.HOP_BY_HOP]
+        return response.status, ProxyResult(response.status, response.reason, headers, body)
+
 
     # -- options ------------------------------------------------------------
 
@@ -1392,7 +2003,7 @@ class StandIn:
         bump_generation(kind, new, old)
         normalize(new)
         new["metadata"]["resourceVersion"] = self.store.next_version()
-        self.store.objects[key] = new
+        self.store.put(key, new)
         pending["remaining"] -= 1
         pending["applied"] += 1
 
@@ -1429,7 +2040,7 @@ class StandIn:
             return old  # a no-op write is not written: the resourceVersion stays
         if not dry_run:
             new["metadata"]["resourceVersion"] = self.store.next_version()
-            self.store.objects[(kind.storage, meta["namespace"], name)] = new
+            self.store.put((kind.storage, meta["namespace"], name), new)
         return new
 
     def patch(self, req, kind, namespace, name):
@@ -1531,7 +2142,7 @@ class StandIn:
                 return 201, render(kind, normalize(event))
             meta["resourceVersion"] = self.store.next_version()
             normalize(event)
-            self.store.objects[key] = event
+            self.store.put(key, event)
             self.store.event_origin[(namespace, meta["name"])] = kind
             self.store.event_order.append((namespace, meta["name"]))
             return 201, render(kind, event)
@@ -1543,21 +2154,38 @@ class StandIn:
         parts = [unquote(p) for p in path.strip("/").split("/")][1:]
         store = self.store
         with store.lock:
-            if parts[:1] == ["objects"] and len(parts) == 4:
+            if parts[:1] == ["objects"] and len(parts) in (3, 4):
                 kind = CONTROL_KINDS.get(parts[1])
                 if kind is None:
                     raise err_bad_request(f"unknown resource {parts[1]!r}; use one of "
                                           f"{sorted(CONTROL_KINDS)}")
-                _, _, namespace, name = parts
+                if kind.namespaced != (len(parts) == 4):
+                    raise err_bad_request(
+                        f"{kind.plural} are {'' if kind.namespaced else 'not '}namespaced: use "
+                        f"/_standin/objects/{kind.plural}/{'{namespace}/' if kind.namespaced else ''}"
+                        "{name}")
+                namespace, name = (parts[2], parts[3]) if kind.namespaced else ("", parts[2])
                 key = (kind.storage, namespace, name)
                 if method == "GET":
                     return 200, render(kind, self.stored(kind, namespace, name))
                 if method == "DELETE":
-                    obj = self.stored(kind, namespace, name)
-                    del store.objects[key]
-                    return 200, render(kind, obj)
+                    self.stored(kind, namespace, name)
+                    return 200, render(kind, store.delete(key))
                 if method == "PUT":
-                    return self.control_put(kind, namespace, name, body)
+                    try:
+                        obj = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+                    except (UnicodeDecodeError, ValueError) as e:
+                        raise err_bad_request(f"fixture is not a valid {kind.kind}: {e}") from e
+                    return 200, self.control_put(kind, namespace, name, obj)
+            elif parts == ["load"] and method == "POST":
+                try:
+                    objects = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+                except (UnicodeDecodeError, ValueError) as e:
+                    raise err_bad_request(f"load: not JSON: {e}") from e
+                return 200, {"loaded": self.load(objects)}
+            elif parts == ["compact"] and method == "POST":
+                store.compact()
+                return 200, {"compactedResourceVersion": str(store.compacted_rv)}
             elif parts == ["conflicts"] and method == "POST":
                 return self.control_conflict(body)
             elif parts == ["conflicts"] and method == "GET":
@@ -1573,7 +2201,8 @@ class StandIn:
                              for k in store.event_order if ("events",) + k in store.objects]
             elif parts == ["events"] and method == "DELETE":
                 for k in store.event_order:
-                    store.objects.pop(("events",) + k, None)
+                    if ("events",) + k in store.objects:
+                        store.delete(("events",) + k)
                 store.event_order, store.event_origin = [], {}
                 return 200, []
             elif parts == ["reset"] and method == "POST":
@@ -1581,17 +2210,21 @@ class StandIn:
                 return 200, {}
             raise err_generic(404, f"no control endpoint {method} {path}")
 
-    def control_put(self, kind, namespace, name, body):
-        """Create or replace an object as a test fixture (status is taken as given)."""
+    def control_put(self, kind, namespace, name, obj):
+        """Create or replace an object as a test fixture (status is taken as given);
+        returns it as GET would."""
         try:
-            obj = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
             unknown = []
             obj = decode(obj, kind.schema, kind.kind, "", unknown)
-        except (UnicodeDecodeError, ValueError, DecodeError) as e:
+        except DecodeError as e:
             raise err_bad_request(f"fixture is not a valid {kind.kind}: {e}") from e
         obj["kind"], obj["apiVersion"] = kind.kind, kind.api_version
         meta = obj.setdefault("metadata", {})
-        meta["name"], meta["namespace"] = name, namespace
+        meta["name"] = name
+        if kind.namespaced:
+            meta["namespace"] = namespace
+        else:
+            meta.pop("namespace", None)
         kind.default(obj)
         errors = kind.validate(obj)
         if errors:
@@ -1600,15 +2233,41 @@ class StandIn:
         if old is None:
             meta["uid"] = meta.get("uid") or str(uuid.uuid4())
             meta["creationTimestamp"] = meta.get("creationTimestamp") or now_rfc3339()
-            meta["generation"] = 1
+            if kind.generation:
+                meta["generation"] = 1
         else:
             meta["uid"] = old["metadata"]["uid"]
             meta["creationTimestamp"] = old["metadata"]["creationTimestamp"]
             bump_generation(kind, obj, old)
         meta["resourceVersion"] = self.store.next_version()
         obj = normalize({"kind": obj.pop("kind"), "apiVersion": obj.pop("apiVersion"), **obj})
-        self.store.objects[(kind.storage, namespace, name)] = obj
-        return 200, render(kind, obj)
+        self.store.put((kind.storage, namespace, name), obj)
+        return render(kind, obj)
+
+    def load(self, objects):
+        """Creates or replaces every object of a JSON list (or a v1 List) of objects with
+        kind and apiVersion; returns how many. Namespaced objects without a namespace go
+        to "default"."""
+        if isinstance(objects, dict) and isinstance(objects.get("items"), list):
+            objects = objects["items"]
+        if not isinstance(objects, list):
+            raise err_bad_request("load: expected a JSON list of objects or a List")
+        with self.store.lock:
+            for i, obj in enumerate(objects):
+                if not isinstance(obj, dict):
+                    raise err_bad_request(f"load: item {i} is not an object")
+                kind = SEED_KINDS.get((obj.get("apiVersion"), obj.get("kind")))
+                if kind is None:
+                    raise err_bad_request(
+                        f"load: item {i}: unsupported apiVersion/kind "
+                        f"{obj.get('apiVersion')}/{obj.get('kind')}; use one of "
+                        f"{sorted(f'{a}/{k}' for a, k in SEED_KINDS)}")
+                meta = obj.get("metadata") or {}
+                if not meta.get("name"):
+                    raise err_bad_request(f"load: item {i} has no metadata.name")
+                namespace = (meta.get("namespace") or "default") if kind.namespaced else ""
+                self.control_put(kind, namespace, meta["name"], obj)
+        return len(objects)
 
     def control_conflict(self, body):
         """Arms the next `count` writes on an object to meet a concurrent edit first."""
@@ -1631,6 +2290,163 @@ class StandIn:
 def _reject_constant(name):
     """Go's JSON has no NaN or Infinity."""
     raise ValueError(f"invalid character {name[0]!r} looking for beginning of value")
+
+
+# ---------------------------------------------------------------------------
+# A synthetic cluster for benchmarks (--generate-pods N)
+# ---------------------------------------------------------------------------
+
+ZONES = ("eu-west-1a", "eu-west-1b", "eu-west-1c")
+
+
+def generate_cluster(pods, namespaces=10, pods_per_app=10, pods_per_node=100):
+    """Objects of a cluster with `pods` Running pods: Deployments' pods (2 containers
+    with ports, labels, annotations, a ReplicaSet owner, conditions and container
+    statuses) spread over `namespaces` namespaces and ceil(pods/pods_per_node) nodes,
+    one ClusterIP Service, Endpoints and EndpointSlice per app. Deterministic but for
+    uids."""
+    created = "2026-01-05T10:00:00Z"
+    node_count = max(1, -(-pods // pods_per_node))
+    objects = []
+    nodes = []
+    for n in range(node_count):
+        name = f"ip-10-0-{n // 250}-{n % 250 + 1}.eu-west-1.compute.internal"
+        zone = ZONES[n % len(ZONES)]
+        ip = f"10.0.{n // 250}.{n % 250 + 1}"
+        nodes.append((name, ip, zone))
+        objects.append({"apiVersion": "v1", "kind": "Node", "metadata": {
+            "name": name, "uid": str(uuid.uuid4()), "creationTimestamp": created,
+            "labels": {"kubernetes.io/arch": "arm64", "kubernetes.io/os": "linux",
+                       "kubernetes.io/hostname": name, "topology.kubernetes.io/zone": zone,
+                       "topology.kubernetes.io/region": "eu-west-1",
+                       "node.kubernetes.io/instance-type": "m7g.2xlarge",
+                       "eks.amazonaws.com/nodegroup": "bench"},
+            "annotations": {"alpha.kubernetes.io/provided-node-ip": ip,
+                            "node.alpha.kubernetes.io/ttl": "0"}},
+            "spec": {"providerID": f"aws:///{zone}/i-0{n:016x}"},
+            "status": {
+                "addresses": [{"type": "InternalIP", "address": ip},
+                              {"type": "InternalDNS", "address": name},
+                              {"type": "Hostname", "address": name}],
+                "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+                "capacity": {"cpu": "8", "memory": "32210172Ki", "pods": "110"},
+                "allocatable": {"cpu": "7910m", "memory": "31187196Ki", "pods": "110"},
+                "conditions": [{"type": "Ready", "status": "True",
+                                "lastHeartbeatTime": created, "lastTransitionTime": created,
+                                "reason": "KubeletReady",
+                                "message": "kubelet is posting ready status"}],
+                "nodeInfo": {"kubeletVersion": "v1.33.1-eks-b9364f6", "osImage":
+                             "Amazon Linux 2023.7.20250527", "architecture": "arm64",
+                             "operatingSystem": "linux",
+                             "containerRuntimeVersion": "containerd://1.7.27"}}})
+    apps = -(-pods // pods_per_app)
+    made = 0
+    for a in range(apps):
+        namespace = f"bench-{a % namespaces}"
+        app = f"app-{a:05d}"
+        template_hash = f"{(a * 2654435761) % 16**10:010x}"[:10]
+        rs_uid = str(uuid.uuid4())
+        labels = {"app": app, "app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "bench",
+                  "pod-template-hash": template_hash}
+        members = []
+        for i in range(min(pods_per_app, pods - made)):
+            node, node_ip, zone = nodes[made // pods_per_node]
+            ip = f"10.{1 + made // 65536}.{made // 256 % 256}.{made % 256}"
+            name = f"{app}-{template_hash}-{i:05d}"
+            uid = str(uuid.uuid4())
+            made += 1
+            members.append((name, uid, ip, node, zone))
+            conditions = [{"type": t, "status": "True", "lastProbeTime": None,
+                           "lastTransitionTime": created}
+                          for t in ("PodReadyToStartContainers", "Initialized", "Ready",
+                                    "ContainersReady", "PodScheduled")]
+            statuses = [{"name": c, "state": {"running": {"startedAt": created}},
+                         "lastState": {}, "ready": True, "restartCount": 0, "image": image,
+                         "imageID": f"{image}@sha256:{'0' * 64}",
+                         "containerID": f"containerd://{uid.replace('-', '')}{c}",
+                         "started": True}
+                        for c, image in (("app", f"registry.example/{app}:1.4.2"),
+                                         ("envoy", "envoyproxy/envoy:v1.30.1"))]
+            objects.append({"apiVersion": "v1", "kind": "Pod", "metadata": {
+                "name": name, "generateName": f"{app}-{template_hash}-", "namespace": namespace,
+                "uid": uid, "creationTimestamp": created, "labels": dict(labels),
+                "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": "9090",
+                                "prometheus.io/path": "/metrics",
+                                "kubectl.kubernetes.io/default-container": "app"},
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                                     "name": f"{app}-{template_hash}", "uid": rs_uid,
+                                     "controller": True, "blockOwnerDeletion": True}]},
+                "spec": {
+                    "containers": [
+                        {"name": "app", "image": f"registry.example/{app}:1.4.2",
+                         "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"},
+                                   {"name": "metrics", "containerPort": 9090,
+                                    "protocol": "TCP"}],
+                         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
+                                       "limits": {"memory": "256Mi"}},
+                         "readinessProbe": {"httpGet": {"path": "/ready", "port": "http",
+                                                        "scheme": "HTTP"},
+                                            "periodSeconds": 10},
+                         "terminationMessagePath": "/dev/termination-log",
+                         "terminationMessagePolicy": "File", "imagePullPolicy": "IfNotPresent"},
+                        {"name": "envoy", "image": "envoyproxy/envoy:v1.30.1",
+                         "ports": [{"name": "envoy-admin", "containerPort": 15090,
+                                    "protocol": "TCP"}],
+                         "terminationMessagePath": "/dev/termination-log",
+                         "terminationMessagePolicy": "File",
+                         "imagePullPolicy": "IfNotPresent"}],
+                    "nodeName": node, "restartPolicy": "Always",
+                    "schedulerName": "default-scheduler", "serviceAccountName": "default",
+                    "dnsPolicy": "ClusterFirst", "terminationGracePeriodSeconds": 30,
+                    "enableServiceLinks": True, "preemptionPolicy": "PreemptLowerPriority",
+                    "priority": 0,
+                    "tolerations": [{"key": "node.kubernetes.io/not-ready",
+                                     "operator": "Exists", "effect": "NoExecute",
+                                     "tolerationSeconds": 300}]},
+                "status": {"phase": "Running", "conditions": conditions, "hostIP": node_ip,
+                           "hostIPs": [{"ip": node_ip}], "podIP": ip, "podIPs": [{"ip": ip}],
+                           "startTime": created, "containerStatuses": statuses,
+                           "qosClass": "Burstable"}})
+        ports = [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": "http"},
+                 {"name": "metrics", "port": 9090, "protocol": "TCP", "targetPort": "metrics"}]
+        service_labels = {"app": app, "app.kubernetes.io/name": app}
+        cluster_ip = f"172.20.{a // 256 % 256}.{a % 256}"
+        objects.append({"apiVersion": "v1", "kind": "Service", "metadata": {
+            "name": app, "namespace": namespace, "uid": str(uuid.uuid4()),
+            "creationTimestamp": created, "labels": service_labels,
+            "annotations": {"prometheus.io/scrape": "true"}},
+            "spec": {"type": "ClusterIP", "clusterIP": cluster_ip, "clusterIPs": [cluster_ip],
+                     "ports": ports, "selector": {"app": app}, "sessionAffinity": "None",
+                     "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
+                     "internalTrafficPolicy": "Cluster"},
+            "status": {"loadBalancer": {}}})
+        target_ports = [{"name": "http", "port": 8080, "protocol": "TCP"},
+                        {"name": "metrics", "port": 9090, "protocol": "TCP"}]
+        objects.append({"apiVersion": "v1", "kind": "Endpoints", "metadata": {
+            "name": app, "namespace": namespace, "uid": str(uuid.uuid4()),
+            "creationTimestamp": created, "labels": service_labels,
+            "annotations": {"endpoints.kubernetes.io/last-change-trigger-time": created}},
+            "subsets": [{"addresses": [
+                {"ip": ip, "nodeName": node, "targetRef": {
+                    "kind": "Pod", "namespace": namespace, "name": name, "uid": uid}}
+                for name, uid, ip, node, _ in members], "ports": target_ports}]})
+        objects.append({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                        "metadata": {
+            "name": f"{app}-{template_hash[:5]}", "generateName": f"{app}-",
+            "namespace": namespace, "uid": str(uuid.uuid4()), "creationTimestamp": created,
+            "labels": {**service_labels, "endpointslice.kubernetes.io/managed-by":
+                       "endpointslice-controller.k8s.io", "kubernetes.io/service-name": app},
+            "ownerReferences": [{"apiVersion": "v1", "kind": "Service", "name": app,
+                                 "uid": str(uuid.uuid4()), "controller": True,
+                                 "blockOwnerDeletion": True}]},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": [ip], "conditions": {
+                "ready": True, "serving": True, "terminating": False}, "nodeName": node,
+                "zone": zone, "targetRef": {"kind": "Pod", "namespace": namespace, "name": name,
+                                            "uid": uid}}
+                for name, uid, ip, node, zone in members],
+            "ports": target_ports})
+    return objects
 
 
 # ---------------------------------------------------------------------------
@@ -1699,6 +2515,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         req = Request(self.command, url.path, parse_qs(url.query, keep_blank_values=True),
                       self.headers, body)
+        req.raw_query = url.query
         req.auth_error = None
         detail = None
         try:
@@ -1709,7 +2526,63 @@ class Handler(http.server.BaseHTTPRequestHandler):
             traceback.print_exc()
             code, payload, detail = 500, err_internal(repr(e)).status, traceback.format_exc()
         self.log_request_entry(req, code, detail)
-        self.respond(code, payload, req.warnings)
+        if isinstance(payload, WatchStream):
+            self.stream_watch(payload)
+        elif isinstance(payload, ProxyResult):
+            self.respond_raw(payload)
+        else:
+            self.respond(code, payload, req.warnings)
+
+    def stream_watch(self, watch):
+        """A watch response: chunked, one JSON event per line, flushed one by one."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Cache-Control", "no-cache, private")
+        self.send_header("Audit-Id", str(uuid.uuid4()))
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.flush()
+
+        def send(event):
+            data = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+
+        try:
+            watch.run(send, self.client_gone)
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (OSError, ValueError):
+            self.close_connection = True
+
+    def client_gone(self):
+        """Whether the client closed the connection (checked while a watch is idle; a
+        client may not send anything else on a watch connection)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            if not readable and not self.connection.pending():
+                return False
+            self.connection.settimeout(0.2)
+            try:
+                return self.connection.recv(1) == b""
+            finally:
+                self.connection.settimeout(self.timeout)
+        except (socket.timeout, ssl.SSLWantReadError):
+            return False
+        except (OSError, ValueError):
+            return True
+
+    def respond_raw(self, result):
+        """A proxied response as the backend sent it (with our Content-Length)."""
+        self.send_response(result.status, result.reason)
+        for key, value in result.headers:
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(result.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(result.body)
 
     def log_request_entry(self, req, code, detail):
         """Appends the request to the log GET /_standin/requests returns."""
@@ -1718,7 +2591,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except (UnicodeDecodeError, ValueError):
             parsed = None
         entry = {
-            "method": req.method, "path": req.path,
+            "method": req.method, "path": req.path, "verb": req.verb,
             "query": {k: v[-1] for k, v in req.query.items()},
             "content_type": req.headers.get("Content-Type"), "status": code, "body": parsed,
             "auth_ok": req.auth_error is None, "auth_error": req.auth_error,
@@ -1729,7 +2602,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def respond(self, code, payload, warnings=()):
         """Writes a JSON response, always with Content-Length (keep-alive)."""
-        data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+        if isinstance(payload, RawJson):
+            data = bytes(payload) + b"\n"
+        else:
+            data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Cache-Control", "no-cache, private")
@@ -1787,6 +2663,15 @@ def main(argv=None):
     parser.add_argument("--session-token")
     parser.add_argument("--token-max-age", type=int, default=900)
     parser.add_argument("--verbose", action="store_true", help="log requests to stderr")
+    parser.add_argument("--seed", action="append", default=[], metavar="FILE",
+                        help="load objects from FILE (a JSON list of objects with kind and "
+                             "apiVersion, or a List) before serving; repeatable")
+    parser.add_argument("--generate-pods", type=int, default=0, metavar="N",
+                        help="generate a synthetic cluster of N pods (with nodes, services, "
+                             "endpoints, endpointslices) before serving")
+    parser.add_argument("--git-version", default="v1.33.1", help="/version's gitVersion")
+    parser.add_argument("--watch-timeout", type=int, default=300,
+                        help="longest watch in seconds (timeoutSeconds may ask for less)")
     args = parser.parse_args(argv)
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -1794,7 +2679,18 @@ def main(argv=None):
     context.set_alpn_protocols(["http/1.1"])
     verifier = TokenVerifier(args.cluster, args.region, args.access_key_id,
                              args.secret_access_key, args.session_token, args.token_max_age)
-    server = TLSServer((args.host, args.port), context, StandIn(verifier), args.verbose)
+    standin = StandIn(verifier, args.git_version, args.watch_timeout)
+    for path in args.seed:
+        with open(path, encoding="utf-8") as f:
+            try:
+                standin.load(json.load(f))
+            except ApiError as e:
+                parser.error(f"--seed {path}: {e.status['message']}")
+    if args.generate_pods:
+        standin.load(generate_cluster(args.generate_pods))
+    standin.store.compact()  # the seeded state is where watches and lists start
+    server = TLSServer((args.host, args.port), context, standin, args.verbose)
+    standin.server_address = f"{server.server_address[0]}:{server.server_address[1]}"
     if args.port_file:
         with open(args.port_file, "w", encoding="utf-8") as f:
             f.write(f"{server.server_address[1]}\n")

@@ -11,6 +11,7 @@ import base64
 import datetime as dt
 import functools
 import http.client
+import http.server
 import json
 import select
 import socket
@@ -204,6 +205,7 @@ class StandInProcess:
                 "--token-max-age", "900"]
         if self.session_token:
             args += ["--session-token", self.session_token]
+        args += getattr(self, "extra_args", [])
         self.stderr_path = self.workdir / f"stderr-{id(self)}.txt"
         self.stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.stderr)
@@ -563,9 +565,9 @@ class HorizontalPodAutoscalerTest(StandInTestCase):
                          ("HorizontalPodAutoscalerList", "autoscaling/v2"))
         self.assertTrue(body["metadata"]["resourceVersion"].isdigit())
         self.assertEqual([i["metadata"]["name"] for i in body["items"]], ["api", "web"])
-        for item in body["items"]:
-            self.assertEqual((item["kind"], item["apiVersion"]),
-                             ("HorizontalPodAutoscaler", "autoscaling/v2"))
+        for item in body["items"]:  # typed lists: no kind/apiVersion on items
+            self.assertNotIn("kind", item)
+            self.assertNotIn("apiVersion", item)
         self.assertEqual(body["items"][0]["spec"]["minReplicas"], 1)  # defaulted
         names = lambda q: [i["metadata"]["name"] for i in self.api("GET", collection + q).body[
             "items"]]
@@ -802,7 +804,7 @@ class HorizontalPodAutoscalerTest(StandInTestCase):
         for method, path in [("DELETE", HPA_PATH), ("POST", collection), ("POST", HPA_PATH),
                              ("PATCH", collection)]:
             self.assertEqual(self.api(method, path, {}, MERGE).body, METHOD_NOT_ALLOWED)
-        for path in ["/version", "/apis/autoscaling/v1/namespaces/prod/horizontalpodautoscalers",
+        for path in ["/versions", "/apis/autoscaling/v1/namespaces/prod/horizontalpodautoscalers",
                      "/apis/apps/v1/namespaces/prod/replicasets/web", HPA_PATH + "/status",
                      HPA_PATH + "/scale", "/api/v1/namespaces/prod"]:
             self.assertEqual(self.api("GET", path).body, PATH_NOT_FOUND, path)
@@ -1036,9 +1038,10 @@ class EventTest(StandInTestCase):
         self.assertEqual(event["message"], CORE_EVENT["message"])
         listed = self.api("GET", EVENTS_PATH).body
         self.assertEqual((listed["kind"], listed["apiVersion"]), ("EventList", "v1"))
-        self.assertEqual(listed["items"], [event])
+        self.assertEqual(listed["items"], [{k: v for k, v in event.items()
+                                            if k not in ("kind", "apiVersion")}])
         as_v1 = self.api("GET", EVENTS_V1_PATH).body["items"][0]
-        self.assertEqual(as_v1["apiVersion"], "events.k8s.io/v1")
+        self.assertEqual(self.api("GET", EVENTS_V1_PATH).body["apiVersion"], "events.k8s.io/v1")
         self.assertEqual((as_v1["note"], as_v1["regarding"], as_v1["reportingController"],
                           as_v1["deprecatedCount"]),
                          (CORE_EVENT["message"], CORE_EVENT["involvedObject"], "scaler", 1))
@@ -1165,13 +1168,464 @@ class ControlTest(StandInTestCase):
                            int(self.hpa["metadata"]["resourceVersion"]))
         self.control("PUT", f"/_standin/objects/horizontalpodautoscalers/{NS}/bad",
                      dict(HPA_FIXTURE, spec=dict(HPA_FIXTURE["spec"], maxReplicas=1)), expect=422)
-        self.control("PUT", f"/_standin/objects/pods/{NS}/x", {}, expect=400)
+        self.control("PUT", f"/_standin/objects/secrets/{NS}/x", {}, expect=400)
         response = self.client.request("PUT", f"/_standin/objects/deployments/{NS}/x",
                                        raw=b"{nope", token=None)
         self.assertEqual(response.status, 400)
         self.control("DELETE", f"/_standin/objects/deployments/{NS}/web")
         self.control("GET", f"/_standin/objects/deployments/{NS}/web", expect=404)
         self.control("GET", "/_standin/nothing", expect=404)
+
+
+# ---------------------------------------------------------------------------
+# Service discovery resources: pods, services, endpoints, nodes, endpointslices,
+# ingresses (seeded from discovery_cluster.json)
+# ---------------------------------------------------------------------------
+
+CLUSTER_FILE = HERE / "discovery_cluster.json"
+CLUSTER_OBJECTS = json.loads(CLUSTER_FILE.read_text())
+
+
+def seeded(kind, namespace=None):
+    """(namespace, name) of the seed file's objects of a kind, in etcd order."""
+    found = [(o["metadata"].get("namespace", "default") if kind != "Node" else "",
+              o["metadata"]["name"]) for o in CLUSTER_OBJECTS if o["kind"] == kind]
+    found = [f for f in found if namespace is None or f[0] == namespace]
+    return sorted(found, key=lambda f: f"{f[0]}/{f[1]}" if f[0] else f[1])
+
+
+def names(body):
+    return [(i["metadata"].get("namespace", ""), i["metadata"]["name"]) for i in body["items"]]
+
+
+class DiscoveryTestCase(StandInTestCase):
+    def setUp(self):
+        super().setUp()
+        loaded = self.control("POST", "/_standin/load", CLUSTER_OBJECTS)
+        self.assertEqual(loaded, {"loaded": len(CLUSTER_OBJECTS)})
+
+    def pod_fixture(self, name, namespace="default", labels=None, node="node-c"):
+        return self.control("PUT", f"/_standin/objects/pods/{namespace}/{name}", {
+            "metadata": {"labels": labels or {"app": name}},
+            "spec": {"nodeName": node, "containers": [{"name": "c", "image": "x"}]},
+            "status": {"phase": "Running", "podIP": "127.0.0.99"}})
+
+
+class DiscoveryListTest(DiscoveryTestCase):
+    def test_lists_every_resource(self):
+        for path, kind, api_version, seed_kind in [
+                ("/api/v1/pods", "PodList", "v1", "Pod"),
+                ("/api/v1/services", "ServiceList", "v1", "Service"),
+                ("/api/v1/endpoints", "EndpointsList", "v1", "Endpoints"),
+                ("/api/v1/nodes", "NodeList", "v1", "Node"),
+                ("/apis/discovery.k8s.io/v1/endpointslices", "EndpointSliceList",
+                 "discovery.k8s.io/v1", "EndpointSlice"),
+                ("/apis/networking.k8s.io/v1/ingresses", "IngressList", "networking.k8s.io/v1",
+                 "Ingress")]:
+            body = self.api("GET", path).body
+            self.assertEqual((body["kind"], body["apiVersion"]), (kind, api_version), path)
+            self.assertEqual(names(body), seeded(seed_kind), path)
+            for item in body["items"]:
+                self.assertNotIn("kind", item)  # typed lists: items carry no kind/apiVersion
+                self.assertNotIn("apiVersion", item)
+                self.assertTrue(item["metadata"]["uid"] and item["metadata"]["resourceVersion"])
+            self.assertNotIn("continue", body["metadata"])
+        nodes = self.api("GET", "/api/v1/nodes").body["items"]
+        self.assertTrue(all("namespace" not in n["metadata"] for n in nodes))
+
+    def test_namespaces_and_single_objects(self):
+        self.assertEqual(names(self.api("GET", "/api/v1/namespaces/mesh/pods").body),
+                         seeded("Pod", "mesh"))
+        self.assertEqual(self.api("GET", "/api/v1/namespaces/nothing/pods").body["items"], [])
+        ns, name = seeded("Pod", "monitoring")[0]
+        pod = self.api("GET", f"/api/v1/namespaces/{ns}/pods/{name}").body
+        self.assertEqual((pod["kind"], pod["apiVersion"], pod["metadata"]["name"]),
+                         ("Pod", "v1", name))
+        node = self.api("GET", "/api/v1/nodes/node-c").body
+        self.assertEqual((node["kind"], node["metadata"]["name"]), ("Node", "node-c"))
+        slice_name = seeded("EndpointSlice", "mesh")[0][1]
+        eps = self.api("GET", f"/apis/discovery.k8s.io/v1/namespaces/mesh/endpointslices/"
+                              f"{slice_name}").body
+        self.assertEqual((eps["kind"], eps["addressType"]), ("EndpointSlice", "IPv4"))
+        missing = self.api("GET", "/api/v1/namespaces/default/pods/nope")
+        self.assertStatus(missing, 404, "NotFound")
+        self.assertEqual(missing.body["message"], 'pods "nope" not found')
+        self.assertEqual(missing.body["details"], {"name": "nope", "kind": "pods"})
+        self.assertEqual(self.api("GET", "/api/v1/namespaces/default/nodes").body,
+                         PATH_NOT_FOUND)
+        for method in ("PUT", "PATCH", "DELETE", "POST"):
+            self.assertEqual(self.api(method, f"/api/v1/namespaces/{ns}/pods/{name}", {},
+                                      MERGE).body, METHOD_NOT_ALLOWED, method)
+
+    def test_pagination_is_a_consistent_snapshot(self):
+        everything = self.api("GET", "/api/v1/pods").body
+        total = len(everything["items"])
+        first = self.api("GET", "/api/v1/pods?limit=3").body
+        self.assertEqual(len(first["items"]), 3)
+        self.assertEqual(first["metadata"]["remainingItemCount"], total - 3)
+        token = first["metadata"]["continue"]
+        decoded = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        self.assertEqual(decoded["v"], "meta.k8s.io/v1")
+        self.assertEqual(str(decoded["rv"]), first["metadata"]["resourceVersion"])
+        # changes after the first page do not show in the following pages
+        self.pod_fixture("aaa-new", "monitoring")
+        self.control("DELETE", "/_standin/objects/pods/" + "/".join(seeded("Pod")[-1]))
+        collected, pages = list(first["items"]), 1
+        while token:
+            page = self.api("GET", f"/api/v1/pods?limit=3&continue={token}").body
+            self.assertEqual(page["metadata"]["resourceVersion"],
+                             first["metadata"]["resourceVersion"])
+            collected += page["items"]
+            pages += 1
+            token = page["metadata"].get("continue")
+            if token:
+                self.assertEqual(page["metadata"]["remainingItemCount"],
+                                 total - len(collected))
+            else:
+                self.assertNotIn("remainingItemCount", page["metadata"])
+        self.assertEqual(collected, everything["items"])
+        self.assertEqual(pages, -(-total // 3))
+        fresh = names(self.api("GET", "/api/v1/pods").body)
+        self.assertIn(("monitoring", "aaa-new"), fresh)
+        self.assertNotIn(seeded("Pod")[-1], fresh)
+        # an exact page count: no continue when the limit ends on the last item
+        exact = self.api("GET", f"/api/v1/namespaces/mesh/pods?limit="
+                                f"{len(seeded('Pod', 'mesh'))}").body
+        self.assertNotIn("continue", exact["metadata"])
+
+    def test_continue_errors(self):
+        first = self.api("GET", "/api/v1/pods?limit=2").body
+        token = first["metadata"]["continue"]
+        bad = self.api("GET", "/api/v1/pods?limit=2&continue=%21%21notbase64")
+        self.assertStatus(bad, 400, "BadRequest")
+        self.assertTrue(bad.body["message"].startswith("invalid continue token"))
+        wrong_version = base64.urlsafe_b64encode(b'{"v":"x","rv":5,"start":"a"}').decode()
+        self.assertStatus(self.api("GET", f"/api/v1/pods?continue={wrong_version}"), 400,
+                          "BadRequest")
+        both = self.api("GET", f"/api/v1/pods?limit=2&continue={token}&resourceVersion=5")
+        self.assertStatus(both, 400, "BadRequest")
+        self.assertEqual(both.body["message"],
+                         "specifying resource version is not allowed when using continue")
+        self.assertStatus(self.api("GET", f"/api/v1/pods?limit=2&continue={token}"), 200)
+        self.pod_fixture("later")
+        self.control("POST", "/_standin/compact")
+        expired = self.api("GET", f"/api/v1/pods?limit=2&continue={token}")
+        self.assertStatus(expired, 410, "Expired")
+        self.assertIn("continue parameter is too old", expired.body["message"])
+
+    def test_resource_version_parameter(self):
+        current = int(self.api("GET", "/api/v1/pods").body["metadata"]["resourceVersion"])
+        too_large = self.api("GET", f"/api/v1/pods?resourceVersion={current + 100}")
+        self.assertStatus(too_large, 504, "Timeout")
+        self.assertIn("Too large resource version", too_large.body["message"])
+        self.pod_fixture("newer")
+        at_old = self.api("GET", f"/api/v1/pods?resourceVersion={current}&"
+                                 f"resourceVersionMatch=Exact").body
+        self.assertEqual(at_old["metadata"]["resourceVersion"], str(current))
+        self.assertNotIn(("default", "newer"), names(at_old))
+        not_older = self.api("GET", f"/api/v1/pods?resourceVersion={current}").body
+        self.assertIn(("default", "newer"), names(not_older))
+
+    def test_label_and_field_selectors(self):
+        def listed(path):
+            response = self.api("GET", path)
+            self.assertStatus(response, 200)
+            return names(response.body)
+
+        web = [p for p in seeded("Pod") if p[1].startswith("web-")]
+        self.assertEqual(listed("/api/v1/pods?labelSelector=app.kubernetes.io%2Fname%3Dweb"), web)
+        self.assertEqual(listed("/api/v1/pods?labelSelector=tier"), web)  # empty-valued label
+        self.assertEqual(listed("/api/v1/pods?fieldSelector=status.phase%3DPending"),
+                         [("mesh", "api-6c8f7d9b4-wm4xj")])
+        self.assertEqual(listed("/api/v1/pods?fieldSelector=status.podIP%3D127.0.0.25"),
+                         [("monitoring", "kube-state-metrics-84d9b6c7f-l2pgs")])
+        on_c = listed("/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-c")
+        self.assertEqual(on_c, [p for p in seeded("Pod") if p[1] in (
+            "web-7d4b9c8f5-zr5mn", "api-6c8f7d9b4-ck7vd")])
+        self.assertEqual(listed("/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-c,"
+                                "metadata.namespace!%3Dmesh"), [("default", "web-7d4b9c8f5-zr5mn")])
+        self.assertEqual(listed("/api/v1/nodes?fieldSelector=spec.unschedulable%3Dtrue"),
+                         [("", "ip-10-0-2-32.eu-west-1.compute.internal")])
+        self.assertEqual(len(listed("/api/v1/nodes?fieldSelector=spec.unschedulable%3Dfalse")), 2)
+        self.assertEqual(listed("/api/v1/services?fieldSelector=metadata.name%3Dweb"),
+                         [("default", "web")])
+        for path, message in [
+                ("/api/v1/pods?fieldSelector=spec.foo%3D1", "field label not supported: spec.foo"),
+                ("/api/v1/nodes?fieldSelector=metadata.namespace%3Dx",
+                 "field label not supported: metadata.namespace"),
+                ("/api/v1/services?fieldSelector=spec.type%3DClusterIP",
+                 '"spec.type" is not a known field selector: only "metadata.name", '
+                 '"metadata.namespace"')]:
+            response = self.api("GET", path)
+            self.assertStatus(response, 400, "BadRequest")
+            self.assertEqual(response.body["message"], message)
+        # with a selector, pages may be short and have no remainingItemCount
+        page = self.api("GET", "/api/v1/pods?limit=1&labelSelector=app.kubernetes.io%2Fname").body
+        self.assertEqual(len(page["items"]), 1)
+        self.assertIn("continue", page["metadata"])
+        self.assertNotIn("remainingItemCount", page["metadata"])
+
+
+class WatchTest(DiscoveryTestCase):
+    def open_watch(self, path):
+        """(connection, response) of a watch request; read events with next_event."""
+        conn = http.client.HTTPSConnection("127.0.0.1", self.server.port, timeout=20,
+                                           context=ssl.create_default_context(
+                                               cafile=str(self.certdir / "ca.pem")))
+        conn.request("GET", path, headers={"Authorization": f"Bearer {self.token}"})
+        response = conn.getresponse()
+        self.assertEqual(response.status, 200)
+        self.assertEqual(response.getheader("Transfer-Encoding"), "chunked")
+        self.assertEqual(response.getheader("Content-Type"), "application/json")
+        return conn, response
+
+    @staticmethod
+    def next_event(response):
+        line = response.readline()
+        return json.loads(line) if line else None
+
+    def test_events_after_the_list(self):
+        rv = self.api("GET", "/api/v1/namespaces/default/pods").body["metadata"]["resourceVersion"]
+        conn, response = self.open_watch(f"/api/v1/namespaces/default/pods?watch=true&"
+                                         f"resourceVersion={rv}&timeoutSeconds=5")
+        try:
+            created = self.pod_fixture("watched")
+            self.pod_fixture("elsewhere", namespace="mesh")  # another namespace: not seen
+            changed = self.control("PUT", "/_standin/objects/pods/default/watched", {
+                "metadata": {"labels": {"app": "watched", "v": "2"}},
+                "spec": {"nodeName": "node-c"}, "status": {"phase": "Running"}})
+            self.control("DELETE", "/_standin/objects/pods/default/watched")
+            events = [self.next_event(response) for _ in range(3)]
+        finally:
+            conn.close()
+        self.assertEqual([e["type"] for e in events], ["ADDED", "MODIFIED", "DELETED"])
+        self.assertEqual(events[0]["object"], created)
+        self.assertEqual(events[1]["object"], changed)
+        self.assertEqual((events[2]["object"]["kind"], events[2]["object"]["metadata"]["name"]),
+                         ("Pod", "watched"))
+        self.assertGreater(int(events[2]["object"]["metadata"]["resourceVersion"]),
+                           int(changed["metadata"]["resourceVersion"]))
+
+    def test_initial_state_selectors_timeout_and_bookmark(self):
+        start = time.monotonic()
+        conn, response = self.open_watch(
+            "/apis/discovery.k8s.io/v1/namespaces/mesh/endpointslices?watch=1&timeoutSeconds=1"
+            "&allowWatchBookmarks=true")
+        try:
+            events = []
+            while (event := self.next_event(response)) is not None:
+                events.append(event)
+        finally:
+            conn.close()
+        self.assertLess(time.monotonic() - start, 5)
+        added = [e for e in events if e["type"] == "ADDED"]
+        self.assertEqual([("mesh", e["object"]["metadata"]["name"]) for e in added],
+                         seeded("EndpointSlice", "mesh"))
+        self.assertEqual(added[0]["object"]["apiVersion"], "discovery.k8s.io/v1")
+        self.assertEqual(events[-1]["type"], "BOOKMARK")
+        self.assertEqual(events[-1]["object"]["kind"], "EndpointSlice")
+        # a label selector turns changes into ADDED/DELETED as objects enter and leave it
+        rv = self.api("GET", "/api/v1/pods").body["metadata"]["resourceVersion"]
+        conn, response = self.open_watch(f"/api/v1/pods?watch=true&resourceVersion={rv}&"
+                                         "labelSelector=team%3Dblue&timeoutSeconds=5")
+        try:
+            self.pod_fixture("p", labels={"team": "red"})
+            self.pod_fixture("p", labels={"team": "blue"})
+            self.pod_fixture("p", labels={"team": "green"})
+            types = [self.next_event(response)["type"] for _ in range(2)]
+        finally:
+            conn.close()
+        self.assertEqual(types, ["ADDED", "DELETED"])
+
+    def test_too_old_resource_version(self):
+        rv = self.api("GET", "/api/v1/pods").body["metadata"]["resourceVersion"]
+        self.pod_fixture("x")
+        self.control("POST", "/_standin/compact")
+        conn, response = self.open_watch(f"/api/v1/pods?watch=true&resourceVersion={rv}")
+        try:
+            event = self.next_event(response)
+        finally:
+            conn.close()
+        self.assertEqual(event["type"], "ERROR")
+        self.assertEqual((event["object"]["code"], event["object"]["reason"]), (410, "Expired"))
+        self.assertTrue(event["object"]["message"].startswith(f"too old resource version: {rv}"))
+
+    def test_request_log_tells_lists_from_watches(self):
+        self.control("DELETE", "/_standin/requests")
+        self.api("GET", "/api/v1/nodes")
+        conn, response = self.open_watch("/api/v1/nodes?watch=true&timeoutSeconds=1")
+        try:
+            while self.next_event(response) is not None:
+                pass
+        finally:
+            conn.close()
+        self.api("GET", "/api/v1/nodes/node-c")
+        log = self.requests_log()
+        self.assertEqual([(r["verb"], r["path"], r["auth_ok"]) for r in log],
+                         [("list", "/api/v1/nodes", True), ("watch", "/api/v1/nodes", True),
+                          ("get", "/api/v1/nodes/node-c", True)])
+        self.assertEqual(log[1]["query"]["watch"], "true")
+
+
+class VersionAndDiscoveryTest(StandInTestCase):
+    def test_version(self):
+        body = self.api("GET", "/version").body
+        self.assertRegex(body["gitVersion"], r"^v1\.\d+\.\d+")
+        self.assertEqual((body["major"], body["minor"]),
+                         tuple(body["gitVersion"][1:].split(".")[:2]))
+        for key in ("gitCommit", "gitTreeState", "buildDate", "goVersion", "compiler",
+                    "platform"):
+            self.assertIn(key, body)
+
+    def test_discovery_documents(self):
+        api = self.api("GET", "/api").body
+        self.assertEqual((api["kind"], api["versions"]), ("APIVersions", ["v1"]))
+        groups = self.api("GET", "/apis").body
+        self.assertEqual(groups["kind"], "APIGroupList")
+        by_name = {g["name"]: g for g in groups["groups"]}
+        for group in ("discovery.k8s.io", "networking.k8s.io", "apps", "autoscaling"):
+            self.assertEqual(by_name[group]["preferredVersion"], by_name[group]["versions"][0])
+        core = self.api("GET", "/api/v1").body
+        self.assertEqual((core["kind"], core["groupVersion"]), ("APIResourceList", "v1"))
+        resources = {r["name"]: r for r in core["resources"]}
+        self.assertFalse(resources["nodes"]["namespaced"])
+        self.assertIn("watch", resources["pods"]["verbs"])
+        self.assertIn("pods/proxy", resources)
+        for group_version, name in [("discovery.k8s.io/v1", "endpointslices"),
+                                    ("networking.k8s.io/v1", "ingresses")]:
+            body = self.api("GET", f"/apis/{group_version}").body
+            self.assertEqual(body["groupVersion"], group_version)
+            self.assertIn(name, [r["name"] for r in body["resources"]])
+        self.assertEqual(self.api("GET", "/apis/discovery.k8s.io").body["kind"], "APIGroup")
+
+    def test_everything_needs_a_token(self):
+        for path in ["/version", "/api", "/apis", "/api/v1", "/api/v1/pods",
+                     "/api/v1/pods?watch=true", "/api/v1/nodes/node-c",
+                     "/api/v1/nodes/node-c/proxy/metrics",
+                     "/api/v1/namespaces/default/pods/web:80/proxy/",
+                     "/apis/networking.k8s.io/v1/ingresses"]:
+            for token in (None, manual_token(secret="wrong")):
+                response = self.api("GET", path, token=token)
+                self.assertEqual((response.status, response.body), (401, UNAUTHORIZED), path)
+
+
+class Backend(http.server.BaseHTTPRequestHandler):
+    """A local plain-HTTP exporter: echoes what it received."""
+
+    def do_GET(self):
+        body = json.dumps({"path": self.path, "authorization": self.headers.get("Authorization"),
+                           "x_test": self.headers.get("X-Test")}).encode()
+        self.send_response(201)
+        self.send_header("Content-Type", "text/plain; version=0.0.4")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class ProxyTest(DiscoveryTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.backend = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Backend)
+        threading.Thread(target=cls.backend.serve_forever, daemon=True).start()
+        cls.backend_port = cls.backend.server_address[1]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.backend.shutdown()
+        cls.backend.server_close()
+
+    def setUp(self):
+        super().setUp()
+        self.control("PUT", "/_standin/objects/nodes/local", {
+            "status": {"addresses": [{"type": "Hostname", "address": "local"},
+                                     {"type": "InternalIP", "address": "127.0.0.1"}],
+                       "daemonEndpoints": {"kubeletEndpoint": {"Port": self.backend_port}}}})
+        self.control("PUT", "/_standin/objects/pods/default/exporter", {
+            "spec": {"nodeName": "local", "containers": [{"name": "e", "image": "x", "ports": [
+                {"containerPort": self.backend_port}]}]},
+            "status": {"phase": "Running", "podIP": "127.0.0.1",
+                       "podIPs": [{"ip": "127.0.0.1"}]}})
+        self.control("PUT", "/_standin/objects/pods/default/unstarted", {
+            "spec": {"containers": [{"name": "e", "image": "x"}]},
+            "status": {"phase": "Pending"}})
+
+    def test_node_and_pod_proxy_forward(self):
+        for path, forwarded in [
+                ("/api/v1/nodes/local/proxy/metrics?a=1&b=x%2Fy", "/metrics?a=1&b=x%2Fy"),
+                (f"/api/v1/nodes/local:{self.backend_port}/proxy/metrics/cadvisor",
+                 "/metrics/cadvisor"),
+                (f"/api/v1/namespaces/default/pods/exporter:{self.backend_port}/proxy/metrics",
+                 "/metrics"),
+                (f"/api/v1/namespaces/default/pods/http:exporter:{self.backend_port}/proxy/x?q=1",
+                 "/x?q=1"),
+                ("/api/v1/namespaces/default/pods/exporter/proxy/", "/")]:
+            response = self.api("GET", path, headers={"X-Test": "kept"})
+            self.assertEqual(response.status, 201, (path, response.body))
+            self.assertEqual(response.headers.getheader("Content-Type"),
+                             "text/plain; version=0.0.4")
+            self.assertEqual(response.body, {"path": forwarded, "authorization": None,
+                                             "x_test": "kept"}, path)
+        log = self.requests_log()
+        self.assertTrue(all(r["auth_ok"] for r in log))
+        self.assertEqual([r["verb"] for r in log if "/proxy" in r["path"]], ["proxy"] * 5)
+
+    def test_proxy_errors(self):
+        missing = self.api("GET", "/api/v1/namespaces/default/pods/nope:80/proxy/metrics")
+        self.assertStatus(missing, 404, "NotFound")
+        self.assertEqual(missing.body["message"], 'pods "nope" not found')
+        self.assertStatus(self.api("GET", "/api/v1/nodes/nope/proxy/metrics"), 404, "NotFound")
+        with socket.socket() as s:  # a port nobody listens on
+            s.bind(("127.0.0.1", 0))
+            closed = s.getsockname()[1]
+        down = self.api("GET", f"/api/v1/namespaces/default/pods/exporter:{closed}/proxy/metrics")
+        self.assertStatus(down, 503, "ServiceUnavailable")
+        self.assertEqual(down.body["message"], f"error trying to reach service: dial tcp "
+                                               f"127.0.0.1:{closed}: connect: connection refused")
+        no_ip = self.api("GET", "/api/v1/namespaces/default/pods/unstarted:80/proxy/")
+        self.assertStatus(no_ip, 400, "BadRequest")
+        self.assertStatus(self.api("GET", "/api/v1/nodes/a:b:c:d/proxy/"), 400, "BadRequest")
+
+
+class SeedAndGenerateTest(unittest.TestCase):
+    def start(self, *extra):
+        server = StandInProcess(SHARED["certdir"], SHARED["tmp"].name)
+        server.extra_args = list(extra)
+        server.start()
+        self.addCleanup(server.stop)
+        return Client(server.port, SHARED["certdir"] / "ca.pem", presigned_token())
+
+    def test_seed_file_on_the_command_line(self):
+        client = self.start("--seed", str(CLUSTER_FILE))
+        self.addCleanup(client.close)
+        body = client.request("GET", "/apis/networking.k8s.io/v1/ingresses").body
+        self.assertEqual(names(body), seeded("Ingress"))
+
+    def test_generated_cluster_pages(self):
+        client = self.start("--generate-pods", "120")
+        self.addCleanup(client.close)
+        token, pods = "", []
+        while True:
+            page = client.request("GET", "/api/v1/pods?limit=50" + (
+                f"&continue={token}" if token else "")).body
+            pods += page["items"]
+            token = page["metadata"].get("continue")
+            if not token:
+                break
+        self.assertEqual(len(pods), 120)
+        self.assertEqual(len({p["metadata"]["uid"] for p in pods}), 120)
+        pod = pods[0]
+        self.assertEqual(len(pod["spec"]["containers"]), 2)
+        self.assertTrue(pod["metadata"]["ownerReferences"][0]["controller"])
+        self.assertEqual(pod["status"]["phase"], "Running")
+        endpoints = client.request("GET", "/api/v1/endpoints").body["items"]
+        self.assertEqual(sum(len(s["addresses"]) for e in endpoints for s in e["subsets"]), 120)
+        nodes = client.request("GET", "/api/v1/nodes").body["items"]
+        self.assertEqual({p["spec"]["nodeName"] for p in pods},
+                         {n["metadata"]["name"] for n in nodes})
 
 
 # ---------------------------------------------------------------------------

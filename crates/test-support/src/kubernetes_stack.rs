@@ -55,6 +55,16 @@ pub struct StandIn {
 
 /// Starts the stand-in for EKS cluster `cluster` with the test credentials.
 pub async fn start_standin(certs: &Certs, cluster: &str) -> Result<StandIn, String> {
+    start_standin_with(certs, cluster, &[]).await
+}
+
+/// [`start_standin`] with more command-line arguments (`--seed FILE`,
+/// `--generate-pods N`...).
+pub async fn start_standin_with(
+    certs: &Certs,
+    cluster: &str,
+    extra: &[&str],
+) -> Result<StandIn, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let port_file = dir.path().join("port");
     let script = support::workspace_root().join("tests/k8s_standin/standin.py");
@@ -75,6 +85,7 @@ pub async fn start_standin(certs: &Certs, cluster: &str) -> Result<StandIn, Stri
             SECRET_KEY,
         ])
         .args(["--session-token", SESSION_TOKEN])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(stderr)
         .kill_on_drop(true)
@@ -157,6 +168,24 @@ impl StandIn {
             Some(object),
         )
         .await
+    }
+
+    /// Deletes an object (`pods`, `services`...; `ns` empty for cluster-scoped ones),
+    /// as another client would: watches see it go.
+    pub async fn delete(&self, resource: &str, ns: &str, name: &str) -> Result<Value, String> {
+        let path = if ns.is_empty() {
+            format!("/_standin/objects/{resource}/{name}")
+        } else {
+            format!("/_standin/objects/{resource}/{ns}/{name}")
+        };
+        self.call(reqwest::Method::DELETE, &path, None).await
+    }
+
+    /// Creates or replaces every object of a list (each with `kind`, `apiVersion`
+    /// and metadata), as a `--seed` file does.
+    pub async fn load(&self, objects: Value) -> Result<Value, String> {
+        self.call(reqwest::Method::POST, "/_standin/load", Some(objects))
+            .await
     }
 
     pub async fn get(&self, resource: &str, ns: &str, name: &str) -> Result<Value, String> {
@@ -409,19 +438,30 @@ pub fn web_policy(dry_run: bool, ceiling: &str) -> String {
 }
 
 /// The Kubernetes authorization attributes of a request the stand-in logged:
-/// `(verb, API group, resource[/subresource])`, as the API server derives them.
+/// `(verb, API group, resource[/subresource])`, as the API server derives them
+/// (a GET of a collection is `list`, in one namespace or across all; everything
+/// after `proxy` is the proxied path).
 pub fn rbac_attributes(method: &str, path: &str) -> Option<(String, String, String)> {
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    // /api/v1/namespaces/ns/res[/name[/sub]] or /apis/group/version/namespaces/ns/res[/name[/sub]]
+    // /api/v1/... or /apis/group/version/...
     let (group, rest) = match parts.as_slice() {
         ["api", _version, rest @ ..] => (String::new(), rest),
         ["apis", group, _version, rest @ ..] => (group.to_string(), rest),
         _ => return None,
     };
-    let (resource, name, sub) = match rest {
-        ["namespaces", _ns, resource] => (*resource, None, None),
-        ["namespaces", _ns, resource, name] => (*resource, Some(*name), None),
-        ["namespaces", _ns, resource, name, sub] => (*resource, Some(*name), Some(*sub)),
+    let rest = match rest {
+        ["namespaces", _ns, resource, tail @ ..] => {
+            let mut v = vec![*resource];
+            v.extend_from_slice(tail);
+            v
+        }
+        other => other.to_vec(),
+    };
+    let (resource, name, sub) = match rest.as_slice() {
+        [resource] => (*resource, None, None),
+        [resource, name] => (*resource, Some(*name), None),
+        [resource, name, "proxy", ..] => (*resource, Some(*name), Some("proxy")),
+        [resource, name, sub] => (*resource, Some(*name), Some(*sub)),
         _ => return None,
     };
     let verb = match (method, name) {
@@ -440,42 +480,68 @@ pub fn rbac_attributes(method: &str, path: &str) -> Option<(String, String, Stri
     Some((verb.to_string(), group, resource))
 }
 
-/// Whether the ClusterRole in `infra/eks-rbac.yaml` (the RBAC the README tells users
-/// to apply) allows `(verb, group, resource)`.
-pub fn rbac_allows(verb: &str, group: &str, resource: &str) -> Result<bool, String> {
+/// Whether the ClusterRoles of `infra/eks-rbac.yaml` (the RBAC the README tells
+/// users to apply) bound to Kubernetes group `subject` allow `(verb, group,
+/// resource)`.
+pub fn rbac_allows(subject: &str, verb: &str, group: &str, resource: &str) -> Result<bool, String> {
     let path = support::workspace_root().join("infra/eks-rbac.yaml");
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut documents = Vec::new();
     for document in yaml_serde::Deserializer::from_str(&text) {
         let value = <yaml_serde::Value as serde::Deserialize>::deserialize(document)
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        if value["kind"].as_str() != Some("ClusterRole") {
-            continue;
-        }
-        let rules = value["rules"].as_sequence().cloned().unwrap_or_default();
-        let has = |rule: &yaml_serde::Value, key: &str, want: &str| {
-            rule[key]
-                .as_sequence()
-                .is_some_and(|items| items.iter().any(|i| i.as_str() == Some(want)))
-        };
-        return Ok(rules.iter().any(|rule| {
-            has(rule, "apiGroups", group)
-                && has(rule, "resources", resource)
-                && has(rule, "verbs", verb)
-        }));
+        documents.push(value);
     }
-    Err(format!("{}: no ClusterRole", path.display()))
+    let bound: Vec<&str> = documents
+        .iter()
+        .filter(|d| d["kind"].as_str() == Some("ClusterRoleBinding"))
+        .filter(|d| {
+            d["subjects"].as_sequence().is_some_and(|subjects| {
+                subjects.iter().any(|s| {
+                    s["kind"].as_str() == Some("Group") && s["name"].as_str() == Some(subject)
+                })
+            })
+        })
+        .filter_map(|d| d["roleRef"]["name"].as_str())
+        .collect();
+    if bound.is_empty() {
+        return Err(format!(
+            "{}: no ClusterRoleBinding for group {subject}",
+            path.display()
+        ));
+    }
+    let has = |rule: &yaml_serde::Value, key: &str, want: &str| {
+        rule[key]
+            .as_sequence()
+            .is_some_and(|items| items.iter().any(|i| i.as_str() == Some(want)))
+    };
+    Ok(documents
+        .iter()
+        .filter(|d| d["kind"].as_str() == Some("ClusterRole"))
+        .filter(|d| {
+            d["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| bound.contains(&n))
+        })
+        .flat_map(|d| d["rules"].as_sequence().cloned().unwrap_or_default())
+        .any(|rule| {
+            has(&rule, "apiGroups", group)
+                && has(&rule, "resources", resource)
+                && has(&rule, "verbs", verb)
+        }))
 }
 
-/// Checks every request the stand-in logged against `infra/eks-rbac.yaml`: the RBAC
-/// we tell users to grant is exactly enough. Returns how many requests were checked.
-pub async fn assert_within_rbac(standin: &StandIn) -> Result<usize, String> {
+/// Checks every request the stand-in logged against `infra/eks-rbac.yaml` for
+/// Kubernetes group `subject`: the RBAC we tell users to grant is exactly enough.
+/// Returns how many requests were checked.
+pub async fn assert_within_rbac(standin: &StandIn, subject: &str) -> Result<usize, String> {
     let requests = standin.requests().await?;
     for r in &requests {
         let method = r["method"].as_str().unwrap_or_default();
         let path = r["path"].as_str().unwrap_or_default();
         let (verb, group, resource) = rbac_attributes(method, path)
             .ok_or_else(|| format!("unexpected request {method} {path}"))?;
-        if !rbac_allows(&verb, &group, &resource)? {
+        if !rbac_allows(subject, &verb, &group, &resource)? {
             return Err(format!(
                 "{method} {path} needs {verb} on {group}/{resource}, which infra/eks-rbac.yaml does not grant"
             ));

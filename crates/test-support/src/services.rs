@@ -204,8 +204,14 @@ impl Prometheus {
 
 /// Debian's node-exporter on a free loopback port; `address` is `127.0.0.1:PORT`.
 pub async fn start_node_exporter() -> Result<Service, String> {
+    start_node_exporter_on("127.0.0.1").await
+}
+
+/// Debian's node-exporter on `ip` (any 127.0.0.0/8 address: Linux answers on all of
+/// them, so a test can give pods and nodes their own IPs), at a free port.
+pub async fn start_node_exporter_on(ip: &str) -> Result<Service, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let address = format!("127.0.0.1:{}", free_port());
+    let address = format!("{ip}:{}", free_port());
     let args = vec![format!("--web.listen-address={address}")];
     let mut service = spawn(
         "/usr/bin/prometheus-node-exporter",

@@ -5,6 +5,8 @@
 use config_source::{ConfigSource, ConfigSourceError};
 use serde_json::Value;
 
+use crate::discovery::shard::Shard;
+
 use crate::config::{Config, ConfigError, LoadedConfig};
 
 /// Environment variable naming a config file used when the event names none.
@@ -110,6 +112,25 @@ pub fn config_source(event: &Value) -> Result<ConfigSource, EventError> {
         };
     }
     ConfigSource::from_env_optional(ENV_PREFIX)?.ok_or(EventError::NoConfig)
+}
+
+/// The share of the targets this invocation scrapes: the event's (or its `detail`'s)
+/// `"shard": {"index": I, "count": N}`, or all of them.
+pub fn shard(event: &Value) -> Result<Shard, EventError> {
+    let given = [Some(event), event.get("detail")]
+        .into_iter()
+        .flatten()
+        .find_map(|object| object.get("shard"));
+    let Some(value) = given else {
+        return Ok(Shard::ALL);
+    };
+    let field_error = |reason: String| EventError::Field {
+        field: "shard".into(),
+        reason,
+    };
+    let shard: Shard = serde_json::from_value(value.clone())
+        .map_err(|e| field_error(format!("must be {{\"index\": I, \"count\": N}}: {e}")))?;
+    shard.validate().map_err(|e| field_error(e.to_string()))
 }
 
 /// Loads and validates the configuration an event asks for ([`config_source`]). SSM

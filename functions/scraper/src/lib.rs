@@ -9,6 +9,7 @@ pub mod cloudwatch;
 pub mod config;
 pub mod credentials;
 pub mod deadline;
+pub mod discovery;
 pub mod error_type;
 pub mod event;
 pub mod http_client;
@@ -56,7 +57,8 @@ pub async fn handle(
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     let scheduled = event::scheduled_time(&event, now);
-    let summary = run::run(loaded, deadline, instance, scheduled).await?;
+    let shard = event::shard(&event)?;
+    let summary = run::run(loaded, deadline, instance, scheduled, shard).await?;
     let c = &summary.counters;
     tracing::info!(
         targets = summary.targets,

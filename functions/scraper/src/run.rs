@@ -12,6 +12,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::config::{LoadedConfig, ScrapeConfig};
+use crate::discovery::discover_job;
+use crate::discovery::shard::Shard;
 use crate::http_client::{authorization_header, build_client, ClientError};
 use crate::outbox::{EndpointRules, Outbox, ReadyRequest, SendRules};
 use crate::sample_labels::LabelLimits;
@@ -56,12 +58,14 @@ enum JobSetupError {
 /// Runs one invocation until `deadline` (the Lambda deadline); work stops
 /// `scraper.deadline_margin` before it so the summary is always reported.
 /// `scheduled` (epoch seconds) is the time the run is scheduled for: CloudWatch
-/// query windows derive from it.
+/// query windows derive from it. `shard` picks this invocation's share of the
+/// targets; CloudWatch is collected by the first shard only.
 pub async fn run(
     loaded: LoadedConfig,
     deadline: Instant,
     instance: &str,
     scheduled: i64,
+    shard: Shard,
 ) -> Result<RunSummary, RunError> {
     let started = Instant::now();
     let config = loaded.config;
@@ -86,9 +90,27 @@ pub async fn run(
         counters.clone(),
     ));
 
+    // Discovery may use at most half the time left, so the scrapes keep the rest.
+    let discovery_deadline = started + work_deadline.saturating_duration_since(started) / 2;
+    let discovered = futures_util::future::join_all(config.scrape_configs.iter().enumerate().map(
+        |(index, sc)| discover_job(sc, format!("scrape_configs[{index}]"), discovery_deadline),
+    ))
+    .await;
+    let mut discovery_reports = Vec::new();
     let mut reports: Vec<TargetReport> = Vec::new();
     let mut work: Vec<(Arc<ScrapeJob>, Target)> = Vec::new();
-    for (index, sc) in config.scrape_configs.iter().enumerate() {
+    for ((index, sc), found) in config.scrape_configs.iter().enumerate().zip(discovered) {
+        for report in &found.reports {
+            if report.error.is_some() {
+                counters.add(&counters.errors, 1);
+                counters.add(&counters.discovery_failures, 1);
+            }
+            counters.add(
+                &counters.discovery_objects_malformed,
+                report.objects_malformed,
+            );
+        }
+        discovery_reports.extend(found.reports);
         let default_timeout = config.global.scrape_timeout.0;
         let relabeler =
             Relabeler::new(&sc.relabel_configs).map_err(|source| RunError::Relabel {
@@ -100,7 +122,13 @@ pub async fn run(
             Err(error) => {
                 let error = error_chain(&error);
                 tracing::error!(job = %sc.job_name, error = %error, "job cannot be scraped");
-                for target in build_targets(sc, &relabeler, default_timeout.as_secs_f64()) {
+                for target in build_targets(
+                    sc,
+                    &found.targets,
+                    &relabeler,
+                    default_timeout.as_secs_f64(),
+                    shard,
+                ) {
                     let (instance, url) = match &target {
                         Ok(t) => (t.instance().to_string(), t.url.to_string()),
                         Err(e) => (e.address.clone(), String::new()),
@@ -112,7 +140,13 @@ pub async fn run(
                 continue;
             }
         };
-        for target in build_targets(sc, &relabeler, job.timeout.as_secs_f64()) {
+        for target in build_targets(
+            sc,
+            &found.targets,
+            &relabeler,
+            job.timeout.as_secs_f64(),
+            shard,
+        ) {
             match target {
                 Ok(target) => work.push((job.clone(), target)),
                 Err(error) => {
@@ -156,7 +190,7 @@ pub async fn run(
     }
 
     let cloudwatch = match &loaded.cloudwatch {
-        Some(yace) => Some(
+        Some(yace) if shard.is_first() => Some(
             collect_cloudwatch(
                 yace,
                 scheduled,
@@ -167,10 +201,11 @@ pub async fn run(
             )
             .await,
         ),
-        None => None,
+        _ => None,
     };
 
     let mut summary = RunSummary {
+        discovery: discovery_reports,
         targets: target_count,
         counters: counters.snapshot(),
         duration_seconds: started.elapsed().as_secs_f64(),

@@ -39,6 +39,10 @@ pub struct RunCounters {
     pub bytes_sent: AtomicU64,
     /// Errors of any kind, each also logged.
     pub errors: AtomicU64,
+    /// Discovery entries (`*_sd_configs`) that failed this run.
+    pub discovery_failures: AtomicU64,
+    /// Discovered objects skipped because they could not be decoded or used.
+    pub discovery_objects_malformed: AtomicU64,
 }
 
 impl RunCounters {
@@ -67,6 +71,8 @@ impl RunCounters {
             retries: get(&self.retries),
             bytes_sent: get(&self.bytes_sent),
             errors: get(&self.errors),
+            discovery_failures: get(&self.discovery_failures),
+            discovery_objects_malformed: get(&self.discovery_objects_malformed),
         }
     }
 }
@@ -104,6 +110,10 @@ pub struct CountersSnapshot {
     pub bytes_sent: u64,
     /// Errors of any kind, each also logged.
     pub errors: u64,
+    /// Discovery entries that failed.
+    pub discovery_failures: u64,
+    /// Discovered objects skipped as malformed.
+    pub discovery_objects_malformed: u64,
 }
 
 /// One target's result, for the response.
@@ -143,6 +153,10 @@ pub struct RunSummary {
     pub deadline_hit: bool,
     /// One report per target.
     pub target_reports: Vec<TargetReport>,
+    /// One report per discovery entry (`kubernetes_sd_configs`...): objects listed,
+    /// targets found, API calls, time, error.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub discovery: Vec<crate::discovery::report::SdReport>,
     /// The config's warnings (ignored and deprecated fields), repeated here so the
     /// response shows them.
     pub config_warnings: Vec<String>,
@@ -155,7 +169,7 @@ impl RunSummary {
     /// The run's own series (`<prefix>_<figure>`), gauges holding this run's values.
     pub fn self_metrics(&self, prefix: &str, instance: &str) -> Vec<(Labels, f64)> {
         let c = &self.counters;
-        let figures: [(&str, f64); 17] = [
+        let figures: [(&str, f64); 19] = [
             ("targets", self.targets as f64),
             ("targets_up", c.targets_up as f64),
             ("targets_down", c.targets_down as f64),
@@ -171,6 +185,11 @@ impl RunSummary {
             ("retries", c.retries as f64),
             ("bytes_sent", c.bytes_sent as f64),
             ("errors", c.errors as f64),
+            ("discovery_failures", c.discovery_failures as f64),
+            (
+                "discovery_objects_malformed",
+                c.discovery_objects_malformed as f64,
+            ),
             ("run_duration_seconds", self.duration_seconds),
             ("deadline_hit", if self.deadline_hit { 1.0 } else { 0.0 }),
         ];

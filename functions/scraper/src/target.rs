@@ -1,4 +1,5 @@
-//! Turning `static_configs` into scrape targets with Prometheus' target relabeling:
+//! Turning `static_configs` and discovered targets into scrape targets with
+//! Prometheus' target relabeling:
 //! the `__address__`, `__scheme__`, `__metrics_path__` and `__param_*` labels, `instance`
 //! defaulting to the address, and every `__`-prefixed label removed afterwards.
 
@@ -9,6 +10,7 @@ use prom::Labels;
 use reqwest::Url;
 
 use crate::config::ScrapeConfig;
+use crate::discovery::shard::Shard;
 
 const ADDRESS: &str = "__address__";
 const SCHEME: &str = "__scheme__";
@@ -44,39 +46,62 @@ pub struct TargetError {
     pub reason: String,
 }
 
-/// Builds the targets of one job; targets dropped by relabeling are left out, broken
-/// ones are reported as errors so they show up in the run summary.
+/// Builds the targets of one job from its static groups and its `discovered` label
+/// sets (from `*_sd_configs`), in that order. Targets dropped by relabeling, or
+/// belonging to another `shard`, are left out; broken ones are reported as errors so
+/// they show up in the run summary.
 pub fn build_targets(
     job: &ScrapeConfig,
+    discovered: &[BTreeMap<String, String>],
     relabeler: &Relabeler,
     default_timeout_secs: f64,
+    shard: Shard,
 ) -> Vec<Result<Target, TargetError>> {
     let timeout = job
         .scrape_timeout
         .map(|d| d.0.as_secs_f64())
         .unwrap_or(default_timeout_secs);
+    let defaults = |extra: usize| {
+        let mut labels = Labels::with_capacity(8 + extra);
+        labels.set("job", job.job_name.as_str());
+        labels.set(SCRAPE_TIMEOUT, format_seconds(timeout));
+        labels.set(METRICS_PATH, job.metrics_path.as_str());
+        labels.set(SCHEME, job.scheme.as_str());
+        for (name, values) in &job.params {
+            if let Some(first) = values.first() {
+                labels.set(format!("{PARAM_PREFIX}{name}"), first.as_str());
+            }
+        }
+        labels
+    };
     let mut out = Vec::new();
+    let mut finish = |labels: Labels, original_address: &str| {
+        let mut labels = labels;
+        if !relabeler.apply(&mut labels) {
+            return;
+        }
+        if !shard.keeps(labels.get(ADDRESS).unwrap_or("")) {
+            return;
+        }
+        out.push(finish_target(job, original_address, labels));
+    };
     for group in &job.static_configs {
         for address in &group.targets {
-            let mut labels = Labels::with_capacity(8 + group.labels.len());
-            labels.set("job", job.job_name.as_str());
-            labels.set(SCRAPE_TIMEOUT, format_seconds(timeout));
-            labels.set(METRICS_PATH, job.metrics_path.as_str());
-            labels.set(SCHEME, job.scheme.as_str());
-            for (name, values) in &job.params {
-                if let Some(first) = values.first() {
-                    labels.set(format!("{PARAM_PREFIX}{name}"), first.as_str());
-                }
-            }
+            let mut labels = defaults(group.labels.len());
             for (name, value) in &group.labels {
                 labels.set(name.as_str(), value.as_str());
             }
             labels.set(ADDRESS, address.as_str());
-            if !relabeler.apply(&mut labels) {
-                continue;
-            }
-            out.push(finish_target(job, address, labels));
+            finish(labels, address);
         }
+    }
+    for found in discovered {
+        let mut labels = defaults(found.len());
+        for (name, value) in found {
+            labels.set(name.as_str(), value.as_str());
+        }
+        let address = found.get(ADDRESS).map(String::as_str).unwrap_or("");
+        finish(labels, address);
     }
     out
 }
@@ -158,7 +183,7 @@ mod tests {
     fn targets(yaml: &str) -> Vec<Result<Target, TargetError>> {
         let job = job(yaml);
         let relabeler = Relabeler::new(&job.relabel_configs).expect("valid relabel");
-        build_targets(&job, &relabeler, 10.0)
+        build_targets(&job, &[], &relabeler, 10.0, Shard::ALL)
     }
 
     #[test]
@@ -224,5 +249,53 @@ scrape_configs:
         );
         let err = t[0].as_ref().expect_err("must fail");
         assert!(err.to_string().contains("no address"), "{err}");
+    }
+
+    #[test]
+    fn discovered_targets_are_relabeled_and_sharded_after_relabeling() {
+        let job = job(r#"
+scrape_configs:
+- job_name: pods
+  relabel_configs:
+  - source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_scrape]
+    regex: "true"
+    action: keep
+  - source_labels: [__meta_kubernetes_pod_name]
+    target_label: pod
+"#);
+        let relabeler = Relabeler::new(&job.relabel_configs).expect("valid relabel");
+        let pod = |name: &str, ip: &str, scrape: &str| {
+            BTreeMap::from([
+                ("__address__".to_string(), format!("{ip}:8080")),
+                ("__meta_kubernetes_pod_name".to_string(), name.to_string()),
+                (
+                    "__meta_kubernetes_pod_annotation_prometheus_io_scrape".to_string(),
+                    scrape.to_string(),
+                ),
+            ])
+        };
+        let found: Vec<_> = (0..40)
+            .map(|i| pod(&format!("web-{i}"), &format!("10.0.0.{i}"), "true"))
+            .chain([pod("quiet", "10.0.1.1", "false")])
+            .collect();
+        let all = build_targets(&job, &found, &relabeler, 10.0, Shard::ALL);
+        assert_eq!(all.len(), 40, "the pod without the annotation is dropped");
+        let first = all[0].as_ref().expect("target");
+        assert_eq!(first.url.as_str(), "http://10.0.0.0:8080/metrics");
+        assert_eq!(first.labels.get("pod"), Some("web-0"));
+        assert_eq!(first.labels.get("job"), Some("pods"));
+        assert!(first.labels.iter().all(|l| !l.name.starts_with("__")));
+        let mut per_shard = 0;
+        for index in 0..3 {
+            let shard = Shard { index, count: 3 };
+            let kept = build_targets(&job, &found, &relabeler, 10.0, shard);
+            for t in &kept {
+                let t = t.as_ref().expect("target");
+                let address = t.url.host_str().unwrap_or("").to_string() + ":8080";
+                assert!(shard.keeps(&address));
+            }
+            per_shard += kept.len();
+        }
+        assert_eq!(per_shard, 40, "each target is in exactly one shard");
     }
 }

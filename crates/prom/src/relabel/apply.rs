@@ -106,10 +106,7 @@ impl Relabeler {
                 true
             }
             Action::HashMod => {
-                let digest = Md5::digest(source_value(rule, labels).as_bytes());
-                let mut tail = [0u8; 8];
-                tail.copy_from_slice(&digest[8..16]);
-                let hash = u64::from_be_bytes(tail) % rule.modulus.max(1);
+                let hash = hashmod(&source_value(rule, labels), rule.modulus);
                 labels.set(rule.target_label.as_str(), hash.to_string());
                 true
             }
@@ -183,4 +180,14 @@ fn source_value<'a>(rule: &Rule, labels: &'a Labels) -> Cow<'a, str> {
             Cow::Owned(joined)
         }
     }
+}
+
+/// Prometheus' `hashmod`: the last 8 bytes of the value's MD5, big-endian, modulo
+/// `modulus` (0 is treated as 1). Public because sharding targets across invocations
+/// must pick exactly the shards a `hashmod` relabel rule would.
+pub fn hashmod(value: &str, modulus: u64) -> u64 {
+    let digest = Md5::digest(value.as_bytes());
+    let mut tail = [0u8; 8];
+    tail.copy_from_slice(&digest[8..16]);
+    u64::from_be_bytes(tail) % modulus.max(1)
 }

@@ -5,5 +5,5 @@
 mod apply;
 mod config;
 
-pub use apply::Relabeler;
+pub use apply::{hashmod, Relabeler};
 pub use config::{Action, NameValidation, RelabelConfig, RelabelConfigError};

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+pub use eks_access::EksCluster;
 use serde::Deserialize;
 
 /// How to reach one Kubernetes API: either `eks`, or `endpoint` with a CA and a
@@ -23,16 +24,6 @@ pub struct ClusterConfig {
     pub ca_data: Option<String>,
     /// Where the bearer token comes from, for an explicit `endpoint`. Default unset.
     pub token: Option<TokenSource>,
-}
-
-/// An EKS cluster by name and region; both required.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EksCluster {
-    /// The EKS cluster name (also the `x-k8s-aws-id` of its tokens).
-    pub name: String,
-    /// Its region: DescribeCluster and the STS host of the token are regional.
-    pub region: String,
 }
 
 /// A bearer token source for an explicit endpoint: exactly one of the fields.

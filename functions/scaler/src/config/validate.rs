@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use config_error::FieldError;
 
-use super::cluster_file::{ClusterConfig, EksCluster};
+use super::cluster_file::ClusterConfig;
 use super::error::ConfigError;
 use super::file::{ConfigFile, PolicyFile};
 use super::model::{
@@ -91,7 +91,7 @@ fn validate_cluster(name: &str, c: &ClusterConfig) -> Result<(), FieldError> {
                     "ca_file, ca_data and token go with endpoint; eks clusters get them from AWS",
                 ));
             }
-            validate_eks(&field("eks"), eks)?;
+            eks.validate(&field("eks"))?;
         }
         (None, Some(endpoint)) => {
             if !endpoint.starts_with("https://") {
@@ -120,30 +120,12 @@ fn validate_cluster(name: &str, c: &ClusterConfig) -> Result<(), FieldError> {
                 ));
             }
             if let Some(eks) = &token.eks {
-                validate_eks(&field("token.eks"), eks)?;
+                eks.validate(&field("token.eks"))?;
             }
             if token.env.as_deref() == Some("") {
                 return Err(invalid(field("token.env"), "empty variable name"));
             }
         }
-    }
-    Ok(())
-}
-
-fn validate_eks(field: &str, eks: &EksCluster) -> Result<(), FieldError> {
-    if eks.name.is_empty() {
-        return Err(invalid(format!("{field}.name"), "empty"));
-    }
-    let region_ok = !eks.region.is_empty()
-        && eks
-            .region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if !region_ok {
-        return Err(invalid(
-            format!("{field}.region"),
-            format!("{:?} is not an AWS region name", eks.region),
-        ));
     }
     Ok(())
 }

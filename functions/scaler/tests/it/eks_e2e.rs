@@ -207,15 +207,34 @@ async fn seed_scenario_alarm_raises_hpa_max_and_recovery_restores_it() -> Result
     );
 
     // The same event again (SNS/EventBridge redelivery) and a reconcile: nothing written.
-    assert!(assert_within_rbac(standin).await? > 5);
+    assert!(assert_within_rbac(standin, "metrics-pipeline-scaler").await? > 5);
     // The checker itself: the role grants no more than the scaler's verbs.
-    assert!(!rbac_allows("delete", "apps", "deployments")?);
     assert!(!rbac_allows(
+        "metrics-pipeline-scaler",
+        "delete",
+        "apps",
+        "deployments"
+    )?);
+    assert!(!rbac_allows(
+        "metrics-pipeline-scaler",
         "update",
         "autoscaling",
         "horizontalpodautoscalers"
     )?);
-    assert!(!rbac_allows("list", "", "secrets")?);
+    assert!(!rbac_allows(
+        "metrics-pipeline-scaler",
+        "list",
+        "",
+        "secrets"
+    )?);
+    // The scaler's group gets none of the scraper's discovery or proxy rights.
+    assert!(!rbac_allows("metrics-pipeline-scaler", "list", "", "pods")?);
+    assert!(!rbac_allows(
+        "metrics-pipeline-scaler",
+        "get",
+        "",
+        "nodes/proxy"
+    )?);
     standin.clear_requests().await?;
     let again = scaler
         .handle(
@@ -353,7 +372,7 @@ async fn seed_scenario_alarm_raises_hpa_max_and_recovery_restores_it() -> Result
         .filter(|r| r["status"] == 409)
         .collect();
     assert_eq!(conflicts.len(), 1, "the stand-in answered one 409");
-    assert_within_rbac(standin).await?;
+    assert_within_rbac(standin, "metrics-pipeline-scaler").await?;
     Ok(())
 }
 
@@ -446,7 +465,7 @@ async fn alert_batches_scale_a_deployment_and_late_ones_change_nothing() -> Resu
     let web = standin.get("deployments", "web", "web").await?;
     assert_eq!(web["metadata"]["labels"]["edited"], "yes");
     assert!(!annotations(&web).contains_key("scaler.metrics-pipeline/original"));
-    assert_within_rbac(standin).await?;
+    assert_within_rbac(standin, "metrics-pipeline-scaler").await?;
     Ok(())
 }
 

@@ -14,6 +14,7 @@ use prom::relabel::RelabelConfig;
 use serde::Deserialize;
 
 use super::http::{Authorization, BasicAuth, TlsConfig};
+use super::kubernetes_sd::KubernetesSdConfig;
 use crate::cloudwatch::config::YaceConfigFile;
 
 /// The whole file as written. Turned into a validated [`super::Config`] by
@@ -96,6 +97,9 @@ pub struct ScrapeConfig {
     pub job_name: String,
     /// The targets, each `host:port`, with labels for their series. Default: none.
     pub static_configs: Vec<StaticConfig>,
+    /// Targets discovered from a Kubernetes API at the start of each run.
+    /// Default: none.
+    pub kubernetes_sd_configs: Vec<KubernetesSdConfig>,
     /// The HTTP path scraped on each target. Default: `/metrics`.
     pub metrics_path: String,
     /// `http` or `https`. Default: `http`.
@@ -148,6 +152,7 @@ impl Default for ScrapeConfig {
         Self {
             job_name: String::new(),
             static_configs: Vec::new(),
+            kubernetes_sd_configs: Vec::new(),
             metrics_path: "/metrics".into(),
             scheme: "http".into(),
             params: BTreeMap::new(),

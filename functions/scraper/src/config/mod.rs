@@ -5,7 +5,8 @@
 //! config never reaches a scrape.
 //!
 //! - `file.rs`: the shapes as written (serde), with their defaults;
-//! - `http.rs`: the client authentication and TLS shapes shared by both blocks;
+//! - `http.rs`: the client authentication and TLS shapes shared by every block;
+//! - `kubernetes_sd.rs`: `kubernetes_sd_configs`, with the scraper's `eks:` block;
 //! - `model.rs`: the validated [`Config`] the rest of the crate reads;
 //! - `validate.rs`: the checks that turn the one into the other;
 //! - `error.rs`: [`ConfigError`].
@@ -13,6 +14,7 @@
 mod error;
 mod file;
 mod http;
+mod kubernetes_sd;
 mod model;
 mod validate;
 
@@ -22,6 +24,9 @@ pub use file::{
     ScraperSettings, SeriesLimits, SigV4Config, StaticConfig,
 };
 pub use http::{Authorization, BasicAuth, HttpClientSettings, TlsConfig};
+pub use kubernetes_sd::{
+    AttachMetadata, KubernetesSdConfig, NamespaceDiscovery, Role, SelectorConfig,
+};
 pub use model::{Config, LoadedConfig};
 pub use prom::duration::{parse_duration, PromDuration};
 

@@ -137,7 +137,43 @@ fn errors_name_the_field_and_reason() {
         ),
         ("remote_write: [{url: 'http://r', sigv4: {access_key: a}}]", "access_key and secret_key"),
         ("global: {external_labels: {'bad-name': x}}", "external_labels"),
-        ("scrape_configs: [{job_name: a, kubernetes_sd_configs: []}]", "kubernetes_sd_configs"),
+        ("scrape_configs: [{job_name: a, consul_sd_configs: []}]", "consul_sd_configs"),
+        (
+            "scrape_configs: [{job_name: a, kubernetes_sd_configs: [{api_server: 'https://k'}]}]",
+            "kubernetes_sd_configs[0].role: missing",
+        ),
+        (
+            "scrape_configs: [{job_name: a, kubernetes_sd_configs: [{role: pods, api_server: 'https://k'}]}]",
+            "unknown variant",
+        ),
+        (
+            "scrape_configs: [{job_name: a, kubernetes_sd_configs: [{role: pod}]}]",
+            "api_server or eks is required",
+        ),
+        (
+            "scrape_configs: [{job_name: a, kubernetes_sd_configs: [{role: pod, kubeconfig_file: /k}]}]",
+            "has no kubeconfig",
+        ),
+        (
+            "scrape_configs: [{job_name: a, kubernetes_sd_configs: [{role: pod, api_server: 'https://k', namespaces: {own_namespace: true}}]}]",
+            "runs in no namespace",
+        ),
+        (
+            "scrape_configs: [{job_name: a, kubernetes_sd_configs: [{role: pod, eks: {name: c, region: us-east-1}, bearer_token: t}]}]",
+            "go with api_server",
+        ),
+        (
+            "scrape_configs: [{job_name: a, kubernetes_sd_configs: [{role: pod, api_server: 'https://k', selectors: [{role: service, label: a=b}]}]}]",
+            "service is not allowed for role pod",
+        ),
+        (
+            "scrape_configs: [{job_name: a, kubernetes_sd_configs: [{role: endpoints, api_server: 'https://k', selectors: [{role: pod}, {role: pod}]}]}]",
+            "duplicated selector role: pod",
+        ),
+        (
+            "scrape_configs: [{job_name: a, kubernetes_sd_configs: [{role: node, api_server: 'https://k', unknown: 1}]}]",
+            "unknown field",
+        ),
     ];
     for (yaml, expected) in cases {
         let err = error_of(yaml);

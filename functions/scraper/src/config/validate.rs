@@ -11,6 +11,7 @@ use prom::relabel::{RelabelConfig, RelabelConfigError, Relabeler};
 use super::error::ConfigError;
 use super::file::{ConfigFile, RemoteWriteConfig, ScrapeConfig, ScraperSettings};
 use super::http::HttpClientSettings;
+use super::kubernetes_sd::KubernetesSdConfig;
 use super::model::{Config, LoadedConfig};
 use crate::cloudwatch::config::YaceConfig;
 
@@ -143,8 +144,121 @@ fn scrape_config(sc: &ScrapeConfig, at: &str) -> Result<(), FieldError> {
             label_name(name, &format!("{at}.labels"))?;
         }
     }
+    for (j, sd) in sc.kubernetes_sd_configs.iter().enumerate() {
+        kubernetes_sd(sd, &field(&format!("kubernetes_sd_configs[{j}]")))?;
+    }
     relabel_configs(&sc.relabel_configs, &field("relabel_configs"))?;
     relabel_configs(&sc.metric_relabel_configs, &field("metric_relabel_configs"))
+}
+
+/// Prometheus' checks of a `kubernetes_sd_configs` entry, and ours for running
+/// outside the cluster: an API server must be named (`api_server` or `eks`), and
+/// what only makes sense inside a pod is refused with the reason.
+fn kubernetes_sd(sd: &KubernetesSdConfig, at: &str) -> Result<(), FieldError> {
+    let field = |name: &str| format!("{at}.{name}");
+    let Some(role) = sd.role else {
+        return Err(FieldError::new(
+            field("role"),
+            "missing (one of: pod, service, endpoints, endpointslice, node, ingress)",
+        ));
+    };
+    if sd.kubeconfig_file.is_some() {
+        return Err(FieldError::new(
+            field("kubeconfig_file"),
+            "not supported: a Lambda function has no kubeconfig; set api_server (with authorization and tls_config) or eks",
+        ));
+    }
+    if sd.namespaces.own_namespace.is_some() {
+        return Err(FieldError::new(
+            field("namespaces.own_namespace"),
+            "not supported: a Lambda function runs in no namespace; list the namespaces in names",
+        ));
+    }
+    match (&sd.api_server, &sd.eks) {
+        (Some(_), Some(_)) => {
+            return Err(FieldError::new(
+                at,
+                "set either api_server or eks (endpoint and CA from DescribeCluster), not both",
+            ))
+        }
+        (None, None) => {
+            return Err(FieldError::new(
+                at,
+                "api_server or eks is required: the scraper runs outside the cluster, with no in-cluster service account",
+            ))
+        }
+        (Some(url), None) => {
+            let parsed = reqwest::Url::parse(url).map_err(|e| {
+                FieldError::new(field("api_server"), format!("{url:?} is not a URL")).caused_by(e)
+            })?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+                return Err(FieldError::new(
+                    field("api_server"),
+                    format!("{url:?} is not an http(s) URL with a host"),
+                ));
+            }
+        }
+        (None, Some(eks)) => {
+            eks.validate(&field("eks"))?;
+            if sd.has_client_fields() {
+                return Err(FieldError::new(
+                    at,
+                    "with eks the token and CA come from EKS; authorization, basic_auth, bearer_token(_file) and tls_config go with api_server",
+                ));
+            }
+        }
+    }
+    if sd.bearer_token.is_some() && sd.bearer_token_file.is_some() {
+        return Err(FieldError::new(
+            at,
+            "at most one of bearer_token and bearer_token_file may be set",
+        ));
+    }
+    if sd.authorization.is_some() && (sd.bearer_token.is_some() || sd.bearer_token_file.is_some()) {
+        return Err(FieldError::new(
+            at,
+            "authorization is not compatible with bearer_token and bearer_token_file",
+        ));
+    }
+    http_client(&sd.http_settings(), at)?;
+    let mut seen = Vec::new();
+    for (k, selector) in sd.selectors.iter().enumerate() {
+        let at = field(&format!("selectors[{k}]"));
+        let Some(selector_role) = selector.role else {
+            return Err(FieldError::new(format!("{at}.role"), "missing"));
+        };
+        if !role.selector_roles().contains(&selector_role) {
+            return Err(FieldError::new(
+                format!("{at}.role"),
+                format!(
+                    "{} is not allowed for role {}: allowed are {}",
+                    selector_role.as_str(),
+                    role.as_str(),
+                    role.selector_roles()
+                        .iter()
+                        .map(|r| r.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        if seen.contains(&selector_role) {
+            return Err(FieldError::new(
+                format!("{at}.role"),
+                format!("duplicated selector role: {}", selector_role.as_str()),
+            ));
+        }
+        seen.push(selector_role);
+    }
+    for (k, name) in sd.namespaces.names.iter().enumerate() {
+        if name.is_empty() || name.contains('/') {
+            return Err(FieldError::new(
+                field(&format!("namespaces.names[{k}]")),
+                format!("{name:?} is not a namespace name"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A target must be `host:port` or `host` with no scheme or path, as Prometheus

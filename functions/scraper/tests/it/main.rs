@@ -8,6 +8,8 @@ mod cloudwatch_faults;
 mod config_ssm;
 mod e2e_prometheus;
 mod harness;
+mod kubernetes_sd;
+mod kubernetes_vs_vmagent;
 mod lambda_runtime;
 mod remote_write_faults;
 mod scrape_formats;
