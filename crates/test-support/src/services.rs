@@ -78,10 +78,21 @@ fn spawn(
     dir: tempfile::TempDir,
     address: String,
 ) -> Result<Service, String> {
+    spawn_with_env(binary, args, &[], dir, address)
+}
+
+fn spawn_with_env(
+    binary: &str,
+    args: &[String],
+    env: &[(&str, String)],
+    dir: tempfile::TempDir,
+    address: String,
+) -> Result<Service, String> {
     require_binary(binary)?;
     let stderr = std::fs::File::create(dir.path().join("stderr.log")).map_err(|e| e.to_string())?;
     let child = Command::new(binary)
         .args(args)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .current_dir(dir.path())
         .stdout(Stdio::null())
         .stderr(stderr)
@@ -278,19 +289,28 @@ pub fn proc_peak_rss_bytes(pid: u32) -> u64 {
 
 /// `moto_server` (PyPI's moto, from `.venv`) on a free loopback port: the stand-in for
 /// AWS APIs (STS, CloudWatch, SNS, SQS, EKS, ...). `address` is `http://127.0.0.1:PORT`.
+/// Started through `tests/moto/launcher.py`, which only patches what moto cannot
+/// model (see there).
 pub async fn start_moto() -> Result<Service, String> {
-    let binary = workspace_root().join(".venv/bin/moto_server");
-    let binary = binary.to_string_lossy().into_owned();
+    start_moto_with_env(&[]).await
+}
+
+/// [`start_moto`] with environment variables for the launcher's patches (e.g.
+/// `MOTO_EKS_CLUSTERS`: DescribeCluster answers naming a real endpoint and CA).
+pub async fn start_moto_with_env(env: &[(&str, String)]) -> Result<Service, String> {
+    let python = venv_python().to_string_lossy().into_owned();
+    let launcher = workspace_root().join("tests/moto/launcher.py");
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let port = free_port();
     let address = format!("http://127.0.0.1:{port}");
     let args = vec![
+        launcher.to_string_lossy().into_owned(),
         "-H".to_string(),
         "127.0.0.1".to_string(),
         "-p".to_string(),
         port.to_string(),
     ];
-    let mut service = spawn(&binary, &args, dir, address.clone())?;
+    let mut service = spawn_with_env(&python, &args, env, dir, address.clone())?;
     wait_ready(&mut service, &format!("{address}/moto-api/")).await?;
     Ok(service)
 }

@@ -27,7 +27,10 @@ async fn main() -> std::process::ExitCode {
             let instance = instance.clone();
             async move {
                 let deadline = scraper::deadline::invocation_deadline(event.context.deadline);
-                scraper::handle(event.payload, deadline, &instance).await
+                // Boxed: the handler's future nests deep enough (the AWS SDK, EKS
+                // access) that the compiler's layout query overflows when it is
+                // inlined into `main`'s.
+                Box::pin(scraper::handle(event.payload, deadline, &instance)).await
             }
         })
         .await
@@ -36,7 +39,7 @@ async fn main() -> std::process::ExitCode {
         function_cli::run_cli(&CLI, &args, |event, args| async move {
             let instance = std::env::var("HOSTNAME").unwrap_or_else(|_| "cli".into());
             let timeout = args.timeout.unwrap_or(Duration::from_secs(60));
-            scraper::handle(event, Instant::now() + timeout, &instance).await
+            Box::pin(scraper::handle(event, Instant::now() + timeout, &instance)).await
         })
         .await
     }

@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 
 use crate::config::{LoadedConfig, ScrapeConfig};
 use crate::discovery::discover_job;
+use crate::discovery::eks::{eks_client, outside_the_cluster, EksClientError};
 use crate::discovery::shard::Shard;
 use crate::http_client::{authorization_header, build_client, ClientError};
 use crate::outbox::{EndpointRules, Outbox, ReadyRequest, SendRules};
@@ -47,6 +48,12 @@ pub enum RunError {
 enum JobSetupError {
     #[error(transparent)]
     Client(#[from] ClientError),
+    #[error("{at}.eks")]
+    Eks {
+        at: String,
+        #[source]
+        source: EksClientError,
+    },
     #[error("{at}.metric_relabel_configs: relabel rules do not compile")]
     Relabel {
         at: String,
@@ -117,7 +124,7 @@ pub async fn run(
                 at: format!("scrape_configs[{index}].relabel_configs"),
                 source,
             })?;
-        let job = match prepare_job(sc, index, &config.global, default_timeout) {
+        let job = match prepare_job(sc, index, &config.global, default_timeout).await {
             Ok(job) => Arc::new(job),
             Err(error) => {
                 let error = error_chain(&error);
@@ -148,7 +155,12 @@ pub async fn run(
             shard,
         ) {
             match target {
-                Ok(target) => work.push((job.clone(), target)),
+                Ok(mut target) => {
+                    if let Some(endpoint) = &job.api_server {
+                        target.url = outside_the_cluster(&target.url, endpoint);
+                    }
+                    work.push((job.clone(), target))
+                }
                 Err(error) => {
                     tracing::error!(error = %error, "invalid target");
                     counters.add(&counters.targets_down, 1);
@@ -298,21 +310,41 @@ async fn collect_cloudwatch(
     report
 }
 
-fn prepare_job(
+/// The job's client and settings. With `eks`, the client trusts the cluster's CA and
+/// sends a fresh EKS token, and in-cluster API server names in target URLs mean the
+/// cluster's endpoint (scraping through the API server's proxy).
+async fn prepare_job(
     sc: &ScrapeConfig,
     index: usize,
     global: &crate::config::GlobalConfig,
     default_timeout: Duration,
 ) -> Result<ScrapeJob, JobSetupError> {
     let at = format!("scrape_configs[{index}] (job_name {:?})", sc.job_name);
-    let settings = sc.http_settings();
-    let client = build_client(&settings, &at)?;
-    let authorization = authorization_header(&settings, &at)?;
+    let (client, authorization, api_server) = match &sc.eks {
+        Some(cluster) => {
+            let eks = eks_client(cluster)
+                .await
+                .map_err(|source| JobSetupError::Eks {
+                    at: at.clone(),
+                    source,
+                })?;
+            (eks.http, Some(eks.authorization), Some(eks.endpoint))
+        }
+        None => {
+            let settings = sc.http_settings();
+            (
+                build_client(&settings, &at)?,
+                authorization_header(&settings, &at)?,
+                None,
+            )
+        }
+    };
     let metric_relabeler = Relabeler::new(&sc.metric_relabel_configs)
         .map_err(|source| JobSetupError::Relabel { at, source })?;
     Ok(ScrapeJob {
         client,
         authorization,
+        api_server,
         metric_relabeler,
         label_limits: LabelLimits {
             label_limit: sc.label_limit.unwrap_or(global.label_limit),

@@ -76,6 +76,9 @@ pub struct ScrapeJob {
     pub client: reqwest::Client,
     /// The `Authorization` header, credential files read at the start of the run.
     pub authorization: Option<HeaderValue>,
+    /// With `eks`: the cluster's API server, which in-cluster API server names in
+    /// target URLs stand for.
+    pub api_server: Option<reqwest::Url>,
     /// The job's compiled `metric_relabel_configs`.
     pub metric_relabeler: Relabeler,
     /// The label limits (the job's, else `global`'s).

@@ -3,7 +3,7 @@
 //! the `__address__`, `__scheme__`, `__metrics_path__` and `__param_*` labels, `instance`
 //! defaulting to the address, and every `__`-prefixed label removed afterwards.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use prom::relabel::Relabeler;
 use prom::Labels;
@@ -49,7 +49,9 @@ pub struct TargetError {
 /// Builds the targets of one job from its static groups and its `discovered` label
 /// sets (from `*_sd_configs`), in that order. Targets dropped by relabeling, or
 /// belonging to another `shard`, are left out; broken ones are reported as errors so
-/// they show up in the run summary.
+/// they show up in the run summary. Targets that end up with the same URL and labels
+/// are one target, as in Prometheus' scrape pool (e.g. every container port of a pod
+/// relabeled to the port its `prometheus.io/port` annotation names).
 pub fn build_targets(
     job: &ScrapeConfig,
     discovered: &[BTreeMap<String, String>],
@@ -75,6 +77,7 @@ pub fn build_targets(
         labels
     };
     let mut out = Vec::new();
+    let mut seen: HashSet<(String, Vec<(String, String)>)> = HashSet::new();
     let mut finish = |labels: Labels, original_address: &str| {
         let mut labels = labels;
         if !relabeler.apply(&mut labels) {
@@ -83,7 +86,20 @@ pub fn build_targets(
         if !shard.keeps(labels.get(ADDRESS).unwrap_or("")) {
             return;
         }
-        out.push(finish_target(job, original_address, labels));
+        let target = finish_target(job, original_address, labels);
+        if let Ok(t) = &target {
+            let key = (
+                t.url.to_string(),
+                t.labels
+                    .iter()
+                    .map(|l| (l.name.clone(), l.value.clone()))
+                    .collect(),
+            );
+            if !seen.insert(key) {
+                return;
+            }
+        }
+        out.push(target);
     };
     for group in &job.static_configs {
         for address in &group.targets {
@@ -297,5 +313,33 @@ scrape_configs:
             per_shard += kept.len();
         }
         assert_eq!(per_shard, 40, "each target is in exactly one shard");
+    }
+
+    #[test]
+    fn targets_with_the_same_url_and_labels_are_one() {
+        let job = job(r#"
+scrape_configs:
+- job_name: pods
+  relabel_configs:
+  - source_labels: [__address__, __meta_kubernetes_pod_annotation_prometheus_io_port]
+    regex: ([^:]+)(?::\d+)?;(\d+)
+    replacement: $1:$2
+    target_label: __address__
+"#);
+        let relabeler = Relabeler::new(&job.relabel_configs).expect("valid relabel");
+        let port = |p: &str| {
+            BTreeMap::from([
+                ("__address__".to_string(), format!("10.0.0.1:{p}")),
+                (
+                    "__meta_kubernetes_pod_annotation_prometheus_io_port".to_string(),
+                    "9102".to_string(),
+                ),
+            ])
+        };
+        let found = [port("8080"), port("9102"), port("5005")];
+        let built = build_targets(&job, &found, &relabeler, 10.0, Shard::ALL);
+        assert_eq!(built.len(), 1, "{built:?}");
+        let only = built[0].as_ref().expect("target");
+        assert_eq!(only.url.as_str(), "http://10.0.0.1:9102/metrics");
     }
 }

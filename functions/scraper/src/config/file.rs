@@ -125,6 +125,12 @@ pub struct ScrapeConfig {
     pub bearer_token_file: Option<String>,
     /// TLS settings for `https` targets. Default: the system's roots, verified.
     pub tls_config: TlsConfig,
+    /// Ours: scrape through this EKS cluster's API server (its proxy paths: kubelet,
+    /// cAdvisor, pods) with a fresh EKS token and the cluster's CA from
+    /// DescribeCluster, in place of an in-cluster service account's token and CA. A
+    /// target address `kubernetes.default.svc[:443]` (as in Prometheus' example
+    /// configs) means the cluster's endpoint. Default: none.
+    pub eks: Option<eks_access::EksCluster>,
     /// Rules applied to each target's labels before it is scraped (a target whose
     /// rules drop it is not scraped). Default: none.
     pub relabel_configs: Vec<RelabelConfig>,
@@ -164,6 +170,7 @@ impl Default for ScrapeConfig {
             bearer_token: None,
             bearer_token_file: None,
             tls_config: TlsConfig::default(),
+            eks: None,
             relabel_configs: Vec::new(),
             metric_relabel_configs: Vec::new(),
             sample_limit: None,

@@ -130,6 +130,22 @@ fn scrape_config(sc: &ScrapeConfig, at: &str) -> Result<(), FieldError> {
         ));
     }
     http_client(&sc.http_settings(), at)?;
+    if let Some(eks) = &sc.eks {
+        eks.validate(&field("eks"))?;
+        let settings = sc.http_settings();
+        if settings != HttpClientSettings::default() {
+            return Err(FieldError::new(
+                at,
+                "with eks the token and CA come from EKS; remove authorization, basic_auth, bearer_token(_file) and tls_config",
+            ));
+        }
+        if sc.scheme != "https" {
+            return Err(FieldError::new(
+                field("scheme"),
+                "must be https with eks: the API server is only reached over TLS",
+            ));
+        }
+    }
     for (j, st) in sc.static_configs.iter().enumerate() {
         let at = field(&format!("static_configs[{j}]"));
         for (k, target) in st.targets.iter().enumerate() {

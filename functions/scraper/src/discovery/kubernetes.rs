@@ -6,7 +6,6 @@
 
 use std::time::Instant;
 
-use eks_access::EksAccess;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, Service};
@@ -14,10 +13,10 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
 use kubernetes_sd::roles::{self, Lookup};
 use kubernetes_sd::Target;
-use reqwest::header::HeaderValue;
-use reqwest::{Certificate, Url};
+use reqwest::Url;
 use serde::de::DeserializeOwned;
 
+use super::eks::{eks_client, EksClientError};
 use super::kube_api::{KubeApi, ListError, Resource};
 use super::report::SdReport;
 use crate::config::{KubernetesSdConfig, Role};
@@ -85,26 +84,9 @@ pub enum DiscoveryError {
         #[source]
         source: url::ParseError,
     },
-    /// The EKS cluster could not be reached (DescribeCluster, CA, token).
-    #[error("eks {name}: {source}")]
-    Eks {
-        /// The EKS cluster name.
-        name: String,
-        /// The step that failed.
-        #[source]
-        source: eks_access::EksError,
-    },
-    /// A client for the EKS endpoint could not be built.
-    #[error("eks {name}: cannot build a client for {url}")]
-    EksClient {
-        /// The EKS cluster name.
-        name: String,
-        /// The endpoint from DescribeCluster.
-        url: String,
-        /// Why.
-        #[source]
-        source: reqwest::Error,
-    },
+    /// The EKS cluster could not be reached (DescribeCluster, CA, token, client).
+    #[error(transparent)]
+    Eks(#[from] EksClientError),
     /// A LIST failed (unreachable, 401, 403, timeout, not a list).
     #[error(transparent)]
     List(#[from] ListError),
@@ -118,17 +100,16 @@ pub struct Discovered {
     pub report: SdReport,
 }
 
-/// Runs one entry. `eks` is the warm container's EKS access (for `eks:` entries).
+/// Runs one entry, before `deadline`.
 pub async fn discover(
     sd: &KubernetesSdConfig,
     at: &str,
     job: &str,
-    eks: impl std::future::Future<Output = &EksAccess>,
     deadline: Instant,
 ) -> Discovered {
     let started = Instant::now();
     let mut report = SdReport::new(job, at, sd.role().as_str());
-    let targets = match run(sd, at, eks, deadline, &mut report).await {
+    let targets = match run(sd, at, deadline, &mut report).await {
         Ok(targets) => targets,
         Err(error) => {
             let text = function_cli::error_chain(&error);
@@ -145,11 +126,10 @@ pub async fn discover(
 async fn run(
     sd: &KubernetesSdConfig,
     at: &str,
-    eks: impl std::future::Future<Output = &EksAccess>,
     deadline: Instant,
     report: &mut SdReport,
 ) -> Result<Vec<Target>, DiscoveryError> {
-    let api = connect(sd, at, eks).await?;
+    let api = connect(sd, at).await?;
     let lister = Lister {
         api: &api,
         sd,
@@ -215,46 +195,14 @@ async fn run(
 
 /// The client for `sd`'s API server: `api_server` with the entry's HTTP client
 /// fields, or the EKS cluster's endpoint, CA and a fresh EKS token.
-async fn connect(
-    sd: &KubernetesSdConfig,
-    at: &str,
-    eks: impl std::future::Future<Output = &EksAccess>,
-) -> Result<KubeApi, DiscoveryError> {
+async fn connect(sd: &KubernetesSdConfig, at: &str) -> Result<KubeApi, DiscoveryError> {
     if let Some(cluster) = &sd.eks {
-        let eks = eks.await;
-        let fail = |source| DiscoveryError::Eks {
-            name: cluster.name.clone(),
-            source,
-        };
-        let endpoint = eks.endpoint(cluster).await.map_err(fail)?;
-        let token = eks.token(cluster).await.map_err(fail)?;
-        let client_error = |source| DiscoveryError::EksClient {
-            name: cluster.name.clone(),
-            url: endpoint.url.clone(),
-            source,
-        };
-        let mut roots = Vec::with_capacity(endpoint.ca.len());
-        for der in &endpoint.ca {
-            roots.push(Certificate::from_der(der).map_err(client_error)?);
-        }
-        let http = reqwest::Client::builder()
-            .user_agent(crate::http_client::USER_AGENT)
-            .gzip(true)
-            .no_proxy()
-            .tls_certs_only(roots)
-            .build()
-            .map_err(client_error)?;
-        let base = Url::parse(&endpoint.url).map_err(|source| DiscoveryError::ApiServer {
-            url: endpoint.url.clone(),
-            source,
-        })?;
-        let mut header = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-            fail(eks_access::EksError::Token {
-                reason: "the token is not a valid header value".into(),
-            })
-        })?;
-        header.set_sensitive(true);
-        return Ok(KubeApi::new(base, http, Some(header)));
+        let client = eks_client(cluster).await?;
+        return Ok(KubeApi::new(
+            client.endpoint,
+            client.http,
+            Some(client.authorization),
+        ));
     }
     let url = sd.api_server.clone().unwrap_or_default();
     let base = Url::parse(&url).map_err(|source| DiscoveryError::ApiServer { url, source })?;

@@ -3,11 +3,13 @@
 //! nothing between runs, so there is no watch); the targets found join the job's
 //! static ones and go through the same target relabeling.
 //!
+//! - `eks.rs`: reaching an EKS cluster's API server (DescribeCluster, token);
 //! - `kube_api.rs`: paginated LIST requests;
 //! - `kubernetes.rs`: one `kubernetes_sd_configs` entry, role by role;
 //! - `report.rs`: what each entry did, for the run summary;
 //! - `shard.rs`: splitting a config's targets across invocations.
 
+pub mod eks;
 pub mod kube_api;
 pub mod kubernetes;
 pub mod report;
@@ -15,23 +17,10 @@ pub mod shard;
 
 use std::time::Instant;
 
-use eks_access::EksAccess;
 use kubernetes_sd::Target;
-use tokio::sync::OnceCell;
 
 use crate::config::ScrapeConfig;
 use report::SdReport;
-
-/// The warm container's EKS access: DescribeCluster answers are kept for its life,
-/// as the scaler keeps them (a cluster's endpoint and CA do not change).
-static EKS: OnceCell<EksAccess> = OnceCell::const_new();
-
-async fn eks_access() -> &'static EksAccess {
-    EKS.get_or_init(|| async {
-        EksAccess::new(aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await)
-    })
-    .await
-}
 
 /// A job's discovered targets and the report of each of its discovery entries.
 #[derive(Debug, Default)]
@@ -47,8 +36,7 @@ pub async fn discover_job(job: &ScrapeConfig, at: String, deadline: Instant) -> 
     let mut found = JobDiscovery::default();
     for (index, sd) in job.kubernetes_sd_configs.iter().enumerate() {
         let sd_at = format!("{at}.kubernetes_sd_configs[{index}]");
-        let discovered =
-            kubernetes::discover(sd, &sd_at, &job.job_name, eks_access(), deadline).await;
+        let discovered = kubernetes::discover(sd, &sd_at, &job.job_name, deadline).await;
         found.targets.extend(discovered.targets);
         found.reports.push(discovered.report);
     }

@@ -8,6 +8,7 @@ mod cloudwatch_faults;
 mod config_ssm;
 mod e2e_prometheus;
 mod harness;
+mod kubernetes_examples;
 mod kubernetes_sd;
 mod kubernetes_vs_vmagent;
 mod lambda_runtime;

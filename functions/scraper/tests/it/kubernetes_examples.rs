@@ -1,0 +1,276 @@
+//! The example configs in `examples/kubernetes/` run as written (only the
+//! remote_write URL points at the local Prometheus) against the local stack: EKS
+//! DescribeCluster on moto (its endpoint and CA patched to the Kubernetes API
+//! stand-in, `tests/moto/launcher.py`), EKS tokens signed with the function's
+//! credentials and checked by the stand-in, the realistic cluster of
+//! `tests/k8s_standin/discovery_cluster.json`, and a node whose kubelet is a real
+//! node-exporter, scraped through the API server's node proxy.
+
+use std::collections::BTreeSet;
+
+use base64::Engine as _;
+use serde_json::json;
+use test_support::kubernetes_stack::{self as k8s, assert_within_rbac, StandIn};
+use test_support::services::{self as support, Prometheus, Service};
+
+use crate::harness::{self, Run};
+
+const EXAMPLE_REMOTE_WRITE: &str =
+    "https://aps-workspaces.us-east-1.amazonaws.com/workspaces/ws-EXAMPLE/api/v1/remote_write";
+
+struct Stack {
+    _certs: k8s::Certs,
+    standin: StandIn,
+    moto: Service,
+    prometheus: Prometheus,
+    _kubelet: Service,
+    _overrides: tempfile::TempDir,
+}
+
+/// The stand-in with the realistic cluster plus node `node-d` (InternalIP
+/// 127.0.0.61) whose "kubelet" is a node-exporter; moto answering DescribeCluster
+/// `prod` with the stand-in's endpoint and CA; Prometheus as the receiver.
+async fn stack() -> Stack {
+    let certs = k8s::make_certs().expect("certs");
+    let seed = support::workspace_root().join("tests/k8s_standin/discovery_cluster.json");
+    let seed = seed.to_string_lossy().into_owned();
+    let standin = k8s::start_standin_with(&certs, "prod", &["--seed", &seed])
+        .await
+        .expect("stand-in");
+    let kubelet = support::start_node_exporter_on("127.0.0.61")
+        .await
+        .expect("node-exporter");
+    let kubelet_port: u16 = kubelet
+        .address
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    standin
+        .load(json!([{
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": "node-d", "uid": "node-d-uid", "labels": {"kubernetes.io/os": "linux"}},
+            "spec": {"providerID": "aws:///us-east-1a/i-0d"},
+            "status": {
+                "addresses": [{"type": "InternalIP", "address": "127.0.0.61"}, {"type": "Hostname", "address": "node-d"}],
+                "daemonEndpoints": {"kubeletEndpoint": {"Port": kubelet_port}},
+                "conditions": [{"type": "Ready", "status": "True"}]
+            }
+        }]))
+        .await
+        .expect("node-d");
+    let overrides = tempfile::tempdir().expect("dir");
+    let clusters = overrides.path().join("eks-clusters.json");
+    let ca = std::fs::read(certs.ca()).expect("ca");
+    std::fs::write(
+        &clusters,
+        json!({"prod": {
+            "endpoint": standin.url,
+            "ca_data": base64::engine::general_purpose::STANDARD.encode(ca),
+        }})
+        .to_string(),
+    )
+    .expect("write overrides");
+    let moto = support::start_moto_with_env(&[(
+        "MOTO_EKS_CLUSTERS",
+        clusters.to_string_lossy().into_owned(),
+    )])
+    .await
+    .expect("moto");
+    let aws = k8s::aws_for(&moto.address).await;
+    aws_sdk_eks::Client::new(&aws)
+        .create_cluster()
+        .name("prod")
+        .role_arn("arn:aws:iam::123456789012:role/eks")
+        .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().build())
+        .send()
+        .await
+        .expect("create cluster");
+    let prometheus = support::start_prometheus_receiver()
+        .await
+        .expect("prometheus");
+    standin.clear_requests().await.expect("clear");
+    Stack {
+        _certs: certs,
+        standin,
+        moto,
+        prometheus,
+        _kubelet: kubelet,
+        _overrides: overrides,
+    }
+}
+
+/// Runs `examples/kubernetes/<name>` as the function would, with the function's
+/// credentials (the ones the stand-in's EKS tokens are checked against).
+async fn run_example(stack: &Stack, name: &str) -> Run {
+    let path = support::workspace_root()
+        .join("examples/kubernetes")
+        .join(name);
+    let text = std::fs::read_to_string(&path).expect("example");
+    assert!(
+        text.contains(EXAMPLE_REMOTE_WRITE),
+        "{name}: remote_write URL changed"
+    );
+    let config = text.replace(EXAMPLE_REMOTE_WRITE, &stack.prometheus.write_url);
+    let run = harness::run_scraper_with_env(
+        &config,
+        30.0,
+        &[
+            ("AWS_ENDPOINT_URL", stack.moto.address.as_str()),
+            ("AWS_ACCESS_KEY_ID", k8s::ACCESS_KEY),
+            ("AWS_SECRET_ACCESS_KEY", k8s::SECRET_KEY),
+            ("AWS_SESSION_TOKEN", k8s::SESSION_TOKEN),
+        ],
+    )
+    .await;
+    assert!(run.success, "{name}: {}", run.stderr);
+    for report in run.summary["discovery"]
+        .as_array()
+        .expect("discovery reports")
+    {
+        assert!(report.get("error").is_none(), "{name}: {report}");
+    }
+    run
+}
+
+/// `(job, url, up)` of every target a run scraped.
+fn targets(run: &Run) -> BTreeSet<(String, String, bool)> {
+    run.summary["target_reports"]
+        .as_array()
+        .expect("reports")
+        .iter()
+        .map(|t| {
+            (
+                t["job"].as_str().unwrap_or_default().to_string(),
+                t["url"].as_str().unwrap_or_default().to_string(),
+                t["up"].as_bool().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn urls(run: &Run) -> BTreeSet<String> {
+    targets(run).into_iter().map(|(_, url, _)| url).collect()
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+#[tokio::test]
+async fn every_example_finds_its_targets_on_a_realistic_cluster() {
+    let stack = stack().await;
+
+    // prometheus.io annotations: running pods that ask, at the annotated port and
+    // path; the pending pod (no IP) and the completed Job's pod are not scraped.
+    let pods = run_example(&stack, "pod-annotations.yaml").await;
+    assert_eq!(
+        urls(&pods),
+        set(&[
+            "http://127.0.0.21:9102/metrics",
+            "http://127.0.0.22:9102/metrics",
+            "http://127.0.0.23:15020/stats/prometheus",
+            "http://127.0.0.25:8080/metrics",
+            "http://127.0.0.26:15020/stats/prometheus",
+            "http://127.0.0.27:9102/metrics",
+        ]),
+        "{}",
+        pods.summary
+    );
+
+    // Envoy sidecars: one target per meshed pod with an IP.
+    let envoy = run_example(&stack, "envoy-sidecars.yaml").await;
+    assert_eq!(
+        urls(&envoy),
+        set(&[
+            "http://127.0.0.23:15090/stats/prometheus",
+            "http://127.0.0.26:15090/stats/prometheus",
+        ]),
+        "{}",
+        envoy.summary
+    );
+
+    // kube-state-metrics: the ready endpoint of its service's http-metrics port.
+    let ksm = run_example(&stack, "kube-state-metrics.yaml").await;
+    assert_eq!(
+        urls(&ksm),
+        set(&["http://127.0.0.25:8080/metrics"]),
+        "{}",
+        ksm.summary
+    );
+
+    // node-exporter: one target per DaemonSet pod, named after its node, with the
+    // node's zone from attach_metadata.node.
+    let node_exporter = run_example(&stack, "node-exporter.yaml").await;
+    assert_eq!(
+        urls(&node_exporter),
+        set(&[
+            "http://127.0.0.31:9100/metrics",
+            "http://127.0.0.32:9100/metrics"
+        ]),
+        "{}",
+        node_exporter.summary
+    );
+    let instances: BTreeSet<String> = node_exporter.summary["target_reports"]
+        .as_array()
+        .expect("reports")
+        .iter()
+        .filter_map(|t| t["instance"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(
+        instances,
+        set(&[
+            "ip-10-0-1-31.eu-west-1.compute.internal",
+            "ip-10-0-2-32.eu-west-1.compute.internal"
+        ])
+    );
+
+    // Kubelet and cAdvisor through the API server's proxy: every node, at the EKS
+    // endpoint from DescribeCluster, with the EKS token; node-d's "kubelet" answers.
+    let proxy = run_example(&stack, "kubelet-through-proxy.yaml").await;
+    let base = &stack.standin.url;
+    let nodes = [
+        "ip-10-0-1-31.eu-west-1.compute.internal",
+        "ip-10-0-2-32.eu-west-1.compute.internal",
+        "node-c",
+        "node-d",
+    ];
+    let expected: BTreeSet<String> = nodes
+        .iter()
+        .flat_map(|n| {
+            [
+                format!("{base}/api/v1/nodes/{n}/proxy/metrics"),
+                format!("{base}/api/v1/nodes/{n}/proxy/metrics/cadvisor"),
+            ]
+        })
+        .collect();
+    assert_eq!(urls(&proxy), expected, "{}", proxy.summary);
+    let up: Vec<(String, String, bool)> = targets(&proxy).into_iter().filter(|t| t.2).collect();
+    assert_eq!(
+        up,
+        [(
+            "kubernetes-nodes".to_string(),
+            format!("{base}/api/v1/nodes/node-d/proxy/metrics"),
+            true
+        )],
+        "only node-d has a kubelet here: {}",
+        proxy.summary
+    );
+    let cpu = stack
+        .prometheus
+        .query_until_found("count(node_cpu_seconds_total{job=\"kubernetes-nodes\", instance=\"node-d\", kubernetes_io_os=\"linux\"})")
+        .await
+        .expect("query");
+    assert!(cpu.first().is_some_and(|(_, n)| *n > 0.0), "{cpu:?}");
+
+    // Every request carried a valid EKS token and is within the scraper's RBAC
+    // (list for discovery, get on nodes/proxy for the scrapes).
+    let requests = stack.standin.requests().await.expect("requests");
+    assert!(requests.len() > 10, "{requests:#?}");
+    for r in &requests {
+        assert_eq!(r["auth_ok"], true, "{r}");
+    }
+    assert_within_rbac(&stack.standin, "metrics-pipeline-scraper")
+        .await
+        .expect("rbac");
+}
