@@ -1,0 +1,175 @@
+//! Kubernetes discovery of a large cluster: the release scraper binary lists a
+//! generated 10,000-pod cluster from the API stand-in (LIST pages of 500, EKS token
+//! checked on each) and builds the targets, with relabeling that keeps none of them
+//! (so nothing is scraped: only LIST + decode + target building is measured). The
+//! same binary with the same config minus the discovery is the baseline. Reports CPU
+//! seconds and peak RSS of each run (wait4), and the differences.
+//!
+//! Run: `cargo build --release -p scraper && cargo bench -p scraper --bench
+//! kubernetes_discovery` (after scripts/setup.sh). `BENCH_PODS=N` changes the size,
+//! `BENCH_ROLE=endpoints` another role.
+
+// A benchmark is test code (a failed step panics), and it reads the child's CPU time
+// and peak RSS with wait4(2), which has no safe wrapper in std.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unsafe_code,
+    missing_docs
+)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+use test_support::kubernetes_stack as k8s;
+use test_support::services as support;
+
+struct Measured {
+    cpu_seconds: f64,
+    peak_rss_bytes: u64,
+    wall_seconds: f64,
+    summary: serde_json::Value,
+}
+
+fn scraper_binary() -> PathBuf {
+    let path = support::workspace_root().join("target/release/scraper");
+    assert!(
+        path.exists(),
+        "{} missing: run `cargo build --release -p scraper` first",
+        path.display()
+    );
+    path
+}
+
+/// Runs the release binary once on `config`; CPU time and peak RSS from wait4
+/// (which also reaps the child: clippy cannot see that).
+#[allow(clippy::zombie_processes)]
+fn run(config: &str, dir: &Path) -> Measured {
+    let path = dir.join("bench.yaml");
+    std::fs::write(&path, config).unwrap();
+    let event = dir.join("event.json");
+    std::fs::write(
+        &event,
+        serde_json::json!({ "config_file": path }).to_string(),
+    )
+    .unwrap();
+    let out = dir.join("out.json");
+    let started = Instant::now();
+    let child = std::process::Command::new(scraper_binary())
+        .arg("--event")
+        .arg(&event)
+        .arg("--timeout")
+        .arg("120")
+        .env("RUST_LOG", "warn")
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our child, status and usage point to valid memory.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "wait4 failed");
+    let wall_seconds = started.elapsed().as_secs_f64();
+    let cpu = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let summary =
+        serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap_or(serde_json::Value::Null);
+    Measured {
+        cpu_seconds: cpu(usage.ru_utime) + cpu(usage.ru_stime),
+        peak_rss_bytes: usage.ru_maxrss as u64 * 1024,
+        wall_seconds,
+        summary,
+    }
+}
+
+fn main() {
+    let pods: usize = std::env::var("BENCH_PODS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let role = std::env::var("BENCH_ROLE").unwrap_or_else(|_| "pod".into());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let certs = k8s::make_certs().unwrap();
+    let standin = runtime
+        .block_on(k8s::start_standin_with(
+            &certs,
+            "prod",
+            &["--generate-pods", &pods.to_string()],
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let credentials = aws_credential_types::Credentials::new(
+        k8s::ACCESS_KEY,
+        k8s::SECRET_KEY,
+        Some(k8s::SESSION_TOKEN.to_string()),
+        None,
+        "bench",
+    );
+    let token =
+        aws_signing::presign_eks_token("prod", k8s::REGION, &credentials, SystemTime::now())
+            .unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, token).unwrap();
+    let discovery = format!(
+        "scrape_configs:\n  - job_name: pods\n    kubernetes_sd_configs:\n      - role: {role}\n        api_server: {}\n        tls_config: {{ca_file: {}}}\n        bearer_token_file: {}\n    relabel_configs:\n      - {{source_labels: [__meta_kubernetes_namespace], regex: none-such, action: keep}}\n",
+        standin.url,
+        certs.ca().display(),
+        token_file.display()
+    );
+    let baseline = "scrape_configs:\n  - job_name: pods\n    static_configs: []\n";
+    println!(
+        "kubernetes discovery, role {role}, {pods} generated pods; release binary, whole process"
+    );
+    println!(
+        "{:<10} {:>8} {:>10} {:>8} {:>9} {:>8} {:>7}",
+        "run", "CPU s", "peak RSS", "wall s", "objects", "targets", "calls"
+    );
+    let mut results = Vec::new();
+    for round in 0..3 {
+        for (name, config) in [("baseline", baseline), ("discovery", discovery.as_str())] {
+            let m = run(config, dir.path());
+            let report = &m.summary["discovery"][0];
+            if name == "discovery" {
+                assert!(report.get("error").is_none(), "{report}");
+                assert!(
+                    report["objects_listed"].as_u64() >= Some(pods as u64),
+                    "{report}"
+                );
+            }
+            println!(
+                "{:<10} {:>8.3} {:>7.1} MB {:>8.2} {:>9} {:>8} {:>7}",
+                format!("{name} {round}"),
+                m.cpu_seconds,
+                m.peak_rss_bytes as f64 / 1e6,
+                m.wall_seconds,
+                report["objects_listed"],
+                report["targets"],
+                report["api_calls"],
+            );
+            results.push((name, m));
+        }
+    }
+    let median = |name: &str, f: &dyn Fn(&Measured) -> f64| {
+        let mut v: Vec<f64> = results
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, m)| f(m))
+            .collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let cpu = |m: &Measured| m.cpu_seconds;
+    let rss = |m: &Measured| m.peak_rss_bytes as f64 / 1e6;
+    println!(
+        "median: discovery {:.3} CPU s, {:.1} MB; baseline {:.3} CPU s, {:.1} MB; discovery costs {:.3} CPU s and {:.1} MB above the baseline (targets: <= 1 s, <= 64 MB)",
+        median("discovery", &cpu),
+        median("discovery", &rss),
+        median("baseline", &cpu),
+        median("baseline", &rss),
+        median("discovery", &cpu) - median("baseline", &cpu),
+        median("discovery", &rss) - median("baseline", &rss),
+    );
+}
