@@ -199,7 +199,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::roles::test_support::{labels, object, with};
+    use crate::roles::test_support::{container, labels, object, with, with_owned};
     use crate::roles::AttachMetadata;
 
     /// Prometheus' `makeEndpointSliceV1`: four endpoints covering every optional field,
@@ -468,39 +468,6 @@ mod tests {
             ("__meta_kubernetes_pod_host_ip", "2.3.4.5".to_owned()),
             ("__meta_kubernetes_pod_uid", "deadbeef".to_owned()),
         ]
-    }
-
-    fn container(
-        name: &str,
-        port_name: &str,
-        number: &str,
-        init: &str,
-    ) -> Vec<(&'static str, String)> {
-        vec![
-            ("__meta_kubernetes_pod_container_name", name.to_owned()),
-            (
-                "__meta_kubernetes_pod_container_image",
-                format!("{name}:latest"),
-            ),
-            (
-                "__meta_kubernetes_pod_container_port_name",
-                port_name.to_owned(),
-            ),
-            (
-                "__meta_kubernetes_pod_container_port_number",
-                number.to_owned(),
-            ),
-            (
-                "__meta_kubernetes_pod_container_port_protocol",
-                "TCP".to_owned(),
-            ),
-            ("__meta_kubernetes_pod_container_init", init.to_owned()),
-        ]
-    }
-
-    fn with_owned(base: &Target, extra: &[(&'static str, String)]) -> Target {
-        let pairs: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        with(base, &pairs)
     }
 
     #[test]

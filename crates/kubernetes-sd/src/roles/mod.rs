@@ -443,4 +443,40 @@ pub(crate) mod test_support {
         }
         target
     }
+
+    /// The pod container labels an endpoints-role target carries (image
+    /// `<name>:latest`, protocol TCP).
+    pub fn container(
+        name: &str,
+        port_name: &str,
+        number: &str,
+        init: &str,
+    ) -> [(&'static str, String); 6] {
+        [
+            ("__meta_kubernetes_pod_container_name", name.to_owned()),
+            (
+                "__meta_kubernetes_pod_container_image",
+                format!("{name}:latest"),
+            ),
+            (
+                "__meta_kubernetes_pod_container_port_name",
+                port_name.to_owned(),
+            ),
+            (
+                "__meta_kubernetes_pod_container_port_number",
+                number.to_owned(),
+            ),
+            (
+                "__meta_kubernetes_pod_container_port_protocol",
+                "TCP".to_owned(),
+            ),
+            ("__meta_kubernetes_pod_container_init", init.to_owned()),
+        ]
+    }
+
+    /// [`with`] for owned values.
+    pub fn with_owned(base: &Target, extra: &[(&'static str, String)]) -> Target {
+        let pairs: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        with(base, &pairs)
+    }
 }

@@ -117,18 +117,12 @@ fn scrape_config(sc: &ScrapeConfig, at: &str) -> Result<(), FieldError> {
             format!("{:?} must start with /", sc.metrics_path),
         ));
     }
-    if sc.bearer_token.is_some() && sc.bearer_token_file.is_some() {
-        return Err(FieldError::new(
-            at,
-            "at most one of bearer_token and bearer_token_file may be set",
-        ));
-    }
-    if sc.authorization.is_some() && (sc.bearer_token.is_some() || sc.bearer_token_file.is_some()) {
-        return Err(FieldError::new(
-            at,
-            "authorization is not compatible with bearer_token and bearer_token_file",
-        ));
-    }
+    deprecated_bearer(
+        &sc.authorization,
+        &sc.bearer_token,
+        &sc.bearer_token_file,
+        at,
+    )?;
     http_client(&sc.http_settings(), at)?;
     if let Some(eks) = &sc.eks {
         eks.validate(&field("eks"))?;
@@ -224,18 +218,12 @@ fn kubernetes_sd(sd: &KubernetesSdConfig, at: &str) -> Result<(), FieldError> {
             }
         }
     }
-    if sd.bearer_token.is_some() && sd.bearer_token_file.is_some() {
-        return Err(FieldError::new(
-            at,
-            "at most one of bearer_token and bearer_token_file may be set",
-        ));
-    }
-    if sd.authorization.is_some() && (sd.bearer_token.is_some() || sd.bearer_token_file.is_some()) {
-        return Err(FieldError::new(
-            at,
-            "authorization is not compatible with bearer_token and bearer_token_file",
-        ));
-    }
+    deprecated_bearer(
+        &sd.authorization,
+        &sd.bearer_token,
+        &sd.bearer_token_file,
+        at,
+    )?;
     http_client(&sd.http_settings(), at)?;
     let mut seen = Vec::new();
     for (k, selector) in sd.selectors.iter().enumerate() {
@@ -375,6 +363,29 @@ fn remote_write(rw: &RemoteWriteConfig, at: &str) -> Result<(), FieldError> {
         return Err(FieldError::new(
             field("series_limits.max_labels"),
             "must be at least 1",
+        ));
+    }
+    Ok(())
+}
+
+/// Prometheus' checks of the deprecated `bearer_token(_file)` fields, before they are
+/// folded into `authorization` (which [`http_client`] then checks).
+fn deprecated_bearer(
+    authorization: &Option<crate::config::Authorization>,
+    bearer_token: &Option<String>,
+    bearer_token_file: &Option<String>,
+    at: &str,
+) -> Result<(), FieldError> {
+    if bearer_token.is_some() && bearer_token_file.is_some() {
+        return Err(FieldError::new(
+            at,
+            "at most one of bearer_token and bearer_token_file may be set",
+        ));
+    }
+    if authorization.is_some() && (bearer_token.is_some() || bearer_token_file.is_some()) {
+        return Err(FieldError::new(
+            at,
+            "authorization is not compatible with bearer_token and bearer_token_file",
         ));
     }
     Ok(())
