@@ -21,7 +21,7 @@ use crate::sample_labels::LabelLimits;
 use crate::scrape::{now_millis, scrape_target, ScrapeJob, ScrapeResult};
 use crate::sender::EndpointSender;
 use crate::summary::{RunCounters, RunSummary, TargetReport};
-use crate::target::{build_targets, Target};
+use crate::target::{Target, TargetBuilder};
 use function_cli::error_chain;
 
 /// A run that could not start (an endpoint could not be set up).
@@ -98,16 +98,45 @@ pub async fn run(
     ));
 
     // Discovery may use at most half the time left, so the scrapes keep the rest.
+    // Each job's targets are relabeled (and sharded) as discovery produces them.
     let discovery_deadline = started + work_deadline.saturating_duration_since(started) / 2;
-    let discovered = futures_util::future::join_all(config.scrape_configs.iter().enumerate().map(
-        |(index, sc)| discover_job(sc, format!("scrape_configs[{index}]"), discovery_deadline),
-    ))
+    let default_timeout = config.global.scrape_timeout.0;
+    let mut relabelers = Vec::with_capacity(config.scrape_configs.len());
+    for (index, sc) in config.scrape_configs.iter().enumerate() {
+        relabelers.push(Relabeler::new(&sc.relabel_configs).map_err(|source| {
+            RunError::Relabel {
+                at: format!("scrape_configs[{index}].relabel_configs"),
+                source,
+            }
+        })?);
+    }
+    let discovered = futures_util::future::join_all(
+        config
+            .scrape_configs
+            .iter()
+            .zip(&relabelers)
+            .enumerate()
+            .map(|(index, (sc, relabeler))| async move {
+                let mut builder =
+                    TargetBuilder::new(sc, relabeler, default_timeout.as_secs_f64(), shard);
+                let reports = discover_job(
+                    sc,
+                    format!("scrape_configs[{index}]"),
+                    discovery_deadline,
+                    &mut |found| builder.add_discovered(&found),
+                )
+                .await;
+                (builder.finish(), reports)
+            }),
+    )
     .await;
     let mut discovery_reports = Vec::new();
     let mut reports: Vec<TargetReport> = Vec::new();
     let mut work: Vec<(Arc<ScrapeJob>, Target)> = Vec::new();
-    for ((index, sc), found) in config.scrape_configs.iter().enumerate().zip(discovered) {
-        for report in &found.reports {
+    for ((index, sc), (targets, found_reports)) in
+        config.scrape_configs.iter().enumerate().zip(discovered)
+    {
+        for report in &found_reports {
             if report.error.is_some() {
                 counters.add(&counters.errors, 1);
                 counters.add(&counters.discovery_failures, 1);
@@ -117,25 +146,13 @@ pub async fn run(
                 report.objects_malformed,
             );
         }
-        discovery_reports.extend(found.reports);
-        let default_timeout = config.global.scrape_timeout.0;
-        let relabeler =
-            Relabeler::new(&sc.relabel_configs).map_err(|source| RunError::Relabel {
-                at: format!("scrape_configs[{index}].relabel_configs"),
-                source,
-            })?;
+        discovery_reports.extend(found_reports);
         let job = match prepare_job(sc, index, &config.global, default_timeout).await {
             Ok(job) => Arc::new(job),
             Err(error) => {
                 let error = error_chain(&error);
                 tracing::error!(job = %sc.job_name, error = %error, "job cannot be scraped");
-                for target in build_targets(
-                    sc,
-                    &found.targets,
-                    &relabeler,
-                    default_timeout.as_secs_f64(),
-                    shard,
-                ) {
+                for target in targets {
                     let (instance, url) = match &target {
                         Ok(t) => (t.instance().to_string(), t.url.to_string()),
                         Err(e) => (e.address.clone(), String::new()),
@@ -147,13 +164,7 @@ pub async fn run(
                 continue;
             }
         };
-        for target in build_targets(
-            sc,
-            &found.targets,
-            &relabeler,
-            job.timeout.as_secs_f64(),
-            shard,
-        ) {
+        for target in targets {
             match target {
                 Ok(mut target) => {
                     if let Some(endpoint) = &job.api_server {

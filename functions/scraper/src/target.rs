@@ -47,11 +47,7 @@ pub struct TargetError {
 }
 
 /// Builds the targets of one job from its static groups and its `discovered` label
-/// sets (from `*_sd_configs`), in that order. Targets dropped by relabeling, or
-/// belonging to another `shard`, are left out; broken ones are reported as errors so
-/// they show up in the run summary. Targets that end up with the same URL and labels
-/// are one target, as in Prometheus' scrape pool (e.g. every container port of a pod
-/// relabeled to the port its `prometheus.io/port` annotation names).
+/// sets (from `*_sd_configs`), in that order: [`TargetBuilder`] over a slice.
 pub fn build_targets(
     job: &ScrapeConfig,
     discovered: &[BTreeMap<String, String>],
@@ -59,14 +55,85 @@ pub fn build_targets(
     default_timeout_secs: f64,
     shard: Shard,
 ) -> Vec<Result<Target, TargetError>> {
-    let timeout = job
-        .scrape_timeout
-        .map(|d| d.0.as_secs_f64())
-        .unwrap_or(default_timeout_secs);
-    let defaults = |extra: usize| {
+    let mut builder = TargetBuilder::new(job, relabeler, default_timeout_secs, shard);
+    for found in discovered {
+        builder.add_discovered(found);
+    }
+    builder.finish()
+}
+
+/// Builds one job's targets as they come: its static groups first, then each
+/// discovered label set the moment discovery produces it. Relabeling each one at
+/// once is what keeps discovery small: a 10,000-pod cluster yields 30,000 label sets
+/// of 40 meta labels each (about 200 MB held together), of which a job usually keeps
+/// a few hundred targets with a handful of labels. Targets dropped by relabeling, or
+/// belonging to another `shard`, are left out; broken ones are reported as errors so
+/// they show up in the run summary. Targets that end up with the same URL and labels
+/// are one target, as in Prometheus' scrape pool (e.g. every container port of a pod
+/// relabeled to the port its `prometheus.io/port` annotation names).
+pub struct TargetBuilder<'a> {
+    job: &'a ScrapeConfig,
+    relabeler: &'a Relabeler,
+    timeout: String,
+    shard: Shard,
+    out: Vec<Result<Target, TargetError>>,
+    seen: HashSet<(String, Vec<(String, String)>)>,
+}
+
+impl<'a> TargetBuilder<'a> {
+    /// A builder for `job`, holding its static targets already.
+    pub fn new(
+        job: &'a ScrapeConfig,
+        relabeler: &'a Relabeler,
+        default_timeout_secs: f64,
+        shard: Shard,
+    ) -> TargetBuilder<'a> {
+        let timeout = job
+            .scrape_timeout
+            .map(|d| d.0.as_secs_f64())
+            .unwrap_or(default_timeout_secs);
+        let mut builder = TargetBuilder {
+            job,
+            relabeler,
+            timeout: format_seconds(timeout),
+            shard,
+            out: Vec::new(),
+            seen: HashSet::new(),
+        };
+        for group in &job.static_configs {
+            for address in &group.targets {
+                let mut labels = builder.defaults(group.labels.len());
+                for (name, value) in &group.labels {
+                    labels.set(name.as_str(), value.as_str());
+                }
+                labels.set(ADDRESS, address.as_str());
+                builder.finish_one(labels, address);
+            }
+        }
+        builder
+    }
+
+    /// Relabels one discovered label set into a target (or nothing).
+    pub fn add_discovered(&mut self, found: &BTreeMap<String, String>) {
+        let mut labels = self.defaults(found.len());
+        for (name, value) in found {
+            labels.set(name.as_str(), value.as_str());
+        }
+        let address = found.get(ADDRESS).map(String::as_str).unwrap_or("");
+        self.finish_one(labels, address);
+    }
+
+    /// The targets built, static ones first.
+    pub fn finish(self) -> Vec<Result<Target, TargetError>> {
+        self.out
+    }
+
+    /// The job's labels every target starts from (`job`, scheme, path, params).
+    fn defaults(&self, extra: usize) -> Labels {
+        let job = self.job;
         let mut labels = Labels::with_capacity(8 + extra);
         labels.set("job", job.job_name.as_str());
-        labels.set(SCRAPE_TIMEOUT, format_seconds(timeout));
+        labels.set(SCRAPE_TIMEOUT, self.timeout.as_str());
         labels.set(METRICS_PATH, job.metrics_path.as_str());
         labels.set(SCHEME, job.scheme.as_str());
         for (name, values) in &job.params {
@@ -75,18 +142,16 @@ pub fn build_targets(
             }
         }
         labels
-    };
-    let mut out = Vec::new();
-    let mut seen: HashSet<(String, Vec<(String, String)>)> = HashSet::new();
-    let mut finish = |labels: Labels, original_address: &str| {
-        let mut labels = labels;
-        if !relabeler.apply(&mut labels) {
+    }
+
+    fn finish_one(&mut self, mut labels: Labels, original_address: &str) {
+        if !self.relabeler.apply(&mut labels) {
             return;
         }
-        if !shard.keeps(labels.get(ADDRESS).unwrap_or("")) {
+        if !self.shard.keeps(labels.get(ADDRESS).unwrap_or("")) {
             return;
         }
-        let target = finish_target(job, original_address, labels);
+        let target = finish_target(self.job, original_address, labels);
         if let Ok(t) = &target {
             let key = (
                 t.url.to_string(),
@@ -95,31 +160,12 @@ pub fn build_targets(
                     .map(|l| (l.name.clone(), l.value.clone()))
                     .collect(),
             );
-            if !seen.insert(key) {
+            if !self.seen.insert(key) {
                 return;
             }
         }
-        out.push(target);
-    };
-    for group in &job.static_configs {
-        for address in &group.targets {
-            let mut labels = defaults(group.labels.len());
-            for (name, value) in &group.labels {
-                labels.set(name.as_str(), value.as_str());
-            }
-            labels.set(ADDRESS, address.as_str());
-            finish(labels, address);
-        }
+        self.out.push(target);
     }
-    for found in discovered {
-        let mut labels = defaults(found.len());
-        for (name, value) in found {
-            labels.set(name.as_str(), value.as_str());
-        }
-        let address = found.get(ADDRESS).map(String::as_str).unwrap_or("");
-        finish(labels, address);
-    }
-    out
 }
 
 fn finish_target(

@@ -1,8 +1,9 @@
 //! LIST requests to a Kubernetes API server, as an agent makes them but without a
 //! watch: nothing lives between two runs, so each run takes a fresh, paginated
 //! snapshot (`limit` + `continue`), filtered on the server by the configured label
-//! and field selectors. Objects are decoded one by one, so a malformed object is
-//! skipped and counted instead of failing its whole list.
+//! and field selectors. Objects are decoded one by one and handed on at once, so a
+//! malformed object is skipped and counted instead of failing its whole list, and
+//! no more than one page of objects is ever held (a 10,000-pod cluster is 20 pages).
 
 use std::time::Instant;
 
@@ -33,16 +34,17 @@ pub struct Resource {
     pub namespaced: bool,
 }
 
-/// What a paginated LIST found.
-#[derive(Debug)]
-pub struct Listed<T> {
-    /// The objects that decoded.
-    pub items: Vec<T>,
-    /// Objects that did not decode as the kind, each with why.
-    pub malformed: Vec<String>,
+/// What a paginated LIST did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Listed {
+    /// Objects listed, decoded or not.
+    pub objects: u64,
     /// HTTP requests made (pages).
     pub calls: u64,
 }
+
+/// One listed object: decoded, or why it is not the kind (`pods ns/name: ...`).
+pub type Item<T> = Result<T, String>;
 
 /// Why a LIST failed. Names the request and keeps the cause.
 #[derive(Debug, thiserror::Error)]
@@ -117,7 +119,8 @@ impl KubeApi {
     }
 
     /// Lists every object of `resource` (in `namespace`, or all namespaces when
-    /// `None`) matching the selectors, page by page, before `deadline`.
+    /// `None`) matching the selectors, page by page, before `deadline`, handing
+    /// each object to `each` as soon as its page has arrived.
     pub async fn list<T: DeserializeOwned>(
         &self,
         resource: Resource,
@@ -125,12 +128,9 @@ impl KubeApi {
         label_selector: Option<&str>,
         field_selector: Option<&str>,
         deadline: Instant,
-    ) -> Result<Listed<T>, ListError> {
-        let mut listed = Listed {
-            items: Vec::new(),
-            malformed: Vec::new(),
-            calls: 0,
-        };
+        mut each: impl FnMut(Item<T>),
+    ) -> Result<Listed, ListError> {
+        let mut listed = Listed::default();
         let mut next: Option<String> = None;
         loop {
             let url = self.page_url(
@@ -174,16 +174,12 @@ impl KubeApi {
                 url: url.to_string(),
                 source,
             })?;
-            listed.items.reserve(page.items.len());
+            listed.objects += page.items.len() as u64;
             for raw in &page.items {
-                match serde_json::from_str::<T>(raw.get()) {
-                    Ok(item) => listed.items.push(item),
-                    Err(e) => listed.malformed.push(format!(
-                        "{} {}: {e}",
-                        resource.plural,
-                        object_name(raw)
-                    )),
-                }
+                each(
+                    serde_json::from_str::<T>(raw.get())
+                        .map_err(|e| format!("{} {}: {e}", resource.plural, object_name(raw))),
+                );
             }
             match page.metadata.next.filter(|token| !token.is_empty()) {
                 Some(token) => next = Some(token),

@@ -92,35 +92,43 @@ pub enum DiscoveryError {
     List(#[from] ListError),
 }
 
-/// What one entry found, and how it went.
-pub struct Discovered {
-    /// The targets, labels before relabeling.
-    pub targets: Vec<Target>,
-    /// Objects listed, calls, time, errors.
-    pub report: SdReport,
-}
-
-/// Runs one entry, before `deadline`.
+/// Runs one entry, before `deadline`, handing each target (labels before
+/// relabeling) to `sink` as soon as its object is decoded: nothing but the current
+/// LIST page and the related objects the role joins (the lookup) is held.
 pub async fn discover(
     sd: &KubernetesSdConfig,
     at: &str,
     job: &str,
     deadline: Instant,
-) -> Discovered {
+    sink: &mut (dyn FnMut(Target) + Send),
+) -> SdReport {
     let started = Instant::now();
     let mut report = SdReport::new(job, at, sd.role().as_str());
-    let targets = match run(sd, at, deadline, &mut report).await {
-        Ok(targets) => targets,
-        Err(error) => {
-            let text = function_cli::error_chain(&error);
-            tracing::error!(job = %job, sd = %at, error = %text, "kubernetes discovery failed");
-            report.error = Some(text);
-            Vec::new()
-        }
+    let mut produced = 0u64;
+    let mut counting = |target: Target| {
+        produced += 1;
+        sink(target);
     };
-    report.targets = targets.len() as u64;
+    if let Err(error) = run(sd, at, deadline, &mut report, &mut counting).await {
+        let text = function_cli::error_chain(&error);
+        tracing::error!(job = %job, sd = %at, error = %text, "kubernetes discovery failed");
+        report.error = Some(text);
+    }
+    report.targets = produced;
     report.duration_seconds = started.elapsed().as_secs_f64();
-    Discovered { targets, report }
+    report
+}
+
+/// One object's targets to `sink`, or the object counted as malformed.
+fn emit<E: std::fmt::Display>(
+    report: &mut SdReport,
+    sink: &mut (dyn FnMut(Target) + Send),
+    targets: Result<Vec<Target>, E>,
+) {
+    match targets {
+        Ok(targets) => targets.into_iter().for_each(&mut *sink),
+        Err(error) => report.note_malformed(error.to_string()),
+    }
 }
 
 async fn run(
@@ -128,7 +136,8 @@ async fn run(
     at: &str,
     deadline: Instant,
     report: &mut SdReport,
-) -> Result<Vec<Target>, DiscoveryError> {
+    sink: &mut (dyn FnMut(Target) + Send),
+) -> Result<(), DiscoveryError> {
     let api = connect(sd, at).await?;
     let lister = Lister {
         api: &api,
@@ -136,61 +145,54 @@ async fn run(
         deadline,
     };
     let role = sd.role();
-    let mut targets = Vec::new();
     if role == Role::Node {
-        for node in lister.list::<Node>(NODES, Role::Node, report).await? {
-            report.add_object_result(roles::node::targets(&node), &mut targets);
-        }
-        return Ok(targets);
+        lister
+            .each::<Node>(NODES, Some(Role::Node), report, |node, report| {
+                emit(report, sink, roles::node::targets(&node))
+            })
+            .await?;
+        return Ok(());
     }
     let lookup = lister.lookup(role, report).await?;
     match role {
         Role::Node => {}
         Role::Service => {
-            for service in lister
-                .list::<Service>(SERVICES, Role::Service, report)
+            lister
+                .each::<Service>(SERVICES, Some(role), report, |service, report| {
+                    emit(report, sink, roles::service::targets(&service, &lookup))
+                })
                 .await?
-            {
-                report.add_object_result(roles::service::targets(&service, &lookup), &mut targets);
-            }
         }
         Role::Ingress => {
-            for ingress in lister
-                .list::<Ingress>(INGRESSES, Role::Ingress, report)
+            lister
+                .each::<Ingress>(INGRESSES, Some(role), report, |ingress, report| {
+                    emit(report, sink, roles::ingress::targets(&ingress, &lookup))
+                })
                 .await?
-            {
-                report.add_object_result(roles::ingress::targets(&ingress, &lookup), &mut targets);
-            }
         }
         Role::Pod => {
-            for pod in lister.list::<Pod>(PODS, Role::Pod, report).await? {
-                report.add_object_result(roles::pod::targets(&pod, &lookup), &mut targets);
-            }
+            lister
+                .each::<Pod>(PODS, Some(role), report, |pod, report| {
+                    emit(report, sink, roles::pod::targets(&pod, &lookup))
+                })
+                .await?
         }
         Role::Endpoints => {
-            for endpoints in lister
-                .list::<Endpoints>(ENDPOINTS, Role::Endpoints, report)
+            lister
+                .each::<Endpoints>(ENDPOINTS, Some(role), report, |endpoints, report| {
+                    emit(report, sink, roles::endpoints::targets(&endpoints, &lookup))
+                })
                 .await?
-            {
-                report.add_object_result(
-                    roles::endpoints::targets(&endpoints, &lookup),
-                    &mut targets,
-                );
-            }
         }
         Role::EndpointSlice => {
-            for slice in lister
-                .list::<EndpointSlice>(ENDPOINT_SLICES, Role::EndpointSlice, report)
+            lister
+                .each::<EndpointSlice>(ENDPOINT_SLICES, Some(role), report, |slice, report| {
+                    emit(report, sink, roles::endpointslice::targets(&slice, &lookup))
+                })
                 .await?
-            {
-                report.add_object_result(
-                    roles::endpointslice::targets(&slice, &lookup),
-                    &mut targets,
-                );
-            }
         }
     }
-    Ok(targets)
+    Ok(())
 }
 
 /// The client for `sd`'s API server: `api_server` with the entry's HTTP client
@@ -221,23 +223,16 @@ struct Lister<'a> {
 
 impl Lister<'_> {
     /// Every `resource` object in the entry's namespaces (all when none are named),
-    /// with the selectors written for `role`.
-    async fn list<T: DeserializeOwned>(
-        &self,
-        resource: Resource,
-        role: Role,
-        report: &mut SdReport,
-    ) -> Result<Vec<T>, ListError> {
-        self.list_with(resource, Some(role), report).await
-    }
-
-    /// [`Lister::list`] with the selectors of `role`, or none.
-    async fn list_with<T: DeserializeOwned>(
+    /// with the selectors written for `role` (none for kinds no selector concerns:
+    /// namespaces, ReplicaSets, Jobs), each handed to `use_object` as it arrives;
+    /// objects that do not decode are counted in `report`.
+    async fn each<T: DeserializeOwned>(
         &self,
         resource: Resource,
         role: Option<Role>,
         report: &mut SdReport,
-    ) -> Result<Vec<T>, ListError> {
+        mut use_object: impl FnMut(T, &mut SdReport),
+    ) -> Result<(), ListError> {
         let selector =
             role.and_then(|role| self.sd.selectors.iter().find(|s| s.role == Some(role)));
         let label = selector.and_then(|s| s.label.as_deref());
@@ -253,18 +248,25 @@ impl Lister<'_> {
             } else {
                 vec![None]
             };
-        let mut items = Vec::new();
         for namespace in namespaces {
             let listed = self
                 .api
-                .list::<T>(resource, namespace, label, field, self.deadline)
+                .list::<T>(
+                    resource,
+                    namespace,
+                    label,
+                    field,
+                    self.deadline,
+                    |item| match item {
+                        Ok(object) => use_object(object, report),
+                        Err(reason) => report.note_malformed(reason),
+                    },
+                )
                 .await?;
             report.api_calls += listed.calls;
-            report.objects_listed += (listed.items.len() + listed.malformed.len()) as u64;
-            report.note_malformed(listed.malformed);
-            items.extend(listed.items);
+            report.objects_listed += listed.objects;
         }
-        Ok(items)
+        Ok(())
     }
 
     /// The related objects `role` reads besides its own: services and pods for the
@@ -276,52 +278,39 @@ impl Lister<'_> {
         let endpoints_role = matches!(role, Role::Endpoints | Role::EndpointSlice);
         let uses_pods = endpoints_role || role == Role::Pod;
         if attach.node && uses_pods {
-            for node in self.list::<Node>(NODES, Role::Node, report).await? {
-                report.add_insert(lookup.insert_node(node));
-            }
+            self.each::<Node>(NODES, Some(Role::Node), report, |node, report| {
+                report.add_insert(lookup.insert_node(node))
+            })
+            .await?;
         }
         if attach.namespace {
-            for namespace in self
-                .list_unselected::<Namespace>(NAMESPACES, report)
-                .await?
-            {
-                report.add_insert(lookup.insert_namespace(namespace));
-            }
+            self.each::<Namespace>(NAMESPACES, None, report, |namespace, report| {
+                report.add_insert(lookup.insert_namespace(namespace))
+            })
+            .await?;
         }
         if attach.deployment && uses_pods {
-            for replica_set in self
-                .list_unselected::<ReplicaSet>(REPLICA_SETS, report)
-                .await?
-            {
-                report.add_insert(lookup.insert_replica_set(replica_set));
-            }
+            self.each::<ReplicaSet>(REPLICA_SETS, None, report, |replica_set, report| {
+                report.add_insert(lookup.insert_replica_set(replica_set))
+            })
+            .await?;
         }
         if attach.cronjob && uses_pods {
-            for job in self.list_unselected::<Job>(JOBS, report).await? {
-                report.add_insert(lookup.insert_job(job));
-            }
+            self.each::<Job>(JOBS, None, report, |job, report| {
+                report.add_insert(lookup.insert_job(job))
+            })
+            .await?;
         }
         if endpoints_role {
-            for service in self
-                .list::<Service>(SERVICES, Role::Service, report)
-                .await?
-            {
-                report.add_insert(lookup.insert_service(service));
-            }
-            for pod in self.list::<Pod>(PODS, Role::Pod, report).await? {
-                report.add_insert(lookup.insert_pod(pod));
-            }
+            self.each::<Service>(SERVICES, Some(Role::Service), report, |service, report| {
+                report.add_insert(lookup.insert_service(service))
+            })
+            .await?;
+            self.each::<Pod>(PODS, Some(Role::Pod), report, |pod, report| {
+                report.add_insert(lookup.insert_pod(pod))
+            })
+            .await?;
         }
         Ok(lookup)
-    }
-
-    /// Every object of a `resource` no selector concerns (namespaces, ReplicaSets,
-    /// Jobs), in the entry's namespaces when it is namespaced.
-    async fn list_unselected<T: DeserializeOwned>(
-        &self,
-        resource: Resource,
-        report: &mut SdReport,
-    ) -> Result<Vec<T>, ListError> {
-        self.list_with(resource, None, report).await
     }
 }

@@ -22,23 +22,19 @@ use kubernetes_sd::Target;
 use crate::config::ScrapeConfig;
 use report::SdReport;
 
-/// A job's discovered targets and the report of each of its discovery entries.
-#[derive(Debug, Default)]
-pub struct JobDiscovery {
-    /// Targets found by all the job's entries, labels before relabeling.
-    pub targets: Vec<Target>,
-    /// One report per entry.
-    pub reports: Vec<SdReport>,
-}
-
-/// Runs every discovery entry of `job` (written at `at`), before `deadline`.
-pub async fn discover_job(job: &ScrapeConfig, at: String, deadline: Instant) -> JobDiscovery {
-    let mut found = JobDiscovery::default();
+/// Runs every discovery entry of `job` (written at `at`), before `deadline`, handing
+/// each target found (labels before relabeling) to `sink` at once, so a large
+/// cluster's label sets are never all held together. One report per entry.
+pub async fn discover_job(
+    job: &ScrapeConfig,
+    at: String,
+    deadline: Instant,
+    sink: &mut (dyn FnMut(Target) + Send),
+) -> Vec<SdReport> {
+    let mut reports = Vec::new();
     for (index, sd) in job.kubernetes_sd_configs.iter().enumerate() {
         let sd_at = format!("{at}.kubernetes_sd_configs[{index}]");
-        let discovered = kubernetes::discover(sd, &sd_at, &job.job_name, deadline).await;
-        found.targets.extend(discovered.targets);
-        found.reports.push(discovered.report);
+        reports.push(kubernetes::discover(sd, &sd_at, &job.job_name, deadline, sink).await);
     }
-    found
+    reports
 }

@@ -51,33 +51,19 @@ impl SdReport {
         }
     }
 
-    /// Counts objects that were skipped, naming the first few.
-    pub fn note_malformed(&mut self, reasons: Vec<String>) {
-        self.objects_malformed += reasons.len() as u64;
-        for reason in reasons {
-            tracing::warn!(job = %self.job, sd = %self.sd, object = %reason, "skipped a malformed object");
-            if self.malformed.len() < MALFORMED_NAMED {
-                self.malformed.push(reason);
-            }
-        }
-    }
-
-    /// Adds one object's targets, or counts it as malformed.
-    pub fn add_object_result<T, E: std::fmt::Display>(
-        &mut self,
-        result: Result<Vec<T>, E>,
-        into: &mut Vec<T>,
-    ) {
-        match result {
-            Ok(targets) => into.extend(targets),
-            Err(error) => self.note_malformed(vec![error.to_string()]),
+    /// Counts an object that was skipped, naming the first few.
+    pub fn note_malformed(&mut self, reason: String) {
+        self.objects_malformed += 1;
+        tracing::warn!(job = %self.job, sd = %self.sd, object = %reason, "skipped a malformed object");
+        if self.malformed.len() < MALFORMED_NAMED {
+            self.malformed.push(reason);
         }
     }
 
     /// Counts a related object the lookup refused (no name or namespace).
     pub fn add_insert<E: std::fmt::Display>(&mut self, result: Result<(), E>) {
         if let Err(error) = result {
-            self.note_malformed(vec![error.to_string()]);
+            self.note_malformed(error.to_string());
         }
     }
 }

@@ -24,6 +24,7 @@ struct Stack {
     moto: Service,
     prometheus: Prometheus,
     _kubelet: Service,
+    kubelet_port: u16,
     _overrides: tempfile::TempDir,
 }
 
@@ -96,6 +97,7 @@ async fn stack() -> Stack {
         moto,
         prometheus,
         _kubelet: kubelet,
+        kubelet_port,
         _overrides: overrides,
     }
 }
@@ -263,8 +265,77 @@ async fn every_example_finds_its_targets_on_a_realistic_cluster() {
         .expect("query");
     assert!(cpu.first().is_some_and(|(_, n)| *n > 0.0), "{cpu:?}");
 
+    // Pods through the API server's pod proxy: the same pods as pod-annotations.yaml
+    // plus a hostNetwork node-exporter pod on node-d (whose exporter answers), each
+    // at /api/v1/namespaces/<ns>/pods/<pod>:<port>/proxy/<path> on the EKS endpoint,
+    // with the pod's address as `instance`.
+    stack
+        .standin
+        .load(json!([{
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {
+                "name": "node-exporter-d", "namespace": "monitoring", "uid": "ne-d-uid",
+                "labels": {"app": "node-exporter"},
+                "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": stack.kubelet_port.to_string()}
+            },
+            "spec": {
+                "nodeName": "node-d", "hostNetwork": true,
+                "containers": [{"name": "node-exporter", "image": "prom/node-exporter:v1.5.0",
+                                "ports": [{"name": "metrics", "containerPort": stack.kubelet_port, "protocol": "TCP"}]}]
+            },
+            "status": {"phase": "Running", "podIP": "127.0.0.61", "hostIP": "127.0.0.61"}
+        }]))
+        .await
+        .expect("node-exporter-d pod");
+    let proxied = run_example(&stack, "pods-through-proxy.yaml").await;
+    let mut instances: BTreeSet<String> = urls(&pods)
+        .iter()
+        .filter_map(|url| url.strip_prefix("http://"))
+        .filter_map(|rest| rest.split('/').next())
+        .map(str::to_string)
+        .collect();
+    instances.insert(format!("127.0.0.61:{}", stack.kubelet_port));
+    let reports = proxied.summary["target_reports"]
+        .as_array()
+        .expect("reports");
+    let seen: BTreeSet<String> = reports
+        .iter()
+        .filter_map(|t| t["instance"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(seen, instances, "{}", proxied.summary);
+    let pod_url = format!(
+        "{base}/api/v1/namespaces/monitoring/pods/node-exporter-d:{}/proxy/metrics",
+        stack.kubelet_port
+    );
+    let mut expected: BTreeSet<String> = [
+        "default/pods/web-7d4b9c8f5-2xkqp:9102/proxy/metrics",
+        "default/pods/web-7d4b9c8f5-h8wzt:9102/proxy/metrics",
+        "default/pods/web-7d4b9c8f5-zr5mn:9102/proxy/metrics",
+        "mesh/pods/api-6c8f7d9b4-9tqzl:15020/proxy/stats/prometheus",
+        "mesh/pods/api-6c8f7d9b4-ck7vd:15020/proxy/stats/prometheus",
+        "monitoring/pods/kube-state-metrics-84d9b6c7f-l2pgs:8080/proxy/metrics",
+    ]
+    .iter()
+    .map(|path| format!("{base}/api/v1/namespaces/{path}"))
+    .collect();
+    expected.insert(pod_url.clone());
+    assert_eq!(urls(&proxied), expected, "{}", proxied.summary);
+    let up: Vec<(String, String, bool)> = targets(&proxied).into_iter().filter(|t| t.2).collect();
+    assert_eq!(
+        up,
+        [("kubernetes-pods-proxy".to_string(), pod_url, true)],
+        "only node-exporter-d answers here: {}",
+        proxied.summary
+    );
+    let cpu = stack
+        .prometheus
+        .query_until_found("count(node_cpu_seconds_total{job=\"kubernetes-pods-proxy\", namespace=\"monitoring\", pod=\"node-exporter-d\", app=\"node-exporter\"})")
+        .await
+        .expect("query");
+    assert!(cpu.first().is_some_and(|(_, n)| *n > 0.0), "{cpu:?}");
+
     // Every request carried a valid EKS token and is within the scraper's RBAC
-    // (list for discovery, get on nodes/proxy for the scrapes).
+    // (list for discovery, get on nodes/proxy and pods/proxy for the scrapes).
     let requests = stack.standin.requests().await.expect("requests");
     assert!(requests.len() > 10, "{requests:#?}");
     for r in &requests {

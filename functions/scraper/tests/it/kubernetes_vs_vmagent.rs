@@ -212,14 +212,20 @@ async fn every_role_finds_the_targets_and_labels_vmagent_finds() {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut ours: BTreeMap<String, Vec<LabelSet>> = BTreeMap::new();
     for (index, job) in config.config.scrape_configs.iter().enumerate() {
-        let found = discover_job(job, format!("scrape_configs[{index}]"), deadline).await;
-        for report in &found.reports {
+        let mut found_targets = Vec::new();
+        let reports = discover_job(
+            job,
+            format!("scrape_configs[{index}]"),
+            deadline,
+            &mut |target| found_targets.push(target),
+        )
+        .await;
+        for report in &reports {
             assert!(report.error.is_none(), "{report:?}");
             assert_eq!(report.objects_malformed, 0, "{report:?}");
         }
         let endpoints_role = job.job_name.starts_with("k8s-endpoint");
-        let mut targets: Vec<LabelSet> = found
-            .targets
+        let mut targets: Vec<LabelSet> = found_targets
             .iter()
             // Prometheus' ingress.go makes a target of a rule without a host (an
             // empty __address__, which the scrape then refuses); vmagent drops it.
