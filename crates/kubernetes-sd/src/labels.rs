@@ -6,6 +6,8 @@
 //! annotation likewise into `_annotation_` / `_annotationpresent_`, where `k'` is `k`
 //! through [`sanitize_label_name`].
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::target::Target;
@@ -53,12 +55,24 @@ pub(crate) fn meta(role: &str, suffix: &str) -> String {
 /// of `metadata` under `__meta_kubernetes_<role>_` (Prometheus' `addObjectAnnotationsAndLabels`;
 /// the namespace metadata of `attach_metadata.namespace` uses role `namespace`).
 pub fn add_labels_and_annotations(target: &mut Target, role: &str, metadata: &ObjectMeta) {
-    let sets = [
-        ("label", &metadata.labels),
-        ("annotation", &metadata.annotations),
-    ];
-    for (what, map) in sets {
-        let Some(map) = map else { continue };
+    let none = BTreeMap::new();
+    add_label_maps(
+        target,
+        role,
+        metadata.labels.as_ref().unwrap_or(&none),
+        metadata.annotations.as_ref().unwrap_or(&none),
+    );
+}
+
+/// [`add_labels_and_annotations`] from the two maps (a pod's are kept without their
+/// `ObjectMeta`, see [`PodInfo`](crate::roles::pod_info::PodInfo)).
+pub fn add_label_maps(
+    target: &mut Target,
+    role: &str,
+    labels: &BTreeMap<String, String>,
+    annotations: &BTreeMap<String, String>,
+) {
+    for (what, map) in [("label", labels), ("annotation", annotations)] {
         for (key, value) in map {
             let key = sanitize_label_name(key);
             target.insert(meta(role, &format!("{what}_{key}")), value.clone());

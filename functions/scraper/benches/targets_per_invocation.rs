@@ -46,8 +46,7 @@ fn exposition() -> Vec<u8> {
         for series in 0..SERIES_PER_TARGET / 20 {
             let _ = writeln!(
                 text,
-                "app_metric_{family}_total{{method=\"GET\",route=\"/api/v{}/items\",code=\"{}\"}} {}",
-                series % 10,
+                "app_metric_{family}_total{{method=\"GET\",route=\"/api/v1/items/{series}\",code=\"{}\"}} {}",
                 200 + series % 5,
                 series * 17 + family
             );

@@ -27,7 +27,7 @@
 use k8s_openapi::api::core::v1::{EndpointAddress, EndpointPort, Endpoints};
 
 use super::service::service_labels;
-use super::{container_port_labels, containers, pod_labels, Lookup, SeenPods};
+use super::{container_port_labels, pod_labels, Lookup, SeenPods};
 use crate::labels::{self, add_object_meta, merge, NAMESPACE};
 use crate::target::{non_empty, require_namespaced, ObjectError, Target};
 
@@ -120,13 +120,11 @@ impl<'a> Builder<'a> {
         if let Some(pod) = lookup.referenced_pod(reference) {
             self.seen.record(pod, Some(port.port));
             merge(&mut target, &pod_labels(pod, lookup));
-            for (container, init) in containers(pod) {
-                let ports = container.ports.as_deref().unwrap_or_default();
-                if let Some(cport) = ports.iter().find(|c| c.container_port == port.port) {
+            for container in &pod.containers {
+                if let Some(cport) = container.ports.iter().find(|c| c.number == port.port) {
                     container_port_labels(
                         &mut target,
                         container,
-                        init,
                         cport.name.as_ref(),
                         &number,
                         port.protocol.as_ref(),

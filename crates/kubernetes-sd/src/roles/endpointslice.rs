@@ -28,7 +28,7 @@ use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointPort, EndpointSlice};
 
 use super::service::service_labels;
-use super::{container_port_labels, containers, pod_labels, Lookup, SeenPods};
+use super::{container_port_labels, pod_labels, Lookup, SeenPods};
 use crate::labels::{self, add_object_meta, merge, sanitize_label_name, NAMESPACE};
 use crate::target::{require_namespaced, ObjectError, Target};
 
@@ -174,13 +174,11 @@ impl<'a> Builder<'a> {
             self.seen.record(pod, port.port);
             merge(&mut target, &pod_labels(pod, lookup));
             if let (Some(wanted), Some(number)) = (port.port, &number) {
-                for (container, init) in containers(pod) {
-                    let ports = container.ports.as_deref().unwrap_or_default();
-                    if let Some(cport) = ports.iter().find(|c| c.container_port == wanted) {
+                for container in &pod.containers {
+                    if let Some(cport) = container.ports.iter().find(|c| c.number == wanted) {
                         container_port_labels(
                             &mut target,
                             container,
-                            init,
                             cport.name.as_ref(),
                             number,
                             cport.protocol.as_ref(),

@@ -18,17 +18,19 @@ pub mod endpointslice;
 pub mod ingress;
 pub mod node;
 pub mod pod;
+pub mod pod_info;
 pub mod service;
 
 use std::collections::HashMap;
 
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Container, Namespace, Node, ObjectReference, Pod, Service};
+use k8s_openapi::api::core::v1::{Namespace, Node, ObjectReference, Pod, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 
-use crate::labels::{self, add_labels_and_annotations, add_object_meta, go_lowercase};
+use crate::labels::{self, add_label_maps, add_labels_and_annotations, add_object_meta};
 use crate::target::{require_name, require_namespaced, ObjectError, Target};
+use pod_info::{ContainerInfo, PodInfo};
 
 /// Prometheus' `attach_metadata` block: which extra objects' metadata to attach.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -57,7 +59,7 @@ pub struct AttachMetadata {
 #[derive(Debug, Clone, Default)]
 pub struct Lookup {
     attach: AttachMetadata,
-    pods: Namespaced<Pod>,
+    pods: Namespaced<PodInfo>,
     services: Namespaced<Service>,
     replica_sets: Namespaced<ReplicaSet>,
     jobs: Namespaced<Job>,
@@ -98,9 +100,14 @@ impl Lookup {
         self.attach
     }
 
-    /// Adds a pod (the endpoints roles join the pods their addresses reference).
+    /// Adds a pod (the endpoints roles join the pods their addresses reference), kept
+    /// as its [`PodInfo`]: every pod of a cluster may be held at once.
     pub fn insert_pod(&mut self, pod: Pod) -> Result<(), ObjectError> {
-        insert_namespaced(&mut self.pods, "Pod", pod, |p| &p.metadata)
+        let (namespace, name) = require_namespaced("Pod", &pod.metadata)?;
+        let (namespace, name) = (namespace.to_owned(), name.to_owned());
+        let info = PodInfo::new(&pod);
+        self.pods.entry(namespace).or_default().insert(name, info);
+        Ok(())
     }
 
     /// Adds a service (the endpoints roles join the service of the same name, the
@@ -136,7 +143,7 @@ impl Lookup {
     }
 
     /// The pod `namespace/name`, if listed.
-    pub fn pod(&self, namespace: &str, name: &str) -> Option<&Pod> {
+    pub fn pod(&self, namespace: &str, name: &str) -> Option<&PodInfo> {
         get_namespaced(&self.pods, namespace, name)
     }
 
@@ -188,7 +195,7 @@ impl Lookup {
     }
 
     /// The pod an endpoint address references (`targetRef` of kind `Pod`), if listed.
-    fn referenced_pod(&self, reference: Option<&ObjectReference>) -> Option<&Pod> {
+    fn referenced_pod(&self, reference: Option<&ObjectReference>) -> Option<&PodInfo> {
         let reference = reference?;
         if reference.kind.as_deref() != Some("Pod") {
             return None;
@@ -211,52 +218,35 @@ fn controller_of(metadata: &ObjectMeta) -> Option<&OwnerReference> {
 
 /// The labels Prometheus' `podLabels` gives a pod: shared by the pod role's group and
 /// every pod-backed target of the endpoints roles.
-fn pod_labels(pod: &Pod, lookup: &Lookup) -> Target {
-    let status = pod.status.as_ref();
-    let spec = pod.spec.as_ref();
-    let text = |value: Option<&String>| value.cloned().unwrap_or_default();
+fn pod_labels(pod: &PodInfo, lookup: &Lookup) -> Target {
     let mut labels = Target::new();
-    labels.insert(
-        labels::meta("pod", "ip"),
-        text(status.and_then(|s| s.pod_ip.as_ref())),
-    );
-    labels.insert(labels::meta("pod", "ready"), pod_ready(pod));
-    labels.insert(
-        labels::meta("pod", "phase"),
-        text(status.and_then(|s| s.phase.as_ref())),
-    );
+    labels.insert(labels::meta("pod", "ip"), pod.pod_ip.clone());
+    labels.insert(labels::meta("pod", "ready"), pod.ready.clone());
+    labels.insert(labels::meta("pod", "phase"), pod.phase.clone());
     labels.insert(
         labels::meta("pod", "node_name"),
-        text(spec.and_then(|s| s.node_name.as_ref())),
+        pod.node_name.clone().unwrap_or_default(),
     );
-    labels.insert(
-        labels::meta("pod", "host_ip"),
-        text(status.and_then(|s| s.host_ip.as_ref())),
-    );
-    labels.insert(labels::meta("pod", "uid"), text(pod.metadata.uid.as_ref()));
-    add_object_meta(&mut labels, "pod", &pod.metadata);
+    labels.insert(labels::meta("pod", "host_ip"), pod.host_ip.clone());
+    labels.insert(labels::meta("pod", "uid"), pod.uid.clone());
+    labels.insert(labels::meta("pod", "name"), pod.name.clone());
+    add_label_maps(&mut labels, "pod", &pod.labels, &pod.annotations);
 
-    let Some(controller) = controller_of(&pod.metadata) else {
+    let Some((kind, name)) = &pod.controller else {
         return labels;
     };
-    if !controller.kind.is_empty() {
-        labels.insert(
-            labels::meta("pod", "controller_kind"),
-            controller.kind.clone(),
-        );
+    if !kind.is_empty() {
+        labels.insert(labels::meta("pod", "controller_kind"), kind.clone());
     }
-    if !controller.name.is_empty() {
-        labels.insert(
-            labels::meta("pod", "controller_name"),
-            controller.name.clone(),
-        );
+    if !name.is_empty() {
+        labels.insert(labels::meta("pod", "controller_name"), name.clone());
     }
-    let namespace = pod.metadata.namespace.as_deref().unwrap_or_default();
+    let namespace = pod.namespace.as_str();
     let attach = lookup.attach;
-    match controller.kind.as_str() {
+    match kind.as_str() {
         "ReplicaSet" if attach.deployment => {
             let owner = lookup
-                .replica_set(namespace, &controller.name)
+                .replica_set(namespace, name)
                 .and_then(|rs| controller_of(&rs.metadata));
             if let Some(owner) = owner.filter(|o| o.kind == "Deployment") {
                 labels.insert(labels::meta("pod", "deployment_name"), owner.name.clone());
@@ -264,11 +254,11 @@ fn pod_labels(pod: &Pod, lookup: &Lookup) -> Target {
         }
         "Job" => {
             if attach.job {
-                labels.insert(labels::meta("pod", "job_name"), controller.name.clone());
+                labels.insert(labels::meta("pod", "job_name"), name.clone());
             }
             if attach.cronjob {
                 let owner = lookup
-                    .job(namespace, &controller.name)
+                    .job(namespace, name)
                     .and_then(|job| controller_of(&job.metadata));
                 if let Some(owner) = owner.filter(|o| o.kind == "CronJob") {
                     labels.insert(labels::meta("pod", "cronjob_name"), owner.name.clone());
@@ -280,45 +270,11 @@ fn pod_labels(pod: &Pod, lookup: &Lookup) -> Target {
     labels
 }
 
-/// The status of the pod's `Ready` condition in lower case, `unknown` without one (the
-/// docs only mention `true`/`false`).
-fn pod_ready(pod: &Pod) -> String {
-    let conditions = pod
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.as_deref())
-        .unwrap_or_default();
-    conditions
-        .iter()
-        .find(|c| c.type_ == "Ready")
-        .map_or_else(|| "unknown".to_owned(), |c| go_lowercase(&c.status))
-}
-
-/// The pod's containers then its init containers, each with whether it is an init one
-/// (Prometheus appends `InitContainers` to `Containers`; ephemeral ones are not used).
-fn containers(pod: &Pod) -> impl Iterator<Item = (&Container, bool)> {
-    let spec = pod.spec.as_ref();
-    let regular = spec.map(|s| s.containers.as_slice()).unwrap_or_default();
-    let init = spec
-        .and_then(|s| s.init_containers.as_deref())
-        .unwrap_or_default();
-    regular
-        .iter()
-        .map(|c| (c, false))
-        .chain(init.iter().map(|c| (c, true)))
-}
-
-/// The pod's IP, when it has one (none while starting or once evicted).
-fn pod_ip(pod: &Pod) -> Option<&str> {
-    crate::target::non_empty(pod.status.as_ref().and_then(|s| s.pod_ip.as_deref()))
-}
-
 /// The container labels the endpoints roles set on a target; `protocol` is the
 /// protocol each role chooses (the endpoint port's or the container port's).
 fn container_port_labels(
     target: &mut Target,
-    container: &Container,
-    init: bool,
+    container: &ContainerInfo,
     port_name: Option<&String>,
     number: &str,
     protocol: Option<&String>,
@@ -329,7 +285,7 @@ fn container_port_labels(
     );
     target.insert(
         labels::meta("pod", "container_image"),
-        container.image.clone().unwrap_or_default(),
+        container.image.clone(),
     );
     target.insert(
         labels::meta("pod", "container_port_name"),
@@ -343,7 +299,10 @@ fn container_port_labels(
         labels::meta("pod", "container_port_protocol"),
         protocol.cloned().unwrap_or_default(),
     );
-    target.insert(labels::meta("pod", "container_init"), init.to_string());
+    target.insert(
+        labels::meta("pod", "container_init"),
+        container.init.to_string(),
+    );
 }
 
 /// What the endpoints roles remember of a pod-backed endpoint, to add the targets of the
@@ -351,15 +310,15 @@ fn container_port_labels(
 /// walks a Go map, so its order varies).
 #[derive(Default)]
 struct SeenPods<'a> {
-    pods: Vec<(&'a Pod, Vec<i32>)>,
+    pods: Vec<(&'a PodInfo, Vec<i32>)>,
 }
 
 impl<'a> SeenPods<'a> {
-    fn record(&mut self, pod: &'a Pod, port: Option<i32>) {
-        let position = self.pods.iter().position(|(seen, _)| {
-            seen.metadata.namespace == pod.metadata.namespace
-                && seen.metadata.name == pod.metadata.name
-        });
+    fn record(&mut self, pod: &'a PodInfo, port: Option<i32>) {
+        let position = self
+            .pods
+            .iter()
+            .position(|(seen, _)| seen.namespace == pod.namespace && seen.name == pod.name);
         let index = match position {
             Some(index) => index,
             None => {
@@ -378,14 +337,14 @@ impl<'a> SeenPods<'a> {
     fn extra_targets(&self, group: &Target, lookup: &Lookup) -> Vec<Target> {
         let mut targets = Vec::new();
         for (pod, ports) in &self.pods {
-            let Some(ip) = pod_ip(pod) else { continue };
+            let Some(ip) = pod.ip() else { continue };
             let pod_labels = pod_labels(pod, lookup);
-            for (container, init) in containers(pod) {
-                for cport in container.ports.as_deref().unwrap_or_default() {
-                    if ports.contains(&cport.container_port) {
+            for container in &pod.containers {
+                for cport in &container.ports {
+                    if ports.contains(&cport.number) {
                         continue;
                     }
-                    let number = labels::uint_port(cport.container_port);
+                    let number = labels::uint_port(cport.number);
                     let mut target = group.clone();
                     target.insert(
                         labels::ADDRESS.to_owned(),
@@ -394,7 +353,6 @@ impl<'a> SeenPods<'a> {
                     container_port_labels(
                         &mut target,
                         container,
-                        init,
                         cport.name.as_ref(),
                         &number,
                         cport.protocol.as_ref(),

@@ -20,7 +20,8 @@
 
 use k8s_openapi::api::core::v1::Pod;
 
-use super::{containers, pod_ip, pod_labels, Lookup};
+use super::pod_info::PodInfo;
+use super::{pod_labels, Lookup};
 use crate::labels::{self, NAMESPACE};
 use crate::target::{require_namespaced, ObjectError, Target};
 
@@ -28,54 +29,44 @@ use crate::target::{require_namespaced, ObjectError, Target};
 /// replica set and job the `attach_metadata` switches ask for.
 pub fn targets(pod: &Pod, lookup: &Lookup) -> Result<Vec<Target>, ObjectError> {
     let (namespace, _) = require_namespaced("Pod", &pod.metadata)?;
-    let Some(ip) = pod_ip(pod) else {
+    let info = PodInfo::new(pod);
+    let Some(ip) = info.ip() else {
         return Ok(Vec::new());
     };
-    let node_name = pod.spec.as_ref().and_then(|s| s.node_name.as_deref());
+    let node_name = info.node_name.as_deref();
     if lookup.attach.node && node_name.and_then(|n| lookup.node(n)).is_none() {
         return Ok(Vec::new());
     }
 
-    let mut group = pod_labels(pod, lookup);
+    let mut group = pod_labels(&info, lookup);
     group.insert(NAMESPACE.to_owned(), namespace.to_owned());
     lookup.add_node_labels(&mut group, node_name);
     lookup.add_namespace_labels(&mut group, namespace);
 
-    let status = pod.status.as_ref();
     let mut targets = Vec::new();
-    for (container, init) in containers(pod) {
-        let statuses = if init {
-            status.and_then(|s| s.init_container_statuses.as_deref())
-        } else {
-            status.and_then(|s| s.container_statuses.as_deref())
-        };
-        let container_id = statuses
-            .unwrap_or_default()
-            .iter()
-            .find(|s| s.name == container.name)
-            .and_then(|s| s.container_id.clone())
-            .unwrap_or_default();
-
+    for container in &info.containers {
         let mut base = group.clone();
         base.insert(
             labels::meta("pod", "container_name"),
             container.name.clone(),
         );
-        base.insert(labels::meta("pod", "container_id"), container_id);
+        base.insert(labels::meta("pod", "container_id"), container.id.clone());
         base.insert(
             labels::meta("pod", "container_image"),
-            container.image.clone().unwrap_or_default(),
+            container.image.clone(),
         );
-        base.insert(labels::meta("pod", "container_init"), init.to_string());
+        base.insert(
+            labels::meta("pod", "container_init"),
+            container.init.to_string(),
+        );
 
-        let ports = container.ports.as_deref().unwrap_or_default();
-        if ports.is_empty() {
+        if container.ports.is_empty() {
             base.insert(labels::ADDRESS.to_owned(), ip.to_owned());
             targets.push(base);
             continue;
         }
-        for port in ports {
-            let number = labels::uint_port(port.container_port);
+        for port in &container.ports {
+            let number = labels::uint_port(port.number);
             let mut target = base.clone();
             target.insert(
                 labels::ADDRESS.to_owned(),
