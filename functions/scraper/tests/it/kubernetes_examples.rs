@@ -4,7 +4,9 @@
 //! stand-in, `tests/moto/launcher.py`), EKS tokens signed with the function's
 //! credentials and checked by the stand-in, the realistic cluster of
 //! `tests/k8s_standin/discovery_cluster.json`, and a node whose kubelet is a real
-//! node-exporter, scraped through the API server's node proxy.
+//! node-exporter, scraped through the API server's node proxy (and, as a hostNetwork
+//! pod, through the pod proxy). Prometheus' own Kubernetes example runs with only its
+//! auth lines changed.
 
 use std::collections::BTreeSet;
 
@@ -339,6 +341,195 @@ async fn every_example_finds_its_targets_on_a_realistic_cluster() {
     let requests = stack.standin.requests().await.expect("requests");
     assert!(requests.len() > 10, "{requests:#?}");
     for r in &requests {
+        assert_eq!(r["auth_ok"], true, "{r}");
+    }
+    assert_within_rbac(&stack.standin, "metrics-pipeline-scraper")
+        .await
+        .expect("rbac");
+}
+
+/// `url`s of the targets of `job` in a run.
+fn job_urls(run: &Run, job: &str) -> BTreeSet<String> {
+    targets(run)
+        .into_iter()
+        .filter(|(j, _, _)| j == job)
+        .map(|(_, url, _)| url)
+        .collect()
+}
+
+#[tokio::test]
+async fn prometheus_own_kubernetes_example_runs_with_only_its_auth_lines_changed() {
+    let stack = stack().await;
+    // The API server's own service and endpoints, as every cluster has them.
+    stack
+        .standin
+        .load(json!([
+            {
+                "apiVersion": "v1", "kind": "Service",
+                "metadata": {"name": "kubernetes", "namespace": "default", "uid": "svc-k8s",
+                             "labels": {"component": "apiserver", "provider": "kubernetes"}},
+                "spec": {"type": "ClusterIP", "clusterIP": "172.20.0.1",
+                         "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 443}]}
+            },
+            {
+                "apiVersion": "v1", "kind": "Endpoints",
+                "metadata": {"name": "kubernetes", "namespace": "default", "uid": "ep-k8s",
+                             "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+                "subsets": [{"addresses": [{"ip": "127.0.0.71"}, {"ip": "127.0.0.72"}],
+                             "ports": [{"name": "https", "port": 443, "protocol": "TCP"}]}]
+            }
+        ]))
+        .await
+        .expect("default/kubernetes");
+    let run = run_example(&stack, "prometheus-kubernetes.yaml").await;
+    let check = |job: &str, expected: BTreeSet<String>| {
+        assert_eq!(job_urls(&run, job), expected, "{job}: {}", run.summary);
+    };
+    // Only the `https` port of default/kubernetes (443 is https' default port).
+    check(
+        "kubernetes-apiservers",
+        set(&["https://127.0.0.71/metrics", "https://127.0.0.72/metrics"]),
+    );
+    // Every node at its address by Prometheus' precedence (InternalIP first; node-c
+    // has only a Hostname) and its kubelet port.
+    let kubelets = [
+        "127.0.0.31:10250".to_string(),
+        "127.0.0.32:10250".to_string(),
+        format!("127.0.0.61:{}", stack.kubelet_port),
+        "node-c:10250".to_string(),
+    ];
+    for (job, path) in [
+        ("kubernetes-nodes", "/metrics"),
+        ("kubernetes-cadvisor", "/metrics/cadvisor"),
+    ] {
+        check(
+            job,
+            kubelets
+                .iter()
+                .map(|k| format!("https://{k}{path}"))
+                .collect(),
+        );
+    }
+    // Every endpoint port, plus the container ports of backing pods no endpoint port
+    // covers (Prometheus' endpoints role).
+    check(
+        "kubernetes-service-endpoints",
+        [
+            "127.0.0.21:5005",
+            "127.0.0.21:8080",
+            "127.0.0.21:9102",
+            "127.0.0.22:5005",
+            "127.0.0.22:8080",
+            "127.0.0.22:9102",
+            "127.0.0.23:15020",
+            "127.0.0.23:15090",
+            "127.0.0.23:9000",
+            "127.0.0.23:9100",
+            "127.0.0.25:8080",
+            "127.0.0.25:8081",
+            "127.0.0.26:15020",
+            "127.0.0.26:15090",
+            "127.0.0.26:9000",
+            "127.0.0.26:9100",
+            "127.0.0.28:8080",
+            "127.0.0.29:8080",
+            "127.0.0.31:9100",
+            "127.0.0.32:9100",
+            "127.0.0.71:443",
+            "127.0.0.72:443",
+        ]
+        .iter()
+        .map(|a| format!("http://{a}/metrics"))
+        .collect(),
+    );
+    // Services and ingresses probed through the blackbox exporter, the probed URL as
+    // the `target` parameter; the host-less ingress rule has no address, so its
+    // `target` rule does not match (as in Prometheus).
+    let probe = "http://blackbox-exporter.example.com:9115/probe?module=http_2xx";
+    check(
+        "kubernetes-services",
+        [
+            "api-headless.mesh.svc%3A15090",
+            "api-headless.mesh.svc%3A9000",
+            "external-db.default.svc%3A5432",
+            "kube-state-metrics.monitoring.svc%3A8080",
+            "kube-state-metrics.monitoring.svc%3A8081",
+            "kubernetes.default.svc%3A443",
+            "legacy.default.svc%3A8080",
+            "node-exporter.monitoring.svc%3A9100",
+            "web.default.svc%3A80",
+            "web.default.svc%3A9102",
+        ]
+        .iter()
+        .map(|t| format!("{probe}&target={t}"))
+        .collect(),
+    );
+    let mut ingresses: BTreeSet<String> = [
+        "http%3A%2F%2Fapi.shop.example.com%2Fv1",
+        "https%3A%2F%2Fshop.example.com%2F",
+        "https%3A%2F%2Fshop.example.com%2Fmetrics",
+        "https%3A%2F%2Fwww.shop.example.com%2F",
+    ]
+    .iter()
+    .map(|t| format!("{probe}&target={t}"))
+    .collect();
+    ingresses.insert(probe.to_string());
+    check("kubernetes-ingresses", ingresses);
+    // Every container port of every pod with an IP, and one port-less target per
+    // container without ports (the completed Job's pod too: it still has its IP).
+    check(
+        "kubernetes-pods",
+        [
+            "127.0.0.21",
+            "127.0.0.21:5005",
+            "127.0.0.21:8080",
+            "127.0.0.21:9102",
+            "127.0.0.22",
+            "127.0.0.22:5005",
+            "127.0.0.22:8080",
+            "127.0.0.22:9102",
+            "127.0.0.23",
+            "127.0.0.23:15020",
+            "127.0.0.23:15090",
+            "127.0.0.23:9000",
+            "127.0.0.23:9100",
+            "127.0.0.24:9091",
+            "127.0.0.25:8080",
+            "127.0.0.26",
+            "127.0.0.26:15020",
+            "127.0.0.26:15090",
+            "127.0.0.26:9000",
+            "127.0.0.26:9100",
+            "127.0.0.27",
+            "127.0.0.27:5005",
+            "127.0.0.27:8080",
+            "127.0.0.27:9102",
+            "127.0.0.31:9100",
+            "127.0.0.32:9100",
+        ]
+        .iter()
+        .map(|a| format!("http://{a}/metrics"))
+        .collect(),
+    );
+    // The relabeled labels reach Prometheus on every target's `up` series.
+    for (query, expected) in [
+        (
+            "count(up{job=\"kubernetes-service-endpoints\", kubernetes_namespace=\"monitoring\", kubernetes_name=\"kube-state-metrics\"})",
+            2.0,
+        ),
+        (
+            "count(up{job=\"kubernetes-pods\", kubernetes_namespace=\"mesh\", kubernetes_pod_name=\"api-6c8f7d9b4-9tqzl\"})",
+            5.0,
+        ),
+    ] {
+        let found = stack
+            .prometheus
+            .query_until_found(query)
+            .await
+            .expect("query");
+        assert_eq!(found.first().map(|(_, n)| *n), Some(expected), "{query}");
+    }
+    for r in stack.standin.requests().await.expect("requests") {
         assert_eq!(r["auth_ok"], true, "{r}");
     }
     assert_within_rbac(&stack.standin, "metrics-pipeline-scraper")
