@@ -27,7 +27,7 @@
 use k8s_openapi::api::core::v1::{EndpointAddress, EndpointPort, Endpoints};
 
 use super::service::service_labels;
-use super::{container_port_labels, pod_labels, Lookup, SeenPods};
+use super::{container_port_labels, Lookup, SeenPods};
 use crate::labels::{self, add_object_meta, merge, NAMESPACE};
 use crate::target::{non_empty, require_namespaced, ObjectError, Target};
 
@@ -62,7 +62,7 @@ pub fn targets(endpoints: &Endpoints, lookup: &Lookup) -> Result<Vec<Target>, Ob
     let Builder {
         seen, mut targets, ..
     } = builder;
-    targets.extend(seen.extra_targets(&group, lookup));
+    targets.extend(seen.extra_targets(&group));
     Ok(targets)
 }
 
@@ -118,8 +118,7 @@ impl<'a> Builder<'a> {
 
         let lookup: &'a Lookup = self.lookup;
         if let Some(pod) = lookup.referenced_pod(reference) {
-            self.seen.record(pod, Some(port.port));
-            merge(&mut target, &pod_labels(pod, lookup));
+            merge(&mut target, self.seen.record(pod, Some(port.port), lookup));
             for container in &pod.containers {
                 if let Some(cport) = container.ports.iter().find(|c| c.number == port.port) {
                     container_port_labels(

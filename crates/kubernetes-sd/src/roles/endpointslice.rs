@@ -28,7 +28,7 @@ use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointPort, EndpointSlice};
 
 use super::service::service_labels;
-use super::{container_port_labels, pod_labels, Lookup, SeenPods};
+use super::{container_port_labels, Lookup, SeenPods};
 use crate::labels::{self, add_object_meta, merge, sanitize_label_name, NAMESPACE};
 use crate::target::{require_namespaced, ObjectError, Target};
 
@@ -77,7 +77,7 @@ pub fn targets(slice: &EndpointSlice, lookup: &Lookup) -> Result<Vec<Target>, Ob
     let Builder {
         seen, mut targets, ..
     } = builder;
-    targets.extend(seen.extra_targets(&group, lookup));
+    targets.extend(seen.extra_targets(&group));
     Ok(targets)
 }
 
@@ -171,8 +171,7 @@ impl<'a> Builder<'a> {
 
         let lookup: &'a Lookup = self.lookup;
         if let Some(pod) = lookup.referenced_pod(reference) {
-            self.seen.record(pod, port.port);
-            merge(&mut target, &pod_labels(pod, lookup));
+            merge(&mut target, self.seen.record(pod, port.port, lookup));
             if let (Some(wanted), Some(number)) = (port.port, &number) {
                 for container in &pod.containers {
                     if let Some(cport) = container.ports.iter().find(|c| c.number == wanted) {

@@ -305,43 +305,53 @@ fn container_port_labels(
     );
 }
 
-/// What the endpoints roles remember of a pod-backed endpoint, to add the targets of the
-/// pod's container ports that no endpoint port covered (in first-seen order; Prometheus
-/// walks a Go map, so its order varies).
+/// What the endpoints roles remember of a pod-backed endpoint: its labels (built once,
+/// however many addresses and ports reference it) and the ports endpoint ports covered,
+/// to add the targets of the pod's container ports that none covered (in first-seen
+/// order; Prometheus walks a Go map, so its order varies).
 #[derive(Default)]
 struct SeenPods<'a> {
-    pods: Vec<(&'a PodInfo, Vec<i32>)>,
+    pods: Vec<SeenPod<'a>>,
+}
+
+struct SeenPod<'a> {
+    pod: &'a PodInfo,
+    labels: Target,
+    ports: Vec<i32>,
 }
 
 impl<'a> SeenPods<'a> {
-    fn record(&mut self, pod: &'a PodInfo, port: Option<i32>) {
+    /// Notes that an endpoint `port` (if any) of `pod` was covered; the pod's labels.
+    fn record(&mut self, pod: &'a PodInfo, port: Option<i32>, lookup: &Lookup) -> &Target {
         let position = self
             .pods
             .iter()
-            .position(|(seen, _)| seen.namespace == pod.namespace && seen.name == pod.name);
-        let index = match position {
-            Some(index) => index,
-            None => {
-                self.pods.push((pod, Vec::new()));
-                self.pods.len() - 1
-            }
-        };
-        if let (Some(port), Some((_, ports))) = (port, self.pods.get_mut(index)) {
-            ports.push(port);
+            .position(|seen| seen.pod.namespace == pod.namespace && seen.pod.name == pod.name);
+        let index = position.unwrap_or_else(|| {
+            self.pods.push(SeenPod {
+                pod,
+                labels: pod_labels(pod, lookup),
+                ports: Vec::new(),
+            });
+            self.pods.len() - 1
+        });
+        let seen = &mut self.pods[index];
+        if let Some(port) = port {
+            seen.ports.push(port);
         }
+        &seen.labels
     }
 
     /// Targets for every container port of the seen pods that no endpoint port matched:
     /// `<pod IP>:<port>` with the container labels and the pod's labels (no endpoint
     /// labels). Pods without an IP give none.
-    fn extra_targets(&self, group: &Target, lookup: &Lookup) -> Vec<Target> {
+    fn extra_targets(&self, group: &Target) -> Vec<Target> {
         let mut targets = Vec::new();
-        for (pod, ports) in &self.pods {
-            let Some(ip) = pod.ip() else { continue };
-            let pod_labels = pod_labels(pod, lookup);
-            for container in &pod.containers {
+        for seen in &self.pods {
+            let Some(ip) = seen.pod.ip() else { continue };
+            for container in &seen.pod.containers {
                 for cport in &container.ports {
-                    if ports.contains(&cport.number) {
+                    if seen.ports.contains(&cport.number) {
                         continue;
                     }
                     let number = labels::uint_port(cport.number);
@@ -357,7 +367,7 @@ impl<'a> SeenPods<'a> {
                         &number,
                         cport.protocol.as_ref(),
                     );
-                    labels::merge(&mut target, &pod_labels);
+                    labels::merge(&mut target, &seen.labels);
                     targets.push(target);
                 }
             }
