@@ -61,6 +61,25 @@ else
   say "Python packages present: as pinned in scripts/requirements-test.txt"
 fi
 
+# checkov in a virtualenv of its own: its pins conflict with moto's (see the file).
+CHECKOV_VENV="$ROOT/.venv-checkov"
+CHECKOV_REQUIREMENTS="$ROOT/scripts/requirements-checkov.txt"
+CHECKOV_STAMP="$CHECKOV_VENV/.requirements.sha256"
+if [ ! -x "$CHECKOV_VENV/bin/python" ]; then
+  say "creating virtualenv $CHECKOV_VENV"
+  python3 -m venv "$CHECKOV_VENV"
+fi
+wanted="$(sha256sum "$CHECKOV_REQUIREMENTS" | cut -d' ' -f1)"
+installed="$(cat "$CHECKOV_STAMP" 2>/dev/null || true)"
+if [ "$wanted" != "$installed" ] || [ ! -x "$CHECKOV_VENV/bin/checkov" ]; then
+  say "pip install -r scripts/requirements-checkov.txt"
+  rm -f "$CHECKOV_STAMP"
+  "$CHECKOV_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$CHECKOV_REQUIREMENTS"
+  printf '%s\n' "$wanted" >"$CHECKOV_STAMP"
+else
+  say "checkov present: as pinned in scripts/requirements-checkov.txt"
+fi
+
 # Lambda functions run on arm64 (Graviton): cargo lambda cross-compiles with zig.
 ARM64_TARGET=aarch64-unknown-linux-gnu
 if rustup target list --installed 2>/dev/null | grep -qx "$ARM64_TARGET"; then
@@ -79,3 +98,4 @@ say "cargo-lambda: $("$VENV/bin/cargo-lambda" lambda --version 2>&1 | head -n1)"
 say "zig: $("$VENV/bin/python" -m ziglang version 2>&1 | head -n1)"
 say "cfn-lint: $("$VENV/bin/cfn-lint" --version 2>&1 | head -n1)"
 say "sam: $(SAM_CLI_TELEMETRY=0 "$VENV/bin/sam" --version 2>&1 | head -n1)"
+say "checkov: $("$CHECKOV_VENV/bin/checkov" --version 2>&1 | tail -n1)"

@@ -20,7 +20,7 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   outside="$(git grep -n -I -e '\.\./shared' || true)"
 else
   outside="$(grep -rnI -e '\.\./shared' --exclude-dir=.git --exclude-dir=target \
-    --exclude-dir=.venv --exclude-dir=.local . || true)"
+    --exclude-dir=.venv --exclude-dir=.venv-checkov --exclude-dir=.local . || true)"
 fi
 if [ -n "$outside" ]; then
   printf '%s\n' "$outside"
@@ -36,6 +36,11 @@ cfn-lint infra/template.yaml
 echo "== sam validate --lint"
 # Offline: the lint and the SAM translation need no AWS account (any region will do).
 (cd infra && SAM_CLI_TELEMETRY=0 sam validate --lint --region us-east-1 && SAM_CLI_TELEMETRY=0 sam validate --region us-east-1)
+echo "== checkov infra/template.yaml"
+# Fails on any finding that is not suppressed, with its reason, next to its resource.
+# --skip-download: offline, no Prisma Cloud guideline lookup.
+"$ROOT/.venv-checkov/bin/checkov" --file infra/template.yaml --framework cloudformation \
+  --compact --quiet --skip-download
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"

@@ -41,6 +41,7 @@ const ALL_ON: &[(&str, &str)] = &[
         "PipelineAlarmExtraTopicArn",
         "arn:aws:sns:us-east-1:123456789012:ops",
     ),
+    ("EncryptionKey", "create"),
 ];
 
 /// Action -> resources over a role's resolved Allow statements.
@@ -107,6 +108,8 @@ fn each_role_gets_exactly_what_its_function_calls() {
     let queue = |name: &str| arn("sqs", name);
     let write_logs: &[&str] = &["logs:CreateLogStream", "logs:PutLogEvents"];
 
+    let key = arn("kms", "key/PipelineKey");
+    let messages: &[&str] = &["kms:GenerateDataKey", "kms:Decrypt"];
     let scraper_logs = logs("ScraperLogGroup");
     let scraper_queue = queue("ScraperFailureQueue");
     let prod = arn("eks", "cluster/prod-a");
@@ -130,6 +133,7 @@ fn each_role_gets_exactly_what_its_function_calls() {
                 &["*"]
             ),
             (&["sqs:SendMessage"], &[&scraper_queue]),
+            (messages, &[&key]),
             (&["eks:DescribeCluster"], &[&prod, &stage]),
             (
                 &["sts:AssumeRole"],
@@ -200,7 +204,20 @@ fn each_role_gets_exactly_what_its_function_calls() {
                 ]
             ),
             (&["sqs:SendMessage"], &[&handler_queue]),
+            (messages, &[&key]),
+            (&["kms:Encrypt", "kms:DescribeKey"], &[&key]),
         ])
+    );
+    // The table's key grants hold only through DynamoDB.
+    let handler_statements =
+        iam_check::role_statements(&resolver, "AlarmHandlerRole").expect("statements");
+    let table_key = handler_statements
+        .iter()
+        .find(|s| s["Sid"] == "EncryptedTable")
+        .expect("EncryptedTable");
+    assert_eq!(
+        table_key["Condition"],
+        serde_json::json!({"StringEquals": {"kms:ViaService": "dynamodb.us-east-1.amazonaws.com"}})
     );
 
     let scaler_logs = logs("ScalerLogGroup");
@@ -214,6 +231,7 @@ fn each_role_gets_exactly_what_its_function_calls() {
             (&["cloudwatch:DescribeAlarms"], &["*"]),
             (&["eks:DescribeCluster"], &[&prod, &stage]),
             (&["sqs:SendMessage"], &[&scaler_queue]),
+            (messages, &[&key]),
         ])
     );
 
@@ -224,6 +242,7 @@ fn each_role_gets_exactly_what_its_function_calls() {
         expect(&[
             (&["lambda:InvokeFunction"], &[&function, &versions]),
             (&["sqs:SendMessage"], &[&scraper_queue]),
+            (messages, &[&key]),
         ])
     );
 }
@@ -241,6 +260,26 @@ fn optional_grants_are_absent_by_default() {
     );
     let handler = grants(&resolver, "AlarmHandlerRole");
     assert_eq!(handler["sns:Publish"].len(), 2, "{handler:#?}");
+    for role in [
+        "ScraperRole",
+        "AlarmHandlerRole",
+        "ScalerRole",
+        "SchedulerRole",
+    ] {
+        let granted = grants(&resolver, role);
+        assert!(
+            !granted.keys().any(|a| a.starts_with("kms:")),
+            "{role}: no key, no kms grant: {granted:#?}"
+        );
+    }
+    assert!(
+        !resolver
+            .resources()
+            .expect("resources")
+            .iter()
+            .any(|(_, r)| r["Type"] == "AWS::KMS::Key"),
+        "no key is created by default"
+    );
     let scaler = grants(&resolver, "ScalerRole");
     assert!(!scaler.contains_key("eks:DescribeCluster"), "{scaler:#?}");
     // The default prefix.
@@ -341,6 +380,217 @@ fn the_alerts_topic_policy_admits_amp_cloudwatch_and_an_optional_grafana_role_on
             .map(Vec::len),
         Some(2),
         "no Grafana statement without a Grafana role"
+    );
+}
+
+/// The resolved statements of `PipelineKey`'s policy.
+fn key_policy(resolver: &Resolver) -> Vec<Value> {
+    let (_, key) = resolver
+        .resources()
+        .expect("resources")
+        .into_iter()
+        .find(|(id, _)| id == "PipelineKey")
+        .expect("PipelineKey");
+    let key = resolver.resolve(&key).expect("resolves").expect("value");
+    key["Properties"]["KeyPolicy"]["Statement"]
+        .as_array()
+        .expect("statements")
+        .clone()
+}
+
+#[test]
+fn the_created_key_admits_exactly_the_services_that_write_into_what_it_encrypts() {
+    let template = template();
+    let resolver = Resolver::new(&template, ALL_ON).expect("resolves");
+    let statements = key_policy(&resolver);
+    let by_sid = |sid: &str| {
+        statements
+            .iter()
+            .find(|s| s["Sid"] == sid)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {sid}"))
+    };
+    let publish = serde_json::json!(["kms:GenerateDataKey", "kms:Decrypt"]);
+    let cloudwatch = by_sid("CloudWatchAlarmsPublish");
+    assert_eq!(
+        cloudwatch["Principal"],
+        serde_json::json!({"Service": "cloudwatch.amazonaws.com"})
+    );
+    assert_eq!(cloudwatch["Action"], publish);
+    assert_eq!(
+        cloudwatch["Condition"],
+        serde_json::json!({"ArnLike": {"aws:SourceArn": arn("cloudwatch", "alarm:*")}, "StringEquals": {"aws:SourceAccount": ACCOUNT}})
+    );
+    let amp = by_sid("AmpAlertManagerPublish");
+    assert_eq!(
+        amp["Principal"],
+        serde_json::json!({"Service": "aps.amazonaws.com"})
+    );
+    assert_eq!(amp["Action"], publish);
+    assert_eq!(
+        amp["Condition"],
+        serde_json::json!({"ArnEquals": {"aws:SourceArn": WORKSPACE}, "StringEquals": {"aws:SourceAccount": ACCOUNT}})
+    );
+    let sns = by_sid("SnsDeadLetters");
+    assert_eq!(
+        sns["Principal"],
+        serde_json::json!({"Service": "sns.amazonaws.com"})
+    );
+    assert_eq!(
+        sns["Condition"],
+        serde_json::json!({"StringEquals": {"aws:SourceAccount": ACCOUNT}})
+    );
+    let events = by_sid("EventBridgeDeadLetters");
+    assert_eq!(
+        events["Principal"],
+        serde_json::json!({"Service": "events.amazonaws.com"})
+    );
+    assert_eq!(events["Action"], publish);
+    let logs = by_sid("LogsEncryptsTheLogGroups");
+    assert_eq!(
+        logs["Principal"],
+        serde_json::json!({"Service": "logs.us-east-1.amazonaws.com"})
+    );
+    assert_eq!(
+        logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"],
+        arn("logs", "log-group:/aws/lambda/metrics-pipeline-*")
+    );
+    let grafana = by_sid("GrafanaPublish");
+    assert_eq!(
+        grafana["Principal"]["AWS"],
+        "arn:aws:iam::111122223333:role/grafana"
+    );
+    assert_eq!(grafana["Action"], publish);
+    let account = by_sid("AccountAdministersAndDelegatesToIam");
+    assert_eq!(
+        account["Principal"],
+        serde_json::json!({"AWS": format!("arn:aws:iam::{ACCOUNT}:root")})
+    );
+    assert_eq!(statements.len(), 7);
+    for statement in &statements {
+        assert_eq!(statement["Resource"], "*", "{statement}");
+    }
+    let problems = iam_check::check_resolved(&resolver).expect("resolves");
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn a_given_key_is_used_as_it_is_and_encrypts_topics_queues_table_and_logs() {
+    let template = template();
+    let given = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let resolver = Resolver::new(
+        &template,
+        &[("AmpWorkspaceArn", WORKSPACE), ("EncryptionKey", given)],
+    )
+    .expect("resolves");
+    let resources = resolver.resources().expect("resources");
+    assert!(
+        !resources.iter().any(|(_, r)| r["Type"] == "AWS::KMS::Key"),
+        "a given key: none created"
+    );
+    for role in [
+        "ScraperRole",
+        "AlarmHandlerRole",
+        "ScalerRole",
+        "SchedulerRole",
+    ] {
+        let granted = grants(&resolver, role);
+        assert_eq!(
+            granted["kms:GenerateDataKey"],
+            BTreeSet::from([given.to_string()]),
+            "{role}"
+        );
+    }
+    let property = |id: &str, name: &str| {
+        let (_, resource) = resources
+            .iter()
+            .find(|(i, _)| i == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {id}"));
+        let resource = resolver
+            .resolve(&resource)
+            .expect("resolves")
+            .expect("value");
+        resource["Properties"][name].clone()
+    };
+    for topic in ["AlertsTopic", "NotificationsTopic", "ScalerTopic"] {
+        assert_eq!(property(topic, "KmsMasterKeyId"), given, "{topic}");
+    }
+    for queue in [
+        "ScraperFailureQueue",
+        "AlarmHandlerFailureQueue",
+        "ScalerFailureQueue",
+    ] {
+        assert_eq!(property(queue, "KmsMasterKeyId"), given, "{queue}");
+        assert_eq!(
+            property(queue, "SqsManagedSseEnabled"),
+            Value::Null,
+            "{queue}"
+        );
+    }
+    for group in ["ScraperLogGroup", "AlarmHandlerLogGroup", "ScalerLogGroup"] {
+        assert_eq!(property(group, "KmsKeyId"), given, "{group}");
+    }
+    assert_eq!(
+        property("IdempotencyTable", "SSESpecification"),
+        serde_json::json!({"SSEEnabled": true, "SSEType": "KMS", "KMSMasterKeyId": given})
+    );
+
+    // Without a key: SSE-SQS on the queues, the AWS managed key on the notifications
+    // topic, and the topics CloudWatch and AMP publish to left as they must be.
+    let defaults = Resolver::new(&template, &[("AmpWorkspaceArn", WORKSPACE)]).expect("resolves");
+    let resources = defaults.resources().expect("resources");
+    let property = |id: &str, name: &str| {
+        let (_, resource) = resources
+            .iter()
+            .find(|(i, _)| i == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {id}"));
+        let resource = defaults
+            .resolve(&resource)
+            .expect("resolves")
+            .expect("value");
+        resource["Properties"][name].clone()
+    };
+    assert_eq!(
+        property("ScraperFailureQueue", "SqsManagedSseEnabled"),
+        true
+    );
+    assert_eq!(
+        property("NotificationsTopic", "KmsMasterKeyId"),
+        "alias/aws/sns"
+    );
+    assert_eq!(property("AlertsTopic", "KmsMasterKeyId"), Value::Null);
+    assert_eq!(
+        property("IdempotencyTable", "PointInTimeRecoverySpecification"),
+        serde_json::json!({"PointInTimeRecoveryEnabled": "true"})
+    );
+}
+
+#[test]
+fn the_checker_refuses_key_policy_statements_that_name_other_resources() {
+    let template = cfn::parse(
+        r#"
+Resources:
+  Key:
+    Type: AWS::KMS::Key
+    Properties:
+      KeyPolicy:
+        Statement:
+          - {Sid: Other, Effect: Allow, Principal: {Service: sns.amazonaws.com}, Action: kms:Decrypt, Resource: "arn:aws:kms:us-east-1:123456789012:key/other"}
+          - {Sid: Open, Effect: Allow, Principal: {AWS: '*'}, Action: kms:Decrypt, Resource: "*"}
+          - {Sid: Wild, Effect: Allow, Principal: {Service: sns.amazonaws.com}, Action: "kms:*", Resource: "*"}
+          - {Sid: Fine, Effect: Allow, Principal: {Service: sns.amazonaws.com}, Action: kms:Decrypt, Resource: "*"}
+"#,
+    )
+    .expect("parses");
+    assert_eq!(
+        iam_check::check_structure(&template),
+        vec![
+            "Key key policy statement Other: a key policy statement's Resource must be \"*\" (this key), not \"arn:aws:kms:us-east-1:123456789012:key/other\"".to_string(),
+            "Key key policy statement Open: Principal is everyone (*)".to_string(),
+            "Key key policy statement Wild: wildcard action kms:*".to_string(),
+        ]
     );
 }
 

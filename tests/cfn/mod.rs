@@ -443,6 +443,7 @@ impl<'a> Resolver<'a> {
             ("AWS::DynamoDB::Table", "Arn") => arn("dynamodb", format!("table/{id}")),
             ("AWS::Events::Rule", "Arn") => arn("events", format!("rule/{id}")),
             ("AWS::SNS::Topic", "TopicArn") => arn("sns", id.to_string()),
+            ("AWS::KMS::Key", "Arn") => arn("kms", format!("key/{id}")),
             _ => {
                 return Err(format!(
                     "Fn::GetAtt {id}.{attribute} ({kind}) is not modelled"

@@ -9,6 +9,8 @@
 //! - a resource is `*` (or an ARN whose service or resource part is `*`) while one of
 //!   its actions is not in [`STAR_ONLY_ACTIONS`];
 //! - a resource policy's principal is everyone (`*`);
+//! - a KMS key policy's statement names a resource other than `*` (in a key policy `*`
+//!   means the key itself, and only that), or its principal is everyone;
 //! - a policy cannot be seen: managed policies (`ManagedPolicyArns`, a SAM managed
 //!   policy name) and SAM policy templates must be written out as statements.
 //!
@@ -63,6 +65,8 @@ enum Kind {
     Trust,
     /// Resource policy: `Principal` and `Resource`.
     ResourcePolicy,
+    /// KMS key policy: `Principal`, and `Resource: "*"`, which means this key.
+    KeyPolicy,
 }
 
 /// One policy document found in a template, with where it is.
@@ -220,6 +224,13 @@ fn documents<'v>(id: &str, resource: &'v Value, problems: &mut Vec<String>) -> V
                 properties.get("PolicyDocument"),
             );
         }
+        "AWS::KMS::Key" => {
+            push(
+                format!("{id} key policy"),
+                Kind::KeyPolicy,
+                properties.get("KeyPolicy"),
+            );
+        }
         "AWS::Serverless::Function" | "AWS::Serverless::StateMachine" => {
             let policies = properties.get("Policies");
             let items: Vec<&Value> = match policies {
@@ -362,6 +373,13 @@ fn check_statement(location: &str, kind: Kind, statement: &Value, problems: &mut
     match (kind, statement.get("Resource")) {
         (Kind::Trust, _) => {}
         (_, None) => problems.push(format!("{at}: no Resource")),
+        (Kind::KeyPolicy, Some(resource)) => {
+            if resource.as_str() != Some("*") {
+                problems.push(format!(
+                    "{at}: a key policy statement's Resource must be \"*\" (this key), not {resource}"
+                ));
+            }
+        }
         (_, Some(resource)) => {
             let (resources, _) = items(resource);
             let wildcards: Vec<&String> = resources
