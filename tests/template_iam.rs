@@ -205,20 +205,49 @@ fn each_role_gets_exactly_what_its_function_calls() {
             ),
             (&["sqs:SendMessage"], &[&handler_queue]),
             (messages, &[&key]),
-            (&["kms:Encrypt", "kms:DescribeKey"], &[&key]),
+            (
+                &[
+                    "kms:Encrypt",
+                    "kms:Decrypt",
+                    "kms:GenerateDataKey",
+                    "kms:DescribeKey"
+                ],
+                &[&key]
+            ),
         ])
     );
-    // The table's key grants hold only through DynamoDB.
-    let handler_statements =
-        iam_check::role_statements(&resolver, "AlarmHandlerRole").expect("statements");
-    let table_key = handler_statements
-        .iter()
-        .find(|s| s["Sid"] == "EncryptedTable")
-        .expect("EncryptedTable");
+    // Every kms grant holds only through the service that uses the key.
+    let via = |role: &str, sid: &str| {
+        iam_check::role_statements(&resolver, role)
+            .expect("statements")
+            .into_iter()
+            .find(|s| s["Sid"] == sid)
+            .map(|s| s["Condition"].clone())
+            .unwrap_or_else(|| panic!("{role}: no {sid}"))
+    };
+    let only = |services: &[&str]| {
+        let services: Vec<String> = services
+            .iter()
+            .map(|s| format!("{s}.us-east-1.amazonaws.com"))
+            .collect();
+        let value = match services.as_slice() {
+            [one] => serde_json::json!(one),
+            many => serde_json::json!(many),
+        };
+        serde_json::json!({"StringEquals": {"kms:ViaService": value}})
+    };
     assert_eq!(
-        table_key["Condition"],
-        serde_json::json!({"StringEquals": {"kms:ViaService": "dynamodb.us-east-1.amazonaws.com"}})
+        via("AlarmHandlerRole", "EncryptedTable"),
+        only(&["dynamodb"])
     );
+    assert_eq!(
+        via("AlarmHandlerRole", "EncryptedMessages"),
+        only(&["sns", "sqs"])
+    );
+    for role in ["ScraperRole", "ScalerRole"] {
+        assert_eq!(via(role, "EncryptedMessages"), only(&["sqs"]), "{role}");
+    }
+    assert_eq!(via("SchedulerRole", "EncryptedDeadLetters"), only(&["sqs"]));
 
     let scaler_logs = logs("ScalerLogGroup");
     let scaler_queue = queue("ScalerFailureQueue");
@@ -452,8 +481,31 @@ fn the_created_key_admits_exactly_the_services_that_write_into_what_it_encrypts(
         serde_json::json!({"Service": "logs.us-east-1.amazonaws.com"})
     );
     assert_eq!(
-        logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"],
-        arn("logs", "log-group:/aws/lambda/metrics-pipeline-*")
+        logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"],
+        serde_json::json!(["scraper", "alarm-handler", "scaler"]
+            .iter()
+            .map(|f| arn(
+                "logs",
+                &format!("log-group:/aws/lambda/metrics-pipeline-{f}")
+            ))
+            .collect::<Vec<_>>())
+    );
+    assert_eq!(
+        logs["Action"],
+        serde_json::json!([
+            "kms:Encrypt",
+            "kms:Decrypt",
+            "kms:ReEncryptFrom",
+            "kms:ReEncryptTo",
+            "kms:GenerateDataKey",
+            "kms:GenerateDataKeyWithoutPlaintext",
+            "kms:DescribeKey"
+        ])
+    );
+    assert_eq!(sns["Action"], publish);
+    assert!(
+        events.get("Condition").is_none(),
+        "EventBridge sends no source keys to KMS: {events}"
     );
     let grafana = by_sid("GrafanaPublish");
     assert_eq!(
@@ -466,6 +518,25 @@ fn the_created_key_admits_exactly_the_services_that_write_into_what_it_encrypts(
         account["Principal"],
         serde_json::json!({"AWS": format!("arn:aws:iam::{ACCOUNT}:root")})
     );
+    let administers: BTreeSet<&str> = account["Action"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    // It must keep the key manageable (no lockout) and delegate use to IAM.
+    for needed in [
+        "kms:PutKeyPolicy",
+        "kms:GetKeyPolicy",
+        "kms:ScheduleKeyDeletion",
+        "kms:CreateAlias",
+        "kms:Encrypt",
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+    ] {
+        assert!(administers.contains(needed), "{needed}: {account}");
+    }
+    assert!(grafana.get("Condition").is_none(), "{grafana}");
     assert_eq!(statements.len(), 7);
     for statement in &statements {
         assert_eq!(statement["Resource"], "*", "{statement}");
@@ -522,11 +593,7 @@ fn a_given_key_is_used_as_it_is_and_encrypts_topics_queues_table_and_logs() {
         "ScalerFailureQueue",
     ] {
         assert_eq!(property(queue, "KmsMasterKeyId"), given, "{queue}");
-        assert_eq!(
-            property(queue, "SqsManagedSseEnabled"),
-            Value::Null,
-            "{queue}"
-        );
+        assert_eq!(property(queue, "SqsManagedSseEnabled"), false, "{queue}");
     }
     for group in ["ScraperLogGroup", "AlarmHandlerLogGroup", "ScalerLogGroup"] {
         assert_eq!(property(group, "KmsKeyId"), given, "{group}");

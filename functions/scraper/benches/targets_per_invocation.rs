@@ -117,6 +117,10 @@ fn run(exporter: &FakeServer, receiver: &FakeServer, targets: usize) -> Measured
     // SAFETY: pid is our child, status and usage point to valid memory.
     let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(waited, pid, "wait4 failed");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "the scraper failed (wait status {status})"
+    );
     let cpu = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     Measured {
         targets,

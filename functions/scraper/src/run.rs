@@ -123,7 +123,7 @@ pub async fn run(
                     sc,
                     format!("scrape_configs[{index}]"),
                     discovery_deadline,
-                    &mut |found| builder.add_discovered(&found),
+                    &mut builder,
                 )
                 .await;
                 (builder.finish(), reports)

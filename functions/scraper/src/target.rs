@@ -11,6 +11,7 @@ use reqwest::Url;
 
 use crate::config::ScrapeConfig;
 use crate::discovery::shard::Shard;
+use crate::discovery::sink::TargetSink;
 
 const ADDRESS: &str = "__address__";
 const SCHEME: &str = "__scheme__";
@@ -153,18 +154,42 @@ impl<'a> TargetBuilder<'a> {
         }
         let target = finish_target(self.job, original_address, labels);
         if let Ok(t) = &target {
-            let key = (
-                t.url.to_string(),
-                t.labels
-                    .iter()
-                    .map(|l| (l.name.clone(), l.value.clone()))
-                    .collect(),
-            );
-            if !self.seen.insert(key) {
+            if !self.seen.insert(identity(t)) {
                 return;
             }
         }
         self.out.push(target);
+    }
+}
+
+/// What makes two targets the same target: URL and labels.
+fn identity(target: &Target) -> (String, Vec<(String, String)>) {
+    (
+        target.url.to_string(),
+        target
+            .labels
+            .iter()
+            .map(|l| (l.name.clone(), l.value.clone()))
+            .collect(),
+    )
+}
+
+impl TargetSink for TargetBuilder<'_> {
+    fn add(&mut self, target: BTreeMap<String, String>) {
+        self.add_discovered(&target);
+    }
+
+    fn checkpoint(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Drops the targets built since `mark`. Each one's identity was first seen after
+    /// the mark (a duplicate of an earlier target is never pushed), so forgetting those
+    /// identities leaves `seen` as it was at the mark.
+    fn rollback(&mut self, mark: usize) {
+        for target in self.out.drain(mark.min(self.out.len())..).flatten() {
+            self.seen.remove(&identity(&target));
+        }
     }
 }
 
@@ -311,6 +336,37 @@ scrape_configs:
         );
         let err = t[0].as_ref().expect_err("must fail");
         assert!(err.to_string().contains("no address"), "{err}");
+    }
+
+    #[test]
+    fn a_rollback_forgets_the_targets_and_their_identities_since_the_checkpoint() {
+        let job = job("scrape_configs:\n  - job_name: k8s\n    static_configs: [{targets: ['static:9100']}]\n");
+        let relabeler = Relabeler::new(&job.relabel_configs).expect("relabeler");
+        let found =
+            |address: &str| BTreeMap::from([("__address__".to_string(), address.to_string())]);
+        let mut builder = TargetBuilder::new(&job, &relabeler, 10.0, Shard::ALL);
+        builder.add(found("a:1"));
+        let mark = builder.checkpoint();
+        builder.add(found("b:2"));
+        builder.add(found("a:1"));
+        builder.rollback(mark);
+        // b:2 is forgotten, so it is a new target when found again; a:1 (before the
+        // mark) is still known, so it stays one target.
+        builder.add(found("b:2"));
+        builder.add(found("a:1"));
+        let urls: Vec<String> = builder
+            .finish()
+            .into_iter()
+            .map(|t| t.expect("valid").url.to_string())
+            .collect();
+        assert_eq!(
+            urls,
+            [
+                "http://static:9100/metrics",
+                "http://a:1/metrics",
+                "http://b:2/metrics"
+            ]
+        );
     }
 
     #[test]

@@ -17,8 +17,9 @@ use reqwest::Url;
 use serde::de::DeserializeOwned;
 
 use super::eks::{eks_client, EksClientError};
-use super::kube_api::{KubeApi, ListError, Resource};
+use super::kube_api::{KubeApi, ListError, Listed, Resource};
 use super::report::SdReport;
+use super::sink::TargetSink;
 use crate::config::{KubernetesSdConfig, Role};
 use crate::http_client::{authorization_header, build_client, ClientError};
 
@@ -94,27 +95,32 @@ pub enum DiscoveryError {
 
 /// Runs one entry, before `deadline`, handing each target (labels before
 /// relabeling) to `sink` as soon as its object is decoded: nothing but the current
-/// LIST page and the related objects the role joins (the lookup) is held.
+/// LIST page and the related objects the role joins (the lookup) is held. When the
+/// entry fails, what it handed over is taken back: a failed entry adds no target.
 pub async fn discover(
     sd: &KubernetesSdConfig,
     at: &str,
     job: &str,
     deadline: Instant,
-    sink: &mut (dyn FnMut(Target) + Send),
+    sink: &mut (dyn TargetSink + Send),
 ) -> SdReport {
     let started = Instant::now();
     let mut report = SdReport::new(job, at, sd.role().as_str());
+    let mark = sink.checkpoint();
     let mut produced = 0u64;
     let mut counting = |target: Target| {
         produced += 1;
-        sink(target);
+        sink.add(target);
     };
-    if let Err(error) = run(sd, at, deadline, &mut report, &mut counting).await {
+    let outcome = run(sd, at, deadline, &mut report, &mut counting).await;
+    report.targets = produced;
+    if let Err(error) = outcome {
         let text = function_cli::error_chain(&error);
         tracing::error!(job = %job, sd = %at, error = %text, "kubernetes discovery failed");
         report.error = Some(text);
+        report.targets = 0;
+        sink.rollback(mark);
     }
-    report.targets = produced;
     report.duration_seconds = started.elapsed().as_secs_f64();
     report
 }
@@ -249,7 +255,8 @@ impl Lister<'_> {
                 vec![None]
             };
         for namespace in namespaces {
-            let listed = self
+            let mut listed = Listed::default();
+            let outcome = self
                 .api
                 .list::<T>(
                     resource,
@@ -257,14 +264,17 @@ impl Lister<'_> {
                     label,
                     field,
                     self.deadline,
+                    &mut listed,
                     |item| match item {
                         Ok(object) => use_object(object, report),
                         Err(reason) => report.note_malformed(reason),
                     },
                 )
-                .await?;
+                .await;
+            // Counted whether or not a later page failed.
             report.api_calls += listed.calls;
             report.objects_listed += listed.objects;
+            outcome?;
         }
         Ok(())
     }

@@ -7,29 +7,31 @@
 //! - `kube_api.rs`: paginated LIST requests;
 //! - `kubernetes.rs`: one `kubernetes_sd_configs` entry, role by role;
 //! - `report.rs`: what each entry did, for the run summary;
-//! - `shard.rs`: splitting a config's targets across invocations.
+//! - `shard.rs`: splitting a config's targets across invocations;
+//! - `sink.rs`: where targets go as they are found (and how a failed entry's go away).
 
 pub mod eks;
 pub mod kube_api;
 pub mod kubernetes;
 pub mod report;
 pub mod shard;
+pub mod sink;
 
 use std::time::Instant;
 
-use kubernetes_sd::Target;
-
 use crate::config::ScrapeConfig;
 use report::SdReport;
+use sink::TargetSink;
 
 /// Runs every discovery entry of `job` (written at `at`), before `deadline`, handing
 /// each target found (labels before relabeling) to `sink` at once, so a large
-/// cluster's label sets are never all held together. One report per entry.
+/// cluster's label sets are never all held together. An entry that fails contributes
+/// no target. One report per entry.
 pub async fn discover_job(
     job: &ScrapeConfig,
     at: String,
     deadline: Instant,
-    sink: &mut (dyn FnMut(Target) + Send),
+    sink: &mut (dyn TargetSink + Send),
 ) -> Vec<SdReport> {
     let mut reports = Vec::new();
     for (index, sd) in job.kubernetes_sd_configs.iter().enumerate() {

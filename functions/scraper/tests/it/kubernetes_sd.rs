@@ -240,6 +240,13 @@ async fn a_failed_list_fails_its_entry_only_and_malformed_objects_are_counted() 
         "items": [good, {"metadata": {"name": "broken", "namespace": "shop"}, "spec": {"containers": "not a list"}}]
     });
     fake.serve("/api/v1/pods", "application/json", list.to_string());
+    // Namespace `shop` lists; namespace `gone` fails (404), after `shop`'s pods were
+    // turned into targets: the entry must take them back.
+    fake.serve(
+        "/api/v1/namespaces/shop/pods",
+        "application/json",
+        list.to_string(),
+    );
     let config = format!(
         r#"
 scrape_configs:
@@ -254,6 +261,9 @@ scrape_configs:
       - {{role: pod, api_server: {fake}}}
     relabel_configs:
       - {{source_labels: [__meta_kubernetes_pod_name], regex: fine, action: drop}}
+  - job_name: partly
+    kubernetes_sd_configs:
+      - {{role: pod, api_server: {fake}, namespaces: {{names: [shop, gone]}}}}
   - job_name: static
     static_configs: [{{targets: ["{node}"]}}]
 "#,
@@ -299,10 +309,28 @@ scrape_configs:
     );
     let named = malformed["malformed"].to_string();
     assert!(named.contains("shop/broken"), "{named}");
-    assert_eq!(run.count("discovery_failures"), 2, "{}", run.summary);
+    // A failure after some targets were found: none of them is kept, and what was
+    // listed before the failure is still counted.
+    let partly = by_job("partly");
+    let error = partly["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("HTTP 404") && error.contains("/api/v1/namespaces/gone/pods"),
+        "{partly}"
+    );
+    assert_eq!(partly["targets"], 0, "{partly}");
+    assert_eq!(partly["objects_listed"], 2, "{partly}");
+    assert_eq!(partly["api_calls"], 2, "{partly}");
+    let scraped_partly = run.summary["target_reports"]
+        .as_array()
+        .expect("reports")
+        .iter()
+        .filter(|t| t["job"] == "partly")
+        .count();
+    assert_eq!(scraped_partly, 0, "{}", run.summary);
+    assert_eq!(run.count("discovery_failures"), 3, "{}", run.summary);
     assert_eq!(
         run.count("discovery_objects_malformed"),
-        1,
+        2,
         "{}",
         run.summary
     );

@@ -212,12 +212,12 @@ async fn every_role_finds_the_targets_and_labels_vmagent_finds() {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut ours: BTreeMap<String, Vec<LabelSet>> = BTreeMap::new();
     for (index, job) in config.config.scrape_configs.iter().enumerate() {
-        let mut found_targets = Vec::new();
+        let mut found_targets: Vec<std::collections::BTreeMap<String, String>> = Vec::new();
         let reports = discover_job(
             job,
             format!("scrape_configs[{index}]"),
             deadline,
-            &mut |target| found_targets.push(target),
+            &mut found_targets,
         )
         .await;
         for report in &reports {
