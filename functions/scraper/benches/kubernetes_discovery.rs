@@ -7,7 +7,11 @@
 //!
 //! Run: `cargo build --release -p scraper && cargo bench -p scraper --bench
 //! kubernetes_discovery` (after scripts/setup.sh). `BENCH_PODS=N` changes the size,
-//! `BENCH_ROLE=endpoints` another role.
+//! `BENCH_ROLE=endpoints` another role, `BENCH_BINARY=path` measures another build of
+//! the scraper (to compare two side by side), and `BENCH_CALLGRIND=1` runs it under
+//! `valgrind --tool=callgrind` and reports instructions executed, which unlike CPU
+//! seconds do not vary with the machine's load (CPU and RSS are then valgrind's;
+//! `BENCH_CALLGRIND_OUT=file.%p` keeps the profiles for callgrind_annotate).
 
 // A benchmark is test code (a failed step panics), and it reads the child's CPU time
 // and peak RSS with wait4(2), which has no safe wrapper in std.
@@ -26,6 +30,7 @@ use test_support::kubernetes_stack as k8s;
 use test_support::services as support;
 
 struct Measured {
+    instructions: Option<u64>,
     cpu_seconds: f64,
     peak_rss_bytes: u64,
     wall_seconds: f64,
@@ -33,7 +38,9 @@ struct Measured {
 }
 
 fn scraper_binary() -> PathBuf {
-    let path = support::workspace_root().join("target/release/scraper");
+    let path = std::env::var_os("BENCH_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| support::workspace_root().join("target/release/scraper"));
     assert!(
         path.exists(),
         "{} missing: run `cargo build --release -p scraper` first",
@@ -56,14 +63,29 @@ fn run(config: &str, dir: &Path) -> Measured {
     .unwrap();
     let out = dir.join("out.json");
     let started = Instant::now();
-    let child = std::process::Command::new(scraper_binary())
+    let callgrind = std::env::var_os("BENCH_CALLGRIND").is_some();
+    let errors = dir.join("stderr.txt");
+    let mut command = if callgrind {
+        let mut valgrind = std::process::Command::new("valgrind");
+        valgrind
+            .arg("--tool=callgrind")
+            .arg(format!(
+                "--callgrind-out-file={}",
+                std::env::var("BENCH_CALLGRIND_OUT").unwrap_or_else(|_| "/dev/null".into())
+            ))
+            .arg(scraper_binary());
+        valgrind
+    } else {
+        std::process::Command::new(scraper_binary())
+    };
+    let child = command
         .arg("--event")
         .arg(&event)
         .arg("--timeout")
-        .arg("120")
+        .arg("600")
         .env("RUST_LOG", "warn")
         .stdout(std::fs::File::create(&out).unwrap())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&errors).unwrap())
         .spawn()
         .unwrap();
     let pid = child.id() as libc::pid_t;
@@ -77,7 +99,14 @@ fn run(config: &str, dir: &Path) -> Measured {
     let cpu = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     let summary =
         serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap_or(serde_json::Value::Null);
+    // callgrind's summary line: "==PID== Collected : N".
+    let instructions = std::fs::read_to_string(&errors)
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.split("Collected :").nth(1))
+        .and_then(|n| n.trim().parse().ok());
     Measured {
+        instructions,
         cpu_seconds: cpu(usage.ru_utime) + cpu(usage.ru_stime),
         peak_rss_bytes: usage.ru_maxrss as u64 * 1024,
         wall_seconds,
@@ -128,7 +157,13 @@ fn main() {
         "run", "CPU s", "peak RSS", "wall s", "objects", "targets", "calls"
     );
     let mut results = Vec::new();
-    for round in 0..3 {
+    // Instruction counts repeat exactly: one round is enough under callgrind.
+    let rounds = if std::env::var_os("BENCH_CALLGRIND").is_some() {
+        1
+    } else {
+        3
+    };
+    for round in 0..rounds {
         for (name, config) in [("baseline", baseline), ("discovery", discovery.as_str())] {
             let m = run(config, dir.path());
             let report = &m.summary["discovery"][0];
@@ -140,7 +175,7 @@ fn main() {
                 );
             }
             println!(
-                "{:<10} {:>8.3} {:>7.1} MB {:>8.2} {:>9} {:>8} {:>7}",
+                "{:<10} {:>8.3} {:>7.1} MB {:>8.2} {:>9} {:>8} {:>7}{}",
                 format!("{name} {round}"),
                 m.cpu_seconds,
                 m.peak_rss_bytes as f64 / 1e6,
@@ -148,6 +183,9 @@ fn main() {
                 report["objects_listed"],
                 report["targets"],
                 report["api_calls"],
+                m.instructions
+                    .map(|n| format!("  {n} instructions"))
+                    .unwrap_or_default(),
             );
             results.push((name, m));
         }
@@ -161,6 +199,13 @@ fn main() {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
+    let instructions = |m: &Measured| m.instructions.unwrap_or(0) as f64;
+    if results.iter().any(|(_, m)| m.instructions.is_some()) {
+        println!(
+            "callgrind: discovery costs {:.0} M instructions above the baseline",
+            (median("discovery", &instructions) - median("baseline", &instructions)) / 1e6
+        );
+    }
     let cpu = |m: &Measured| m.cpu_seconds;
     let rss = |m: &Measured| m.peak_rss_bytes as f64 / 1e6;
     println!(
