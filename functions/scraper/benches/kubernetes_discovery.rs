@@ -82,7 +82,7 @@ fn run(config: &str, dir: &Path) -> Measured {
         .arg("--event")
         .arg(&event)
         .arg("--timeout")
-        .arg("600")
+        .arg("120")
         .env("RUST_LOG", "warn")
         .stdout(std::fs::File::create(&out).unwrap())
         .stderr(std::fs::File::create(&errors).unwrap())

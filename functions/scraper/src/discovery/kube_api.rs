@@ -120,9 +120,7 @@ impl KubeApi {
 
     /// Lists every object of `resource` (in `namespace`, or all namespaces when
     /// `None`) matching the selectors, page by page, before `deadline`, handing
-    /// each object to `each` as soon as its page has arrived. Pages and objects are
-    /// counted into `listed` as they come, so the counts hold when a page fails.
-    #[allow(clippy::too_many_arguments)]
+    /// each object to `each` as soon as its page has arrived.
     pub async fn list<T: DeserializeOwned>(
         &self,
         resource: Resource,
@@ -130,9 +128,9 @@ impl KubeApi {
         label_selector: Option<&str>,
         field_selector: Option<&str>,
         deadline: Instant,
-        listed: &mut Listed,
         mut each: impl FnMut(Item<T>),
-    ) -> Result<(), ListError> {
+    ) -> Result<Listed, ListError> {
+        let mut listed = Listed::default();
         let mut next: Option<String> = None;
         loop {
             let url = self.page_url(
@@ -185,7 +183,7 @@ impl KubeApi {
             }
             match page.metadata.next.filter(|token| !token.is_empty()) {
                 Some(token) => next = Some(token),
-                None => return Ok(()),
+                None => return Ok(listed),
             }
         }
     }

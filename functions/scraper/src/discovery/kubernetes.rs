@@ -17,7 +17,7 @@ use reqwest::Url;
 use serde::de::DeserializeOwned;
 
 use super::eks::{eks_client, EksClientError};
-use super::kube_api::{KubeApi, ListError, Listed, Resource};
+use super::kube_api::{KubeApi, ListError, Resource};
 use super::report::SdReport;
 use super::sink::TargetSink;
 use crate::config::{KubernetesSdConfig, Role};
@@ -255,26 +255,29 @@ impl Lister<'_> {
                 vec![None]
             };
         for namespace in namespaces {
-            let mut listed = Listed::default();
-            let outcome = self
+            // Objects are counted as they arrive, so the count holds when a later
+            // page fails; a failed LIST counts its failed request (and, when the
+            // budget ran out, the pages it read).
+            let listed = self
                 .api
-                .list::<T>(
-                    resource,
-                    namespace,
-                    label,
-                    field,
-                    self.deadline,
-                    &mut listed,
-                    |item| match item {
+                .list::<T>(resource, namespace, label, field, self.deadline, |item| {
+                    report.objects_listed += 1;
+                    match item {
                         Ok(object) => use_object(object, report),
                         Err(reason) => report.note_malformed(reason),
-                    },
-                )
+                    }
+                })
                 .await;
-            // Counted whether or not a later page failed.
-            report.api_calls += listed.calls;
-            report.objects_listed += listed.objects;
-            outcome?;
+            match listed {
+                Ok(listed) => report.api_calls += listed.calls,
+                Err(error) => {
+                    report.api_calls += match &error {
+                        ListError::Budget { pages, .. } => *pages,
+                        _ => 1,
+                    };
+                    return Err(error);
+                }
+            }
         }
         Ok(())
     }
