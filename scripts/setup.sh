@@ -40,45 +40,40 @@ fi
 
 # The pinned Python tools. pip install -r is idempotent but takes seconds even when
 # everything is there, so the hash of the requirements file is recorded in the venv
-# after a successful install and pip runs only when the file changed (or a tool is
-# missing, e.g. a half-built venv).
-REQUIREMENTS="$ROOT/scripts/requirements-test.txt"
-STAMP="$VENV/.requirements.sha256"
-if [ ! -x "$VENV/bin/python" ]; then
-  say "creating virtualenv $VENV"
-  python3 -m venv "$VENV"
-fi
-wanted="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
-installed="$(cat "$STAMP" 2>/dev/null || true)"
-if [ "$wanted" != "$installed" ] ||
-  ! "$VENV/bin/python" -c "import botocore, moto, ziglang" >/dev/null 2>&1 || [ ! -x "$VENV/bin/moto_server" ] ||
-  [ ! -x "$VENV/bin/cargo-lambda" ] || [ ! -x "$VENV/bin/cfn-lint" ] || [ ! -x "$VENV/bin/sam" ]; then
-  say "pip install -r scripts/requirements-test.txt"
-  rm -f "$STAMP"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQUIREMENTS"
-  printf '%s\n' "$wanted" >"$STAMP"
-else
-  say "Python packages present: as pinned in scripts/requirements-test.txt"
-fi
+# after a successful install, and pip runs only when the file changed or the venv's
+# tools are not all there (e.g. a half-built venv).
+#
+# ensure_venv DIR REQUIREMENTS READY...: the virtualenv DIR with REQUIREMENTS
+# installed; READY is a command that succeeds when the venv's tools are there.
+ensure_venv() {
+  local dir="$1" requirements="$2"
+  shift 2
+  local stamp="$dir/.requirements.sha256" name="${requirements#"$ROOT"/}" wanted installed
+  if [ ! -x "$dir/bin/python" ]; then
+    say "creating virtualenv $dir"
+    python3 -m venv "$dir"
+  fi
+  wanted="$(sha256sum "$requirements" | cut -d' ' -f1)"
+  installed="$(cat "$stamp" 2>/dev/null || true)"
+  if [ "$wanted" != "$installed" ] || ! "$@" >/dev/null 2>&1; then
+    say "pip install -r $name"
+    rm -f "$stamp"
+    "$dir/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+    printf '%s\n' "$wanted" >"$stamp"
+  else
+    say "Python packages present: as pinned in $name"
+  fi
+}
+
+test_tools_ready() {
+  "$VENV/bin/python" -c "import botocore, moto, ziglang" && [ -x "$VENV/bin/moto_server" ] &&
+    [ -x "$VENV/bin/cargo-lambda" ] && [ -x "$VENV/bin/cfn-lint" ] && [ -x "$VENV/bin/sam" ]
+}
+ensure_venv "$VENV" "$ROOT/scripts/requirements-test.txt" test_tools_ready
 
 # checkov in a virtualenv of its own: its pins conflict with moto's (see the file).
 CHECKOV_VENV="$ROOT/.venv-checkov"
-CHECKOV_REQUIREMENTS="$ROOT/scripts/requirements-checkov.txt"
-CHECKOV_STAMP="$CHECKOV_VENV/.requirements.sha256"
-if [ ! -x "$CHECKOV_VENV/bin/python" ]; then
-  say "creating virtualenv $CHECKOV_VENV"
-  python3 -m venv "$CHECKOV_VENV"
-fi
-wanted="$(sha256sum "$CHECKOV_REQUIREMENTS" | cut -d' ' -f1)"
-installed="$(cat "$CHECKOV_STAMP" 2>/dev/null || true)"
-if [ "$wanted" != "$installed" ] || [ ! -x "$CHECKOV_VENV/bin/checkov" ]; then
-  say "pip install -r scripts/requirements-checkov.txt"
-  rm -f "$CHECKOV_STAMP"
-  "$CHECKOV_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$CHECKOV_REQUIREMENTS"
-  printf '%s\n' "$wanted" >"$CHECKOV_STAMP"
-else
-  say "checkov present: as pinned in scripts/requirements-checkov.txt"
-fi
+ensure_venv "$CHECKOV_VENV" "$ROOT/scripts/requirements-checkov.txt" test -x "$CHECKOV_VENV/bin/checkov"
 
 # Lambda functions run on arm64 (Graviton): cargo lambda cross-compiles with zig.
 ARM64_TARGET=aarch64-unknown-linux-gnu

@@ -545,6 +545,21 @@ fn the_created_key_admits_exactly_the_services_that_write_into_what_it_encrypts(
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
+/// Property `name` of resource `id` as CloudFormation would create it.
+fn resolved_property(resolver: &Resolver, id: &str, name: &str) -> Value {
+    let (_, resource) = resolver
+        .resources()
+        .expect("resources")
+        .into_iter()
+        .find(|(i, _)| i == id)
+        .unwrap_or_else(|| panic!("no {id}"));
+    let resource = resolver
+        .resolve(&resource)
+        .expect("resolves")
+        .expect("value");
+    resource["Properties"][name].clone()
+}
+
 #[test]
 fn a_given_key_is_used_as_it_is_and_encrypts_topics_queues_table_and_logs() {
     let template = template();
@@ -572,18 +587,7 @@ fn a_given_key_is_used_as_it_is_and_encrypts_topics_queues_table_and_logs() {
             "{role}"
         );
     }
-    let property = |id: &str, name: &str| {
-        let (_, resource) = resources
-            .iter()
-            .find(|(i, _)| i == id)
-            .cloned()
-            .unwrap_or_else(|| panic!("no {id}"));
-        let resource = resolver
-            .resolve(&resource)
-            .expect("resolves")
-            .expect("value");
-        resource["Properties"][name].clone()
-    };
+    let property = |id: &str, name: &str| resolved_property(&resolver, id, name);
     for topic in ["AlertsTopic", "NotificationsTopic", "ScalerTopic"] {
         assert_eq!(property(topic, "KmsMasterKeyId"), given, "{topic}");
     }
@@ -606,19 +610,7 @@ fn a_given_key_is_used_as_it_is_and_encrypts_topics_queues_table_and_logs() {
     // Without a key: SSE-SQS on the queues, the AWS managed key on the notifications
     // topic, and the topics CloudWatch and AMP publish to left as they must be.
     let defaults = Resolver::new(&template, &[("AmpWorkspaceArn", WORKSPACE)]).expect("resolves");
-    let resources = defaults.resources().expect("resources");
-    let property = |id: &str, name: &str| {
-        let (_, resource) = resources
-            .iter()
-            .find(|(i, _)| i == id)
-            .cloned()
-            .unwrap_or_else(|| panic!("no {id}"));
-        let resource = defaults
-            .resolve(&resource)
-            .expect("resolves")
-            .expect("value");
-        resource["Properties"][name].clone()
-    };
+    let property = |id: &str, name: &str| resolved_property(&defaults, id, name);
     assert_eq!(
         property("ScraperFailureQueue", "SqsManagedSseEnabled"),
         true

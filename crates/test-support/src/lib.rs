@@ -17,6 +17,7 @@
     missing_docs
 )]
 
+pub mod child_usage;
 pub mod cloudwatch_proxy;
 pub mod fake_http;
 pub mod kubernetes_stack;

@@ -13,21 +13,14 @@
 //! seconds do not vary with the machine's load (CPU and RSS are then valgrind's;
 //! `BENCH_CALLGRIND_OUT=file.%p` keeps the profiles for callgrind_annotate).
 
-// A benchmark is test code (a failed step panics), and it reads the child's CPU time
-// and peak RSS with wait4(2), which has no safe wrapper in std.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    unsafe_code,
-    missing_docs
-)]
+// A benchmark is test code: a failed step panics.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Instant, SystemTime};
 
+use test_support::child_usage::{release_binary, wait_with_usage};
 use test_support::kubernetes_stack as k8s;
-use test_support::services as support;
 
 struct Measured {
     instructions: Option<u64>,
@@ -37,21 +30,8 @@ struct Measured {
     summary: serde_json::Value,
 }
 
-fn scraper_binary() -> PathBuf {
-    let path = std::env::var_os("BENCH_BINARY")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| support::workspace_root().join("target/release/scraper"));
-    assert!(
-        path.exists(),
-        "{} missing: run `cargo build --release -p scraper` first",
-        path.display()
-    );
-    path
-}
-
-/// Runs the release binary once on `config`; CPU time and peak RSS from wait4
-/// (which also reaps the child: clippy cannot see that).
-#[allow(clippy::zombie_processes)]
+/// Runs the release binary once on `config`: its own CPU time and peak RSS (and its
+/// instructions under callgrind).
 fn run(config: &str, dir: &Path) -> Measured {
     let path = dir.join("bench.yaml");
     std::fs::write(&path, config).unwrap();
@@ -73,10 +53,10 @@ fn run(config: &str, dir: &Path) -> Measured {
                 "--callgrind-out-file={}",
                 std::env::var("BENCH_CALLGRIND_OUT").unwrap_or_else(|_| "/dev/null".into())
             ))
-            .arg(scraper_binary());
+            .arg(release_binary("scraper"));
         valgrind
     } else {
-        std::process::Command::new(scraper_binary())
+        std::process::Command::new(release_binary("scraper"))
     };
     let child = command
         .arg("--event")
@@ -88,15 +68,12 @@ fn run(config: &str, dir: &Path) -> Measured {
         .stderr(std::fs::File::create(&errors).unwrap())
         .spawn()
         .unwrap();
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: rusage is plain data; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: pid is our child, status and usage point to valid memory.
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(waited, pid, "wait4 failed");
-    let wall_seconds = started.elapsed().as_secs_f64();
-    let cpu = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let usage = wait_with_usage(child, started);
+    assert!(
+        usage.success,
+        "the scraper failed; see {}",
+        errors.display()
+    );
     let summary =
         serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap_or(serde_json::Value::Null);
     // callgrind's summary line: "==PID== Collected : N".
@@ -107,9 +84,9 @@ fn run(config: &str, dir: &Path) -> Measured {
         .and_then(|n| n.trim().parse().ok());
     Measured {
         instructions,
-        cpu_seconds: cpu(usage.ru_utime) + cpu(usage.ru_stime),
-        peak_rss_bytes: usage.ru_maxrss as u64 * 1024,
-        wall_seconds,
+        cpu_seconds: usage.cpu_seconds,
+        peak_rss_bytes: usage.peak_rss_bytes,
+        wall_seconds: usage.wall_seconds,
         summary,
     }
 }

@@ -10,22 +10,14 @@
 //! Run: `cargo build --release -p scraper && cargo bench -p scraper --bench
 //! targets_per_invocation` (after scripts/setup.sh).
 
-// A benchmark is test code (a failed step panics), and it reads the child's CPU time
-// and peak RSS with wait4(2), which has no safe wrapper in std.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    unsafe_code,
-    missing_docs
-)]
+// A benchmark is test code: a failed step panics.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::time::Instant;
 
+use test_support::child_usage::{release_binary, wait_with_usage};
 use test_support::fake_http::FakeServer;
-use test_support::services as support;
 
 /// Series per target: a typical application exporter.
 const SERIES_PER_TARGET: usize = 1_000;
@@ -63,19 +55,7 @@ struct Measured {
     samples: usize,
 }
 
-fn scraper_binary() -> PathBuf {
-    let path = support::workspace_root().join("target/release/scraper");
-    assert!(
-        path.exists(),
-        "{} missing: run `cargo build --release -p scraper` first",
-        path.display()
-    );
-    path
-}
-
-/// One release run over `targets` targets; CPU time and peak RSS from wait4 (which
-/// also reaps the child: clippy cannot see that).
-#[allow(clippy::zombie_processes)]
+/// One release run over `targets` targets; the scraper's own CPU time and peak RSS.
 fn run(exporter: &FakeServer, receiver: &FakeServer, targets: usize) -> Measured {
     let dir = tempfile::tempdir().unwrap();
     let mut groups = String::new();
@@ -100,7 +80,7 @@ fn run(exporter: &FakeServer, receiver: &FakeServer, targets: usize) -> Measured
     .unwrap();
     let before = receiver.accepted_samples();
     let started = Instant::now();
-    let child = std::process::Command::new(scraper_binary())
+    let child = std::process::Command::new(release_binary("scraper"))
         .arg("--event")
         .arg(&event)
         .arg("--timeout")
@@ -110,23 +90,13 @@ fn run(exporter: &FakeServer, receiver: &FakeServer, targets: usize) -> Measured
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: rusage is plain data; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: pid is our child, status and usage point to valid memory.
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(waited, pid, "wait4 failed");
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "the scraper failed (wait status {status})"
-    );
-    let cpu = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let usage = wait_with_usage(child, started);
+    assert!(usage.success, "the scraper failed");
     Measured {
         targets,
-        cpu_seconds: cpu(usage.ru_utime) + cpu(usage.ru_stime),
-        peak_rss_bytes: usage.ru_maxrss as u64 * 1024,
-        wall_seconds: started.elapsed().as_secs_f64(),
+        cpu_seconds: usage.cpu_seconds,
+        peak_rss_bytes: usage.peak_rss_bytes,
+        wall_seconds: usage.wall_seconds,
         samples: receiver.accepted_samples() - before,
     }
 }
