@@ -414,14 +414,7 @@ fn the_alerts_topic_policy_admits_amp_cloudwatch_and_an_optional_grafana_role_on
 
 /// The resolved statements of `PipelineKey`'s policy.
 fn key_policy(resolver: &Resolver) -> Vec<Value> {
-    let (_, key) = resolver
-        .resources()
-        .expect("resources")
-        .into_iter()
-        .find(|(id, _)| id == "PipelineKey")
-        .expect("PipelineKey");
-    let key = resolver.resolve(&key).expect("resolves").expect("value");
-    key["Properties"]["KeyPolicy"]["Statement"]
+    resolved_property(resolver, "PipelineKey", "KeyPolicy")["Statement"]
         .as_array()
         .expect("statements")
         .clone()

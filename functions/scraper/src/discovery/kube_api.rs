@@ -37,8 +37,6 @@ pub struct Resource {
 /// What a paginated LIST did.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Listed {
-    /// Objects listed, decoded or not.
-    pub objects: u64,
     /// HTTP requests made (pages).
     pub calls: u64,
 }
@@ -174,7 +172,6 @@ impl KubeApi {
                 url: url.to_string(),
                 source,
             })?;
-            listed.objects += page.items.len() as u64;
             for raw in &page.items {
                 each(
                     serde_json::from_str::<T>(raw.get())
