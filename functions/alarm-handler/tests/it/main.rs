@@ -5,6 +5,7 @@
 
 mod config_reload;
 mod delivery_e2e;
+mod examples;
 mod lambda_runtime;
 mod real_alertmanager;
 mod receivers_http;

@@ -6,6 +6,7 @@
 mod config_live;
 mod describe_alarms;
 mod eks_e2e;
+mod examples;
 mod lambda_runtime;
 mod property;
 mod standin_selftest;

@@ -7,6 +7,7 @@ mod cloudwatch_e2e;
 mod cloudwatch_faults;
 mod config_ssm;
 mod e2e_prometheus;
+mod examples;
 mod harness;
 mod kubernetes_examples;
 mod kubernetes_sd;
