@@ -1,17 +1,20 @@
 //! The command-line side of a function binary: run the handler once on an event from
 //! `--event FILE` (or stdin) and print the summary as pretty JSON, so a function can be
-//! tried against real services without deploying it. Exit codes: 0 success, 1 the
+//! tried against real services without deploying it; `--emf FILE` appends the
+//! invocation's figures to `FILE` as the Embedded Metric Format lines a Lambda would
+//! log (see [`crate::emf`]). Exit codes: 0 success, 1 the
 //! invocation failed, 2 bad arguments or an unreadable event (as for a bad config at
 //! start-up, see [`crate::refuse`]).
 
 use std::future::Future;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::emf::{emf_lines, now_ms, Figures};
 use crate::error::CliError;
 use crate::error_type::{ErrorType, FailureSummary};
 
@@ -44,25 +47,32 @@ pub struct CliArgs {
     pub event_path: Option<String>,
     /// `--timeout`, or the spec's default; `None` when the binary takes no timeout.
     pub timeout: Option<Duration>,
+    /// `--emf FILE`: where to append the invocation's figures as EMF lines.
+    pub emf_path: Option<String>,
 }
 
 impl CliSpec {
-    /// `usage: NAME [--event FILE|-]` (with ` [--timeout SECONDS]` when taken).
+    /// `usage: NAME [--event FILE|-] [--emf FILE]` (with ` [--timeout SECONDS]` when
+    /// taken).
     pub fn usage(&self) -> String {
         let timeout = if self.timeout.is_some() {
             " [--timeout SECONDS]"
         } else {
             ""
         };
-        format!("usage: {} [--event FILE|-]{timeout}", self.name)
+        format!(
+            "usage: {} [--event FILE|-] [--emf FILE]{timeout}",
+            self.name
+        )
     }
 
-    /// Parses `[--event FILE|-] [--timeout SECONDS]` (the latter only when the spec
-    /// takes it); a later `--event` replaces an earlier one.
+    /// Parses `[--event FILE|-] [--emf FILE] [--timeout SECONDS]` (the latter only
+    /// when the spec takes it); a later `--event` replaces an earlier one.
     pub fn parse_args(&self, args: &[String]) -> Result<CliArgs, CliError> {
         let mut parsed = CliArgs {
             event_path: None,
             timeout: self.timeout,
+            emf_path: None,
         };
         let mut iter = args.iter();
         while let Some(arg) = iter.next() {
@@ -70,6 +80,10 @@ impl CliSpec {
                 "--event" => {
                     let path = iter.next().ok_or(CliError::EventNeedsFile)?;
                     parsed.event_path = Some(path.clone()).filter(|p| p != "-");
+                }
+                "--emf" => {
+                    let path = iter.next().ok_or(CliError::EmfNeedsFile)?;
+                    parsed.emf_path = Some(path.clone());
                 }
                 "--timeout" if self.timeout.is_some() => {
                     let text = iter.next().ok_or(CliError::TimeoutNeedsSeconds)?;
@@ -125,7 +139,7 @@ pub async fn run_cli<F, Fut, S, E>(spec: &CliSpec, args: &[String], handler: F) 
 where
     F: FnOnce(Value, CliArgs) -> Fut,
     Fut: Future<Output = Result<S, E>>,
-    S: Serialize,
+    S: Serialize + Figures,
     E: ErrorType + FailureSummary<Summary = S>,
 {
     let prepared = spec.parse_args(args).and_then(|parsed| {
@@ -144,14 +158,49 @@ where
             return ExitCode::from(2);
         }
     };
+    let emf_path = parsed.emf_path.clone();
     match handler(event, parsed).await {
-        Ok(summary) => print_summary(spec.name, &summary),
+        Ok(summary) => {
+            let printed = print_summary(spec.name, &summary);
+            let written = write_figures(spec.name, emf_path.as_deref(), &summary);
+            if printed == ExitCode::SUCCESS {
+                written
+            } else {
+                printed
+            }
+        }
         Err(e) => {
             eprintln!("{}: {}", spec.name, crate::error_chain(&e));
             if let Some(summary) = e.failure_summary() {
                 // The invocation failed whether or not the summary prints.
                 let _ = print_summary(spec.name, summary);
+                let _ = write_figures(spec.name, emf_path.as_deref(), summary);
             }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Appends the summary's figures to `path` as EMF lines (nothing without a path);
+/// exit code 1 when the file cannot be written.
+fn write_figures<S: Figures>(name: &str, path: Option<&str>, summary: &S) -> ExitCode {
+    let Some(path) = path else {
+        return ExitCode::SUCCESS;
+    };
+    let mut text = String::new();
+    for line in emf_lines(name, &summary.figures(), now_ms()) {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    let appended = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut file| file.write_all(text.as_bytes()));
+    match appended {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: cannot append the figures to {path}: {e}");
             ExitCode::FAILURE
         }
     }
@@ -244,10 +293,85 @@ mod tests {
 
     #[test]
     fn usage_lists_what_the_binary_takes() {
-        assert_eq!(PLAIN.usage(), "usage: scaler [--event FILE|-]");
+        assert_eq!(PLAIN.usage(), "usage: scaler [--event FILE|-] [--emf FILE]");
         assert_eq!(
             WITH_TIMEOUT.usage(),
-            "usage: scraper [--event FILE|-] [--timeout SECONDS]"
+            "usage: scraper [--event FILE|-] [--emf FILE] [--timeout SECONDS]"
+        );
+    }
+
+    /// A summary with one figure, to see `--emf` write it.
+    #[derive(serde::Serialize)]
+    struct Counted(u64);
+
+    impl Figures for Counted {
+        fn figures(&self) -> Vec<crate::MetricSet> {
+            vec![crate::MetricSet::new().count("Things", self.0)]
+        }
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("never")]
+    struct Never;
+
+    impl ErrorType for Never {
+        fn error_type(&self) -> String {
+            "Never".into()
+        }
+    }
+
+    impl FailureSummary for Never {
+        type Summary = Counted;
+        fn failure_summary(&self) -> Option<&Counted> {
+            None
+        }
+    }
+
+    #[tokio::test]
+    async fn emf_appends_the_figures_of_each_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let event = dir.path().join("e.json");
+        std::fs::write(&event, "{}").unwrap();
+        let emf = dir.path().join("figures.emf");
+        let argv = args(&[
+            "--event",
+            event.to_str().unwrap(),
+            "--emf",
+            emf.to_str().unwrap(),
+        ]);
+        for n in [2, 5] {
+            let code = run_cli(
+                &PLAIN,
+                &argv,
+                |_, _| async move { Ok::<_, Never>(Counted(n)) },
+            )
+            .await;
+            assert_eq!(code, ExitCode::SUCCESS);
+        }
+        let text = std::fs::read_to_string(&emf).unwrap();
+        let values: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["Things"].clone())
+            .collect();
+        assert_eq!(values, [2.0, 5.0]);
+        assert_eq!(
+            PLAIN.parse_args(&args(&["--emf"])).unwrap_err().to_string(),
+            "--emf needs a file"
+        );
+        let unwritable = args(&[
+            "--event",
+            event.to_str().unwrap(),
+            "--emf",
+            dir.path().join("missing/dir/x").to_str().unwrap(),
+        ]);
+        let code = run_cli(&PLAIN, &unwritable, |_, _| async move {
+            Ok::<_, Never>(Counted(1))
+        })
+        .await;
+        assert_eq!(
+            code,
+            ExitCode::FAILURE,
+            "a figure file that cannot be written fails"
         );
     }
 

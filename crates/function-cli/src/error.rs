@@ -7,6 +7,9 @@ pub enum CliError {
     /// `--event` was last, without its file.
     #[error("--event needs a file")]
     EventNeedsFile,
+    /// `--emf` was last, without its file.
+    #[error("--emf needs a file")]
+    EmfNeedsFile,
     /// `--timeout` was last, without its value.
     #[error("--timeout needs seconds")]
     TimeoutNeedsSeconds,

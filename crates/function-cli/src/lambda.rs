@@ -10,14 +10,19 @@ use lambda_runtime::{service_fn, LambdaEvent};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::emf::{emf_lines, now_ms, Figures};
 use crate::error_type::{diagnostic, ErrorType, FailureSummary};
 
 /// Whether each invocation prints [`crate::summary_line`] on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SummaryLine {
     /// One line per invocation, `INFO` with the summary or `ERROR` with the failure's
-    /// summary (for Logs Insights queries over invocations).
-    Print,
+    /// summary (for Logs Insights queries over invocations), followed by the summary's
+    /// [`Figures`] as Embedded Metric Format lines for function `function`.
+    Print {
+        /// The `Function` dimension of the figures.
+        function: &'static str,
+    },
     /// The handler logs its own summary; a failure is logged as `invocation failed`
     /// with its type.
     Off,
@@ -33,7 +38,7 @@ pub async fn run_lambda<F, Fut, S, E>(summary_line: SummaryLine, handler: F) -> 
 where
     F: Fn(LambdaEvent<Value>) -> Fut,
     Fut: Future<Output = Result<S, E>>,
-    S: Serialize,
+    S: Serialize + Figures,
     E: ErrorType + FailureSummary<Summary = S>,
 {
     let handler = &handler;
@@ -54,13 +59,19 @@ where
 /// Logs one invocation's outcome as `summary_line` asks.
 fn report<S, E>(summary_line: SummaryLine, result: &Result<S, E>)
 where
-    S: Serialize,
+    S: Serialize + Figures,
     E: ErrorType + FailureSummary<Summary = S>,
 {
     match (summary_line, result) {
-        (SummaryLine::Print, Ok(summary)) => println!("{}", crate::summary_line(true, summary)),
-        (SummaryLine::Print, Err(e)) => match e.failure_summary() {
-            Some(summary) => println!("{}", crate::summary_line(false, summary)),
+        (SummaryLine::Print { function }, Ok(summary)) => {
+            println!("{}", crate::summary_line(true, summary));
+            print_figures(function, summary);
+        }
+        (SummaryLine::Print { function }, Err(e)) => match e.failure_summary() {
+            Some(summary) => {
+                println!("{}", crate::summary_line(false, summary));
+                print_figures(function, summary);
+            }
             None => println!("{}", crate::summary_line(false, &Value::Null)),
         },
         (SummaryLine::Off, Ok(_)) => {}
@@ -69,5 +80,12 @@ where
             error_type = %e.error_type(),
             "invocation failed"
         ),
+    }
+}
+
+/// The summary's figures, one EMF line each, for CloudWatch Logs to extract.
+fn print_figures<S: Figures>(function: &str, summary: &S) {
+    for line in emf_lines(function, &summary.figures(), now_ms()) {
+        println!("{line}");
     }
 }

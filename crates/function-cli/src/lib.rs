@@ -11,6 +11,7 @@
 
 mod chain;
 pub mod cli;
+pub mod emf;
 mod error;
 mod error_type;
 mod lambda;
@@ -21,6 +22,7 @@ use serde::Serialize;
 
 pub use chain::error_chain;
 pub use cli::{run_cli, CliArgs, CliSpec, NonJson};
+pub use emf::{Figures, MetricSet};
 pub use error::CliError;
 pub use error_type::{diagnostic, variant_name, ErrorType, FailureSummary};
 pub use lambda::{run_lambda, SummaryLine};

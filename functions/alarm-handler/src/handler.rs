@@ -186,18 +186,18 @@ impl Handler {
                         match ledger.claim(id, &delivery_id, now).await {
                             Ok(Claim::Claimed) => {}
                             Ok(Claim::AlreadyDelivered) => {
-                                summary.deliveries.duplicates += 1;
+                                summary.deliveries.duplicate(&receiver.name);
                                 continue;
                             }
                             Ok(Claim::InProgress) => {
-                                summary.deliveries.failed += 1;
+                                summary.deliveries.fail(&receiver.name);
                                 summary.failures.push(format!(
                                     "{name}: another invocation is delivering this message"
                                 ));
                                 continue;
                             }
                             Err(e) => {
-                                summary.deliveries.failed += 1;
+                                summary.deliveries.fail(&receiver.name);
                                 summary.failures.push(format!("{name}: {e}"));
                                 continue;
                             }
@@ -225,7 +225,7 @@ impl Handler {
                             }
                         }
                         Err(e) => {
-                            summary.deliveries.failed += 1;
+                            summary.deliveries.fail(&receiver.name);
                             summary.failures.push(e.to_string());
                             if let Some((ledger, id)) = ledger {
                                 if let Err(e) = ledger.release(id, &delivery_id).await {

@@ -35,7 +35,7 @@ async fn main() -> std::process::ExitCode {
     if in_lambda {
         // Invocations are sequential; the lock only satisfies the borrow checker.
         let handler = Arc::new(Mutex::new(handler));
-        function_cli::run_lambda(SummaryLine::Print, |event| {
+        function_cli::run_lambda(SummaryLine::Print { function: CLI.name }, |event| {
             let handler = Arc::clone(&handler);
             async move {
                 let mut handler = handler.lock().await;

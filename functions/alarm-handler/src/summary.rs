@@ -1,8 +1,9 @@
 //! The one JSON line logged per invocation (and returned to the CLI): what came in,
 //! where it went, what failed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use function_cli::{Figures, MetricSet};
 use serde::Serialize;
 
 /// Counts for one invocation.
@@ -49,4 +50,71 @@ pub struct Deliveries {
     pub failed: usize,
     /// Sent per receiver name.
     pub per_receiver: BTreeMap<String, usize>,
+    /// Duplicates per receiver name (only receivers that had one).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub duplicates_per_receiver: BTreeMap<String, usize>,
+    /// Failures per receiver name (only receivers that had one).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub failed_per_receiver: BTreeMap<String, usize>,
+}
+
+impl Deliveries {
+    /// Counts a delivery skipped as a duplicate for `receiver`.
+    pub fn duplicate(&mut self, receiver: &str) {
+        self.duplicates += 1;
+        *self
+            .duplicates_per_receiver
+            .entry(receiver.to_string())
+            .or_default() += 1;
+    }
+
+    /// Counts a failed delivery for `receiver`.
+    pub fn fail(&mut self, receiver: &str) {
+        self.failed += 1;
+        *self
+            .failed_per_receiver
+            .entry(receiver.to_string())
+            .or_default() += 1;
+    }
+}
+
+/// Figures for the pipeline's dashboard: the invocation's counts, then one set per
+/// receiver (sent, duplicates, failed), which is what on-call looks at when a
+/// notification did not arrive.
+impl Figures for Summary {
+    fn figures(&self) -> Vec<MetricSet> {
+        let count = |n: usize| n as u64;
+        let d = &self.deliveries;
+        let mut sets = vec![MetricSet::new()
+            .count("Invocations", 1)
+            .count("Messages", count(self.messages))
+            .count("Alerts", count(self.alerts))
+            .count("Firing", count(self.firing))
+            .count("Resolved", count(self.resolved))
+            .count("Inhibited", count(self.inhibited))
+            .count("Muted", count(self.muted))
+            .count("Groups", count(self.groups))
+            .count("DeliveriesSent", count(d.sent))
+            .count("DeliveriesDuplicate", count(d.duplicates))
+            .count("DeliveriesNothingToSend", count(d.nothing_to_send))
+            .count("DeliveriesFailed", count(d.failed))
+            .count("DecodeWarnings", count(self.warnings.len()))
+            .milliseconds("DurationMs", self.duration_ms)];
+        let receivers: BTreeSet<&String> = d
+            .per_receiver
+            .keys()
+            .chain(d.duplicates_per_receiver.keys())
+            .chain(d.failed_per_receiver.keys())
+            .collect();
+        for receiver in receivers {
+            let of = |map: &BTreeMap<String, usize>| count(map.get(receiver).copied().unwrap_or(0));
+            sets.push(
+                MetricSet::with_dimension("Receiver", receiver.as_str())
+                    .count("DeliveriesSent", of(&d.per_receiver))
+                    .count("DeliveriesDuplicate", of(&d.duplicates_per_receiver))
+                    .count("DeliveriesFailed", of(&d.failed_per_receiver)),
+            );
+        }
+        sets
+    }
 }

@@ -30,7 +30,7 @@ async fn main() -> std::process::ExitCode {
         let scaler = &scaler;
         // Boxed: the handler's future nests deep enough (kube, the AWS SDK) that the
         // compiler's layout query overflows when it is inlined into `main`'s.
-        function_cli::run_lambda(SummaryLine::Print, |event| async move {
+        function_cli::run_lambda(SummaryLine::Print { function: CLI.name }, |event| async move {
             Box::pin(scaler.handle(&event.payload, chrono::Utc::now())).await
         })
         .await

@@ -1,6 +1,7 @@
 //! What one invocation did, as the JSON the CLI prints and the Lambda logs in one line:
 //! counts for dashboards and a report per policy that ran.
 
+use function_cli::{Figures, MetricSet};
 use serde::Serialize;
 
 use crate::values::Values;
@@ -39,6 +40,34 @@ pub struct Summary {
     pub warnings: Vec<String>,
     /// One report per policy run.
     pub policies: Vec<PolicyReport>,
+}
+
+/// Figures for the pipeline's dashboard: changes written, conflicts, policies holding
+/// in a cooldown, failures, and events that were too old to act on.
+impl Figures for Summary {
+    fn figures(&self) -> Vec<MetricSet> {
+        let count = |n: usize| n as u64;
+        let cooldowns = self
+            .policies
+            .iter()
+            .filter(|p| p.action == "cooldown_started" || p.action == "cooling")
+            .count();
+        vec![MetricSet::new()
+            .count("Invocations", 1)
+            .count("AlertsReceived", count(self.alerts_received))
+            .count("PoliciesRun", count(self.policies_run))
+            .count("Changes", count(self.changes))
+            .count("DryRunChanges", count(self.dry_run_changes))
+            .count("RateLimited", count(self.rate_limited))
+            .count("Conflicts", u64::from(self.conflicts))
+            .count("Cooldowns", count(cooldowns))
+            .count("Errors", count(self.errors))
+            .count(
+                "StaleEvents",
+                count(self.stale_alarm_events + self.stale_alerts),
+            )
+            .milliseconds("DurationMs", self.duration_ms)]
+    }
 }
 
 /// One policy in one invocation.

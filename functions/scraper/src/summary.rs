@@ -165,6 +165,10 @@ pub struct RunSummary {
     pub cloudwatch: Option<crate::cloudwatch::collect::CloudWatchReport>,
 }
 
+/// No EMF figures: the scraper writes its own series (`scraper_*`, `up`, `scrape_*`)
+/// to AMP with the samples of every run.
+impl function_cli::Figures for RunSummary {}
+
 impl RunSummary {
     /// The run's own series (`<prefix>_<figure>`), gauges holding this run's values.
     pub fn self_metrics(&self, prefix: &str, instance: &str) -> Vec<(Labels, f64)> {
