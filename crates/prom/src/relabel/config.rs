@@ -98,25 +98,36 @@ pub const DEFAULT_REPLACEMENT: &str = "$1";
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RelabelConfig {
-    /// Labels whose values are joined with `separator` as the rule's input.
+    /// Labels whose values, joined with `separator`, are the rule's input (a missing
+    /// label counts as empty). Default: none.
     #[serde(default)]
     pub source_labels: Option<Vec<String>>,
-    /// The join separator (default `;`).
+    /// The separator between the joined `source_labels` values. Default: `;`.
     #[serde(default)]
     pub separator: Option<String>,
+    /// The regex (RE2 syntax, anchored at both ends as in Prometheus) matched against
+    /// the joined source values, or against label names for `labelmap`, `labeldrop`
+    /// and `labelkeep`. Default: `(.*)`.
+    ///
     /// `None` when absent; an explicit YAML null is the empty regex, as in Prometheus.
     #[serde(default, deserialize_with = "null_as_empty")]
     pub regex: Option<String>,
-    /// The `hashmod` divisor.
+    /// The divisor of `hashmod` (the MD5 of the joined source values modulo this);
+    /// required, non-zero, for `hashmod`. Default: none.
     #[serde(default)]
     pub modulus: Option<u64>,
-    /// The label the result is written to.
+    /// The label the result is written to (`$n` / `${name}` groups expanded for
+    /// `replace`); required by `replace`, `hashmod`, `lowercase`, `uppercase`,
+    /// `keepequal` and `dropequal`. Default: none.
     #[serde(default)]
     pub target_label: Option<String>,
-    /// The value written (default `$1`), with `$n`/`${name}` regex groups expanded.
+    /// The value written by `replace` (or the new name for `labelmap`), with
+    /// `$n` / `${name}` regex groups expanded. Default: `$1`.
     #[serde(default)]
     pub replacement: Option<String>,
-    /// What the rule does (default `replace`).
+    /// What the rule does: `replace`, `keep`, `drop`, `keepequal`, `dropequal`,
+    /// `hashmod`, `labelmap`, `labeldrop`, `labelkeep`, `lowercase` or `uppercase`
+    /// (case-insensitive). Default: `replace`.
     #[serde(default)]
     pub action: Option<Action>,
 }

@@ -83,13 +83,13 @@ pub struct TriggersFile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetFile {
-    /// A name under `clusters`.
+    /// A name under `clusters`: the Kubernetes API the object is in. Required.
     pub cluster: String,
-    /// The object's namespace.
+    /// The object's namespace. Required.
     pub namespace: String,
-    /// `HorizontalPodAutoscaler`, `Deployment` or `StatefulSet`.
+    /// `HorizontalPodAutoscaler`, `Deployment` or `StatefulSet`. Required.
     pub kind: String,
-    /// The object's name.
+    /// The object's name. Required.
     pub name: String,
 }
 

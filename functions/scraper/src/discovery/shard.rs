@@ -10,9 +10,11 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Shard {
-    /// This invocation's shard, `0..count`.
+    /// This invocation's shard, `0..count`. Required. Shard 0 also collects the
+    /// CloudWatch metrics, which are not split.
     pub index: u64,
-    /// How many shards split the config.
+    /// How many shards (schedules of the same config) split the targets; at least 1.
+    /// Required.
     pub count: u64,
 }
 
