@@ -144,6 +144,36 @@ async fn example_events_route_as_the_example_config_says() {
         .single()
         .expect("time");
 
+    // AMP's alert manager: a web warning in cluster prod goes to the root receiver,
+    // ops, with the subject from the example's template file. (It comes first: once
+    // a critical alert fires in prod, the inhibit rule mutes it; see below.)
+    let summary = handler
+        .handle(&event("alarm-handler/events/amp-alert.json"), monday)
+        .await
+        .expect("amp");
+    assert_eq!(
+        summary.formats.get("alertmanager_json"),
+        Some(&1),
+        "{summary:?}"
+    );
+    assert_eq!(summary.inhibited, 0, "{summary:?}");
+    assert_eq!(
+        summary.deliveries.per_receiver.get("ops"),
+        Some(&1),
+        "{summary:?}"
+    );
+    let ops_messages = common::receive_sns_envelopes(&sqs, &ops_queue, 1, Duration::from_secs(10))
+        .await
+        .expect("ops");
+    assert_eq!(
+        ops_messages[0].subject.as_deref(),
+        Some("[FIRING] HighErrorRate (alertmanager)")
+    );
+    assert_eq!(
+        ops_messages[0].attributes.get("team").map(String::as_str),
+        Some("web")
+    );
+
     // Grafana: critical DiskFull and warning SlowQueries of team db; the warning is
     // inhibited (same cluster), DiskFull goes to db's Slack and webhook.
     let summary = handler
@@ -171,33 +201,14 @@ async fn example_events_route_as_the_example_config_says() {
         .all(|r| String::from_utf8_lossy(&r.body).contains("DiskFull")
             && !String::from_utf8_lossy(&r.body).contains("SlowQueries")));
 
-    // AMP's alert manager: a web warning goes to the root receiver, ops, with the
-    // subject from the example's template file.
-    let summary = handler
-        .handle(&event("alarm-handler/events/amp-alert.json"), monday)
-        .await
-        .expect("amp");
-    assert_eq!(
-        summary.formats.get("alertmanager_json"),
-        Some(&1),
-        "{summary:?}"
-    );
-    assert_eq!(
-        summary.deliveries.per_receiver.get("ops"),
-        Some(&1),
-        "{summary:?}"
-    );
-    let ops_messages = common::receive_sns_envelopes(&sqs, &ops_queue, 1, Duration::from_secs(10))
-        .await
-        .expect("ops");
-    assert_eq!(
-        ops_messages[0].subject.as_deref(),
-        Some("[FIRING] HighErrorRate (alertmanager)")
-    );
-    assert_eq!(
-        ops_messages[0].attributes.get("team").map(String::as_str),
-        Some("web")
-    );
+    // The same warning notified again (Alertmanager's repeat, a new SNS message) after
+    // DiskFull fired: DiskFull is critical in the same cluster and recorded in the
+    // state table, so the inhibit rule mutes the warning across invocations.
+    let mut repeat = event("alarm-handler/events/amp-alert.json");
+    repeat["Records"][0]["Sns"]["MessageId"] = Value::from("8a1f2c3d-amp-0002");
+    let summary = handler.handle(&repeat, monday).await.expect("amp repeat");
+    assert_eq!((summary.alerts, summary.inhibited), (1, 1), "{summary:?}");
+    assert!(summary.deliveries.per_receiver.is_empty(), "{summary:?}");
 
     // CloudWatch: queue-orders-backlog goes to the scaler as an AlertBatch.
     let summary = handler

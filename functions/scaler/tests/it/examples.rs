@@ -1,14 +1,14 @@
 //! The scaler's examples (`examples/scaler/` and the queue-consumer setup) load
 //! through `Config::parse` and run as written against moto (CloudWatch alarms, EKS
 //! DescribeCluster answering cluster `prod` with the Kubernetes stand-in's endpoint
-//! and CA) and the stand-in.
+//! and CA, `tests/moto/launcher.py`) and the stand-in.
 
 use std::path::PathBuf;
 
 use chrono::{TimeZone, Utc};
 use scaler::{Config, Scaler};
 use serde_json::{json, Value};
-use test_support::kubernetes_stack::{self as k8s, hpa, set_alarm};
+use test_support::kubernetes_stack::{self as k8s, hpa, set_alarm, workload};
 use test_support::services as support;
 
 fn examples() -> PathBuf {
@@ -119,6 +119,15 @@ async fn stack() -> Stack {
     .await
     .expect("moto");
     let aws = k8s::aws_for(&moto.address).await;
+    // The override patches DescribeCluster's answer for a cluster moto knows.
+    aws_sdk_eks::Client::new(&aws)
+        .create_cluster()
+        .name("prod")
+        .role_arn("arn:aws:iam::123456789012:role/eks")
+        .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().build())
+        .send()
+        .await
+        .expect("create cluster");
     Stack {
         _certs: certs,
         standin,
@@ -149,6 +158,18 @@ async fn example_events_raise_the_hpa_and_reconcile_keeps_it() {
         )
         .await
         .expect("hpa");
+    // The web-errors policy's Deployment: a reconcile runs every policy, and a
+    // target that does not exist is an error.
+    stack
+        .standin
+        .put(
+            "deployments",
+            "web",
+            "web",
+            workload("Deployment", "web", "web", 3),
+        )
+        .await
+        .expect("deployment");
     let cw = aws_sdk_cloudwatch::Client::new(&stack.aws);
     k8s::put_alarm(&cw, "orders-queue-depth-high")
         .await
@@ -167,15 +188,31 @@ async fn example_events_raise_the_hpa_and_reconcile_keeps_it() {
         .await
         .expect("alarm event");
     assert_eq!(max_replicas(&stack.standin).await, 15);
-    // The scheduled reconcile a minute later: still firing, step 1, nothing to write.
-    scaler
+    // The scheduled reconcile a minute later: still firing, step 1, nothing to write;
+    // no Web5xx alert, so the web Deployment keeps its 3.
+    let summary = scaler
         .handle(
             &event("scaler/events/scheduled-reconcile.json"),
             at + chrono::Duration::minutes(1),
         )
         .await
         .expect("reconcile");
+    assert_eq!(
+        (
+            summary.trigger.as_str(),
+            summary.policies_run,
+            summary.changes
+        ),
+        ("reconcile", 2, 0),
+        "{summary:?}"
+    );
     assert_eq!(max_replicas(&stack.standin).await, 15);
+    let web = stack
+        .standin
+        .get("deployments", "web", "web")
+        .await
+        .expect("web");
+    assert_eq!(web["spec"]["replicas"], 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
