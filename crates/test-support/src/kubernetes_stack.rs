@@ -480,9 +480,9 @@ pub fn rbac_attributes(method: &str, path: &str) -> Option<(String, String, Stri
     Some((verb.to_string(), group, resource))
 }
 
-/// Whether the ClusterRoles of `infra/eks-rbac.yaml` (the RBAC the README tells
-/// users to apply) bound to Kubernetes group `subject` allow `(verb, group,
-/// resource)`.
+/// Whether the ClusterRoles of `infra/eks-rbac.yaml` (the RBAC that
+/// `docs/deploy.md#letting-the-scaler-into-eks` tells users to apply) bound to
+/// Kubernetes group `subject` allow `(verb, group, resource)`.
 pub fn rbac_allows(subject: &str, verb: &str, group: &str, resource: &str) -> Result<bool, String> {
     let path = support::workspace_root().join("infra/eks-rbac.yaml");
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;

@@ -1,5 +1,5 @@
 //! The scaler: turns alarm state into Kubernetes scaling changes by declared policy,
-//! and undoes them when the alarm clears. See the README's scaler section.
+//! and undoes them when the alarm clears. See docs/scaler.md.
 
 pub mod alarms;
 pub mod cluster;
