@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need (scripts/setup.sh), then checks
 # formatting and lints, the SAM template (cfn-lint, sam validate), runs every test
-# against real local services, and builds the arm64 Lambda zips (scripts/package.sh).
+# against real local services, the demo with every dashboard panel checked against its
+# Prometheus, and builds the arm64 Lambda zips (scripts/package.sh).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -53,6 +54,13 @@ cargo test --workspace --locked 2>&1 | tee "$log"
 # which is usually an empty doc-test run).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+echo "== dashboards/pipeline.json: Grafana's dashboard schema, and the checker's self-test"
+python scripts/check_dashboard.py schema dashboards/pipeline.json
+python scripts/check_dashboard.py selftest dashboards/pipeline.json
+echo "== the demo: the whole loop on the local stack, then every dashboard panel's query"
+# The debug binaries the tests just built; the demo fails on any hop that does not show
+# what it should, and on any panel whose query returns no series.
+DEMO_SKIP_SETUP=1 DEMO_PROFILE=dev DEMO_CHECK_DASHBOARD=1 bash scripts/demo.sh
 echo "== arm64 Lambda packages"
 bash scripts/package.sh
 echo "test.sh: $(($(date +%s) - started)) s after setup"

@@ -232,6 +232,7 @@ pub async fn run(
         targets: target_count,
         counters: counters.snapshot(),
         duration_seconds: started.elapsed().as_secs_f64(),
+        deadline_seconds: deadline.saturating_duration_since(started).as_secs_f64(),
         deadline_hit: Instant::now() >= work_deadline,
         target_reports: reports,
         config_warnings: loaded.warnings,

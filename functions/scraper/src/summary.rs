@@ -149,6 +149,9 @@ pub struct RunSummary {
     pub counters: CountersSnapshot,
     /// Wall-clock time of the run.
     pub duration_seconds: f64,
+    /// Time the invocation had, from the run's start to its deadline: the line
+    /// `duration_seconds` must stay under.
+    pub deadline_seconds: f64,
     /// Whether work was cut short by the invocation deadline.
     pub deadline_hit: bool,
     /// One report per target.
@@ -170,10 +173,12 @@ pub struct RunSummary {
 impl function_cli::Figures for RunSummary {}
 
 impl RunSummary {
-    /// The run's own series (`<prefix>_<figure>`), gauges holding this run's values.
+    /// The run's own series (`<prefix>_<figure>`), gauges holding this run's values;
+    /// with a `cloudwatch:` block also `<prefix>_cloudwatch_<figure>` (API calls and
+    /// the GetMetricData list price), the figures that make a CloudWatch bill.
     pub fn self_metrics(&self, prefix: &str, instance: &str) -> Vec<(Labels, f64)> {
         let c = &self.counters;
-        let figures: [(&str, f64); 19] = [
+        let mut figures: Vec<(&str, f64)> = vec![
             ("targets", self.targets as f64),
             ("targets_up", c.targets_up as f64),
             ("targets_down", c.targets_down as f64),
@@ -195,8 +200,21 @@ impl RunSummary {
                 c.discovery_objects_malformed as f64,
             ),
             ("run_duration_seconds", self.duration_seconds),
+            ("deadline_seconds", self.deadline_seconds),
             ("deadline_hit", if self.deadline_hit { 1.0 } else { 0.0 }),
         ];
+        if let Some(cw) = &self.cloudwatch {
+            figures.extend([
+                ("cloudwatch_series", cw.series as f64),
+                ("cloudwatch_samples", cw.samples as f64),
+                ("cloudwatch_get_resources_calls", cw.get_resources_calls as f64),
+                ("cloudwatch_list_metrics_calls", cw.list_metrics_calls as f64),
+                ("cloudwatch_get_metric_data_calls", cw.get_metric_data_calls as f64),
+                ("cloudwatch_metrics_requested", cw.metrics_requested as f64),
+                ("cloudwatch_cost_usd", cw.cost_usd),
+                ("cloudwatch_errors", cw.errors.len() as f64),
+            ]);
+        }
         figures
             .iter()
             .map(|(name, value)| {

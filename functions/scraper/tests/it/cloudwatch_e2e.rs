@@ -108,6 +108,26 @@ cloudwatch:
         assert!(run.count("samples_sent") >= 16, "{}", run.summary);
     }
 
+    // The bill's figures are series too, for the pipeline's dashboard.
+    for (series, want) in [
+        ("scraper_cloudwatch_metrics_requested", 16.0),
+        ("scraper_cloudwatch_get_metric_data_calls", 5.0),
+        ("scraper_cloudwatch_cost_usd", 0.00016),
+        ("scraper_cloudwatch_errors", 0.0),
+    ] {
+        let found = prometheus.query_until_found(series).await.expect("query");
+        assert_eq!(found.len(), 1, "{series}: {found:?}");
+        assert!((found[0].1 - want).abs() < 1e-9, "{series}: {found:?}");
+    }
+    let deadline = prometheus
+        .query_until_found("scraper_deadline_seconds")
+        .await
+        .expect("query");
+    assert!(
+        deadline.iter().all(|(_, v)| *v > 55.0 && *v <= 60.0),
+        "the 60 s timeout: {deadline:?}"
+    );
+
     let ratio = prometheus
         .query_until_found(
             "avg by (dimension_ServiceName)(aws_ecs_containerinsights_memory_utilized_average / aws_ecs_containerinsights_memory_reserved_average)",
