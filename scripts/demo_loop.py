@@ -33,6 +33,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import botocore.session
+import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REGION = "us-east-1"
@@ -402,12 +403,6 @@ receivers:
 
     def write_configs(self):
         work = self.work
-        pipeline_metrics = [
-            "Invocations", "Messages", "Alerts", "Firing", "Resolved", "Inhibited", "Muted",
-            "Groups", "DeliveriesSent", "DeliveriesDuplicate", "DeliveriesNothingToSend",
-            "DeliveriesFailed", "DecodeWarnings", "AlertsReceived", "PoliciesRun", "Changes",
-            "DryRunChanges", "RateLimited", "Conflicts", "Cooldowns", "Errors", "StaleEvents"]
-        metrics = "\n".join(f"        - {{name: {m}, statistics: [Sum]}}" for m in pipeline_metrics)
         self.scraper_config = os.path.join(work, "scraper.yaml")
         with open(self.scraper_config, "w", encoding="utf-8") as f:
             f.write(f"""global:
@@ -421,25 +416,19 @@ remote_write:
   - url: {self.prometheus}/api/v1/write
     sigv4: {{region: {REGION}}}
 """)
-        # The pipeline's own figures, as the stack's starter config collects them.
+        # The pipeline's own figures, with the job the stack deploys
+        # (examples/scraper/pipeline-figures.yaml), pointed at the local stack; one run
+        # owns the demo's last ten minutes.
+        with open(os.path.join(ROOT, "examples/scraper/pipeline-figures.yaml"), encoding="utf-8") as f:
+            figures = yaml.safe_load(f)
+        figures["scraper"]["schedule_interval"] = "10m"
+        figures["remote_write"] = [{"url": f"{self.prometheus}/api/v1/write",
+                                    "sigv4": {"region": REGION}}]
+        for job in figures["cloudwatch"]["customNamespace"]:
+            job["regions"] = [REGION]
         self.scraper_config_figures = os.path.join(work, "scraper-figures.yaml")
         with open(self.scraper_config_figures, "w", encoding="utf-8") as f:
-            f.write(f"""scraper:
-  schedule_interval: 10m     # one run owns the demo's last ten minutes
-remote_write:
-  - url: {self.prometheus}/api/v1/write
-    sigv4: {{region: {REGION}}}
-cloudwatch:
-  customNamespace:
-    - name: pipeline
-      namespace: MetricsPipeline
-      regions: [{REGION}]
-      period: 60
-      length: 600
-      metrics:
-{metrics}
-        - {{name: DurationMs, statistics: [Sum, Maximum]}}
-""")
+            yaml.safe_dump(figures, f)
         self.handler_config = os.path.join(work, "alarm-handler.yaml")
         with open(self.handler_config, "w", encoding="utf-8") as f:
             f.write(f"""route:

@@ -20,12 +20,12 @@ fn root() -> PathBuf {
     crate::repository_root()
 }
 
-fn template() -> Value {
+pub(crate) fn template() -> Value {
     cfn::load(&root().join("infra/template.yaml")).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Resolved resources for the default parameters (plus the required workspace).
-fn resolved(template: &Value, overrides: &[(&str, &str)]) -> Vec<(String, Value)> {
+pub(crate) fn resolved(template: &Value, overrides: &[(&str, &str)]) -> Vec<(String, Value)> {
     let mut all = vec![("AmpWorkspaceArn", WORKSPACE)];
     all.extend_from_slice(overrides);
     let resolver = Resolver::new(template, &all).expect("resolves");
@@ -43,7 +43,7 @@ fn resolved(template: &Value, overrides: &[(&str, &str)]) -> Vec<(String, Value)
         .collect()
 }
 
-fn find<'a>(resources: &'a [(String, Value)], id: &str) -> &'a Value {
+pub(crate) fn find<'a>(resources: &'a [(String, Value)], id: &str) -> &'a Value {
     resources
         .iter()
         .find(|(i, _)| i == id)

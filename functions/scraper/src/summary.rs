@@ -207,9 +207,18 @@ impl RunSummary {
             figures.extend([
                 ("cloudwatch_series", cw.series as f64),
                 ("cloudwatch_samples", cw.samples as f64),
-                ("cloudwatch_get_resources_calls", cw.get_resources_calls as f64),
-                ("cloudwatch_list_metrics_calls", cw.list_metrics_calls as f64),
-                ("cloudwatch_get_metric_data_calls", cw.get_metric_data_calls as f64),
+                (
+                    "cloudwatch_get_resources_calls",
+                    cw.get_resources_calls as f64,
+                ),
+                (
+                    "cloudwatch_list_metrics_calls",
+                    cw.list_metrics_calls as f64,
+                ),
+                (
+                    "cloudwatch_get_metric_data_calls",
+                    cw.get_metric_data_calls as f64,
+                ),
                 ("cloudwatch_metrics_requested", cw.metrics_requested as f64),
                 ("cloudwatch_cost_usd", cw.cost_usd),
                 ("cloudwatch_errors", cw.errors.len() as f64),

@@ -20,6 +20,10 @@ const CLAIMED: &[(&str, &str)] = &[
         "scraper examples::scraper_examples_validate",
     ),
     (
+        "scraper/pipeline-figures.yaml",
+        "pipeline-tests pipeline_figures (and scripts/demo_loop.py runs it)",
+    ),
+    (
         "scraper/sharded-shard-0.yaml",
         "scraper examples::shards_split_the_targets",
     ),
