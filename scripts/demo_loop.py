@@ -688,6 +688,9 @@ def main():
         say(f"\ndemo FAILED: {e}\n   logs: {work}")
         work = None  # kept for a look
         return 1
+    except KeyboardInterrupt:
+        say("\ndemo interrupted: stopping what it started")
+        return 130
     finally:
         if demo is not None:
             demo.procs.stop_all()
