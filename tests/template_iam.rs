@@ -42,6 +42,7 @@ const ALL_ON: &[(&str, &str)] = &[
         "arn:aws:sns:us-east-1:123456789012:ops",
     ),
     ("EncryptionKey", "create"),
+    ("ScraperAwsDiscovery", "true"),
 ];
 
 /// Action -> resources over a role's resolved Allow statements.
@@ -155,8 +156,46 @@ fn each_role_gets_exactly_what_its_function_calls() {
                 &["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
                 &["*"]
             ),
+            // ec2_sd_configs / aws_sd_configs (ScraperAwsDiscovery).
+            (
+                &[
+                    "ec2:DescribeInstances",
+                    "ec2:DescribeAvailabilityZones",
+                    "ecs:ListClusters",
+                    "ecs:ListTasks",
+                    "ecs:DescribeTaskDefinition"
+                ],
+                &["*"]
+            ),
+            (
+                &[
+                    "ecs:DescribeClusters",
+                    "ecs:DescribeServices",
+                    "ecs:DescribeTasks",
+                    "ecs:DescribeContainerInstances"
+                ],
+                &[
+                    &format!("arn:aws:ecs:*:{ACCOUNT}:cluster/*"),
+                    &format!("arn:aws:ecs:*:{ACCOUNT}:service/*"),
+                    &format!("arn:aws:ecs:*:{ACCOUNT}:task/*"),
+                    &format!("arn:aws:ecs:*:{ACCOUNT}:container-instance/*")
+                ]
+            ),
         ])
     );
+    // Without ScraperAwsDiscovery the scraper lists nothing of EC2 or ECS.
+    let without = Resolver::new(&template, &[("AmpWorkspaceArn", WORKSPACE)]).expect("resolves");
+    let default_grants = grants(&without, "ScraperRole");
+    for action in [
+        "ec2:DescribeInstances",
+        "ecs:ListTasks",
+        "ecs:DescribeTasks",
+    ] {
+        assert!(
+            !default_grants.contains_key(action),
+            "{action} granted by default"
+        );
+    }
     // The subnet and security-group grants hold only for the configured ones.
     let statements = iam_check::role_statements(&resolver, "ScraperRole").expect("statements");
     let condition = |sid: &str| {

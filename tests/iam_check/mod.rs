@@ -47,6 +47,29 @@ pub const STAR_ONLY_ACTIONS: &[(&str, &str)] = &[
         "ec2:DescribeSubnets",
         "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html",
     ),
+    (
+        "ec2:DescribeInstances",
+        "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html",
+    ),
+    (
+        "ec2:DescribeAvailabilityZones",
+        "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html",
+    ),
+    (
+        "ecs:ListClusters",
+        "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html",
+    ),
+    (
+        "ecs:DescribeTaskDefinition",
+        "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html",
+    ),
+    // The reference names container-instance as its resource type, but a Fargate-only
+    // cluster has no container instance to authorize against; users report that only
+    // "*" works (awsdocs/amazon-ecs-developer-guide#211).
+    (
+        "ecs:ListTasks",
+        "https://github.com/awsdocs/amazon-ecs-developer-guide/issues/211",
+    ),
     // Has an `alarm` resource type, but DescribeAlarms returns composite alarms only
     // when the permission is scoped to "*" (CloudWatch API Reference, DescribeAlarms);
     // the scaler's policies may name composite alarms.

@@ -259,6 +259,28 @@ pub async fn start_prometheus_agent(
     Ok(service)
 }
 
+/// Debian's Prometheus (server mode) with `config_yaml`, on a free port; `address` is
+/// `http://127.0.0.1:PORT`. For comparing discovery with a real Prometheus
+/// (`/api/v1/targets`).
+pub async fn start_prometheus_with_config(config_yaml: &str) -> Result<Service, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    std::fs::write(dir.path().join("prometheus.yml"), config_yaml).map_err(|e| e.to_string())?;
+    let port = free_port();
+    let address = format!("http://127.0.0.1:{port}");
+    let args = vec![
+        format!(
+            "--config.file={}",
+            dir.path().join("prometheus.yml").display()
+        ),
+        format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+        format!("--web.listen-address=127.0.0.1:{port}"),
+        "--log.level=warn".to_string(),
+    ];
+    let mut service = spawn("/usr/bin/prometheus", &args, dir, address.clone())?;
+    wait_ready(&mut service, &format!("{address}/-/ready")).await?;
+    Ok(service)
+}
+
 /// User + system CPU seconds of a live process, from /proc.
 pub fn proc_cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();

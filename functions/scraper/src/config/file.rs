@@ -13,6 +13,7 @@ use prom::duration::PromDuration;
 use prom::relabel::RelabelConfig;
 use serde::Deserialize;
 
+use super::aws_sd::{AwsSdConfig, Ec2SdConfig};
 use super::http::{Authorization, BasicAuth, TlsConfig};
 use super::kubernetes_sd::KubernetesSdConfig;
 use crate::cloudwatch::config::YaceConfigFile;
@@ -100,6 +101,12 @@ pub struct ScrapeConfig {
     /// Targets discovered from a Kubernetes API at the start of each run.
     /// Default: none.
     pub kubernetes_sd_configs: Vec<KubernetesSdConfig>,
+    /// EC2 instances discovered at the start of each run (DescribeInstances).
+    /// Default: none.
+    pub ec2_sd_configs: Vec<Ec2SdConfig>,
+    /// EC2 instances or ECS tasks discovered at the start of each run (Prometheus
+    /// 3.8's unified AWS discovery). Default: none.
+    pub aws_sd_configs: Vec<AwsSdConfig>,
     /// The HTTP path scraped on each target. Default: `/metrics`.
     pub metrics_path: String,
     /// `http` or `https`. Default: `http`.
@@ -159,6 +166,8 @@ impl Default for ScrapeConfig {
             job_name: String::new(),
             static_configs: Vec::new(),
             kubernetes_sd_configs: Vec::new(),
+            ec2_sd_configs: Vec::new(),
+            aws_sd_configs: Vec::new(),
             metrics_path: "/metrics".into(),
             scheme: "http".into(),
             params: BTreeMap::new(),

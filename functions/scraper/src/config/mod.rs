@@ -7,10 +7,12 @@
 //! - `file.rs`: the shapes as written (serde), with their defaults;
 //! - `http.rs`: the client authentication and TLS shapes shared by every block;
 //! - `kubernetes_sd.rs`: `kubernetes_sd_configs`, with the scraper's `eks:` block;
+//! - `aws_sd.rs`: `ec2_sd_configs` and `aws_sd_configs`, with `container_targets:`;
 //! - `model.rs`: the validated [`Config`] the rest of the crate reads;
 //! - `validate.rs`: the checks that turn the one into the other;
 //! - `error.rs`: [`ConfigError`].
 
+mod aws_sd;
 mod error;
 mod file;
 mod http;
@@ -18,6 +20,7 @@ mod kubernetes_sd;
 mod model;
 mod validate;
 
+pub use aws_sd::{AwsAccess, AwsRole, AwsSdConfig, ContainerTargets, Ec2Filter, Ec2SdConfig};
 pub use error::ConfigError;
 pub use file::{
     ConfigFile, GlobalConfig, MetadataConfig, QueueConfig, RemoteWriteConfig, ScrapeConfig,

@@ -268,3 +268,111 @@ fn cloudwatch_errors_are_under_cloudwatch() {
     let empty = field_error_of("cloudwatch: {}");
     assert_eq!(empty.at, "cloudwatch");
 }
+
+#[test]
+fn aws_discovery_entries_parse_with_prometheus_defaults() {
+    let loaded = Config::from_yaml(
+        r#"
+scrape_configs:
+  - job_name: nodes
+    ec2_sd_configs:
+      - region: eu-west-1
+        refresh_interval: 30s
+        filters: [{name: 'tag:env', values: [prod]}]
+      - region: eu-west-1
+        port: 9100
+  - job_name: tasks
+    aws_sd_configs:
+      - role: ecs
+        region: eu-west-1
+        clusters: [prod]
+        container_targets: {}
+      - role: ec2
+        region: eu-west-1
+        role_arn: arn:aws:iam::123456789012:role/reader
+        external_id: ext
+remote_write: [{url: 'http://localhost:9090/api/v1/write'}]
+"#,
+    )
+    .expect("valid");
+    let jobs = &loaded.config.scrape_configs;
+    assert_eq!(jobs[0].ec2_sd_configs[0].port, 80, "Prometheus' default");
+    assert_eq!(jobs[0].ec2_sd_configs[1].port, 9100);
+    assert_eq!(jobs[0].ec2_sd_configs[0].filters[0].values, ["prod"]);
+    let ecs = &jobs[1].aws_sd_configs[0];
+    assert_eq!(ecs.role(), Some(AwsRole::Ecs));
+    assert_eq!(
+        ecs.container_targets
+            .as_ref()
+            .map(|c| c.port_label.as_str()),
+        Some("PROMETHEUS_EXPORTER_PORT")
+    );
+    assert_eq!(jobs[1].aws_sd_configs[1].role(), Some(AwsRole::Ec2));
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.contains("scrape_configs[0].ec2_sd_configs[0].refresh_interval")),
+        "{:?}",
+        loaded.warnings
+    );
+}
+
+#[test]
+fn aws_discovery_errors_name_the_field() {
+    let job = |sd: &str| {
+        format!(
+            "scrape_configs:\n  - job_name: j\n    {sd}\nremote_write: [{{url: 'http://localhost:9090/api/v1/write'}}]\n"
+        )
+    };
+    let cases = [
+        (
+            "ec2_sd_configs: [{filters: [{name: 'tag:env', values: []}]}]",
+            "scrape_configs[0].ec2_sd_configs[0].filters[0].values: filter values cannot be empty",
+        ),
+        (
+            "ec2_sd_configs: [{profile: dev}]",
+            "scrape_configs[0].ec2_sd_configs[0].profile: not supported",
+        ),
+        (
+            "ec2_sd_configs: [{access_key: AKID}]",
+            "scrape_configs[0].ec2_sd_configs[0].secret_key: missing",
+        ),
+        (
+            "ec2_sd_configs: [{external_id: x}]",
+            "scrape_configs[0].ec2_sd_configs[0].external_id: needs role_arn",
+        ),
+        (
+            "aws_sd_configs: [{role: lightsail}]",
+            "scrape_configs[0].aws_sd_configs[0].role: \"lightsail\" is a Prometheus role the scraper does not serve",
+        ),
+        (
+            "aws_sd_configs: [{role: dynamo}]",
+            "scrape_configs[0].aws_sd_configs[0].role: unknown AWS SD role \"dynamo\"",
+        ),
+        (
+            "aws_sd_configs: [{region: x}]",
+            "scrape_configs[0].aws_sd_configs[0].role: missing",
+        ),
+        (
+            "aws_sd_configs: [{role: ec2, clusters: [prod]}]",
+            "scrape_configs[0].aws_sd_configs[0].clusters: only for role ecs",
+        ),
+        (
+            "aws_sd_configs: [{role: ecs, filters: [{name: a, values: [b]}]}]",
+            "scrape_configs[0].aws_sd_configs[0].filters: only for role ec2",
+        ),
+        (
+            "aws_sd_configs: [{role: ecs, endpoint: 'not a url'}]",
+            "scrape_configs[0].aws_sd_configs[0].endpoint: \"not a url\" is not a URL",
+        ),
+        (
+            "aws_sd_configs: [{role: ecs, container_targets: {port_label: ''}}]",
+            "scrape_configs[0].aws_sd_configs[0].container_targets.port_label: empty",
+        ),
+    ];
+    for (sd, want) in cases {
+        let got = error_of(&job(sd));
+        assert!(got.contains(want), "{sd}\n got: {got}\nwant: {want}");
+    }
+}

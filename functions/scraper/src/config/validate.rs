@@ -157,6 +157,12 @@ fn scrape_config(sc: &ScrapeConfig, at: &str) -> Result<(), FieldError> {
     for (j, sd) in sc.kubernetes_sd_configs.iter().enumerate() {
         kubernetes_sd(sd, &field(&format!("kubernetes_sd_configs[{j}]")))?;
     }
+    for (j, sd) in sc.ec2_sd_configs.iter().enumerate() {
+        sd.validate(&field(&format!("ec2_sd_configs[{j}]")))?;
+    }
+    for (j, sd) in sc.aws_sd_configs.iter().enumerate() {
+        sd.validate(&field(&format!("aws_sd_configs[{j}]")))?;
+    }
     relabel_configs(&sc.relabel_configs, &field("relabel_configs"))?;
     relabel_configs(&sc.metric_relabel_configs, &field("metric_relabel_configs"))
 }
@@ -502,6 +508,30 @@ fn ignored_fields_warning(file: &ConfigFile) -> Option<String> {
             (sc.enable_http2.is_some(), "enable_http2"),
         ] {
             present.push((set, format!("scrape_configs[{i}].{field}")));
+        }
+        for (j, sd) in sc.ec2_sd_configs.iter().enumerate() {
+            for (set, field) in [
+                (sd.refresh_interval.is_some(), "refresh_interval"),
+                (sd.follow_redirects.is_some(), "follow_redirects"),
+                (sd.enable_http2.is_some(), "enable_http2"),
+            ] {
+                present.push((
+                    set,
+                    format!("scrape_configs[{i}].ec2_sd_configs[{j}].{field}"),
+                ));
+            }
+        }
+        for (j, sd) in sc.aws_sd_configs.iter().enumerate() {
+            for (set, field) in [
+                (sd.refresh_interval.is_some(), "refresh_interval"),
+                (sd.follow_redirects.is_some(), "follow_redirects"),
+                (sd.enable_http2.is_some(), "enable_http2"),
+            ] {
+                present.push((
+                    set,
+                    format!("scrape_configs[{i}].aws_sd_configs[{j}].{field}"),
+                ));
+            }
         }
     }
     for (i, rw) in file.remote_write.iter().enumerate() {

@@ -2,6 +2,8 @@
 //! objects listed, the targets produced, the API calls made, the time spent and
 //! the error that stopped it.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 /// Malformed objects named in a report, at most: the count is always exact.
@@ -22,8 +24,11 @@ pub struct SdReport {
     pub objects_malformed: u64,
     /// Targets produced, before relabeling.
     pub targets: u64,
-    /// HTTP requests made to the API server.
+    /// HTTP requests made to the API server (AWS: calls, pages counted one each).
     pub api_calls: u64,
+    /// AWS discovery: calls per operation (`ecs:DescribeTasks` ...).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub calls: BTreeMap<String, u64>,
     /// Time spent.
     pub duration_seconds: f64,
     /// The first malformed objects, each with why.
@@ -45,6 +50,7 @@ impl SdReport {
             objects_malformed: 0,
             targets: 0,
             api_calls: 0,
+            calls: BTreeMap::new(),
             duration_seconds: 0.0,
             malformed: Vec::new(),
             error: None,
