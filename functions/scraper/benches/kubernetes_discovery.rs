@@ -16,80 +16,10 @@
 // A benchmark is test code: a failed step panics.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::path::Path;
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
-use test_support::child_usage::{release_binary, wait_with_usage};
+use test_support::child_usage::{median_of, run_scraper_measured as run, Measured};
 use test_support::kubernetes_stack as k8s;
-
-struct Measured {
-    instructions: Option<u64>,
-    cpu_seconds: f64,
-    peak_rss_bytes: u64,
-    wall_seconds: f64,
-    summary: serde_json::Value,
-}
-
-/// Runs the release binary once on `config`: its own CPU time and peak RSS (and its
-/// instructions under callgrind).
-fn run(config: &str, dir: &Path) -> Measured {
-    let path = dir.join("bench.yaml");
-    std::fs::write(&path, config).unwrap();
-    let event = dir.join("event.json");
-    std::fs::write(
-        &event,
-        serde_json::json!({ "config_file": path }).to_string(),
-    )
-    .unwrap();
-    let out = dir.join("out.json");
-    let started = Instant::now();
-    let callgrind = std::env::var_os("BENCH_CALLGRIND").is_some();
-    let errors = dir.join("stderr.txt");
-    let mut command = if callgrind {
-        let mut valgrind = std::process::Command::new("valgrind");
-        valgrind
-            .arg("--tool=callgrind")
-            .arg(format!(
-                "--callgrind-out-file={}",
-                std::env::var("BENCH_CALLGRIND_OUT").unwrap_or_else(|_| "/dev/null".into())
-            ))
-            .arg(release_binary("scraper"));
-        valgrind
-    } else {
-        std::process::Command::new(release_binary("scraper"))
-    };
-    let child = command
-        .arg("--event")
-        .arg(&event)
-        .arg("--timeout")
-        .arg("120")
-        .env("RUST_LOG", "warn")
-        .stdout(std::fs::File::create(&out).unwrap())
-        .stderr(std::fs::File::create(&errors).unwrap())
-        .spawn()
-        .unwrap();
-    let usage = wait_with_usage(child, started);
-    assert!(
-        usage.success,
-        "the scraper failed; see {}",
-        errors.display()
-    );
-    let summary =
-        serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap_or(serde_json::Value::Null);
-    // callgrind's summary line: "==PID== Collected : N".
-    let instructions = std::fs::read_to_string(&errors)
-        .unwrap_or_default()
-        .lines()
-        .find_map(|line| line.split("Collected :").nth(1))
-        .and_then(|n| n.trim().parse().ok());
-    Measured {
-        instructions,
-        cpu_seconds: usage.cpu_seconds,
-        peak_rss_bytes: usage.peak_rss_bytes,
-        wall_seconds: usage.wall_seconds,
-        summary,
-    }
-}
 
 fn main() {
     let pods: usize = std::env::var("BENCH_PODS")
@@ -167,15 +97,7 @@ fn main() {
             results.push((name, m));
         }
     }
-    let median = |name: &str, f: &dyn Fn(&Measured) -> f64| {
-        let mut v: Vec<f64> = results
-            .iter()
-            .filter(|(n, _)| *n == name)
-            .map(|(_, m)| f(m))
-            .collect();
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
+    let median = |name: &str, f: &dyn Fn(&Measured) -> f64| median_of(&results, name, f);
     let instructions = |m: &Measured| m.instructions.unwrap_or(0) as f64;
     if results.iter().any(|(_, m)| m.instructions.is_some()) {
         println!(

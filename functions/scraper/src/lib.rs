@@ -5,6 +5,7 @@
 //! `main.rs` only wires this library to the Lambda runtime or the CLI; everything
 //! testable lives here.
 
+pub mod assume_role;
 pub mod cloudwatch;
 pub mod config;
 pub mod credentials;

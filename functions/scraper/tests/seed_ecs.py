@@ -20,6 +20,9 @@ Creates, in region R (default eu-west-1):
   - service node-exporter (EC2, bridge mode, one task per container instance): task
     definition node-exporter maps containerPort 9100 to hostPort 0 (dynamic), label
     PROMETHEUS_EXPORTER_PORT=9100;
+- with --task-definition FILE: that task definition (register-task-definition input,
+  awsvpc) and 2 Fargate tasks of it in cluster prod, as service --service (default
+  checkout): how the tests run an example task definition;
 - with --tasks N (N > 0): cluster scale (tag env=bench) with S services (default 1)
   svc-000..., N Fargate tasks spread evenly over them (task definition scale, one
   container app with PROMETHEUS_EXPORTER_PORT=8080).
@@ -55,6 +58,10 @@ parser.add_argument("endpoint")
 parser.add_argument("--tasks", type=int, default=0)
 parser.add_argument("--services", type=int, default=1)
 parser.add_argument("--region", default="eu-west-1")
+parser.add_argument("--task-definition", metavar="FILE",
+                    help="also register FILE (register-task-definition input JSON, awsvpc) and run "
+                         "2 Fargate tasks of it in cluster prod as service --service")
+parser.add_argument("--service", default="checkout")
 args = parser.parse_args()
 
 session = botocore.session.get_session()
@@ -210,6 +217,13 @@ def seed():
                            networkConfiguration=awsvpc, group="service:web", startedBy="ecs-svc/web")["tasks"][0]
     ecs.stop_task(cluster="prod", task=stopped["taskArn"], reason="Scaling activity initiated by deployment")
     prod["stopped_tasks"].append(stopped["taskArn"])
+
+    if args.task_definition:
+        with open(args.task_definition, encoding="utf-8") as f:
+            given = json.load(f)
+        arn = ecs.register_task_definition(**given)["taskDefinition"]["taskDefinitionArn"]
+        out["task_definitions"][given["family"]] = arn
+        service(prod, "prod", args.service, arn, 2, ci_hosts=ci_hosts)
 
     if args.tasks > 0:
         scale = cluster("scale", env="bench")

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
-use aws_credential_types::provider::SharedCredentialsProvider;
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
@@ -74,17 +73,15 @@ async fn region_clients(region: &str, role: &Role, sts_region: Option<&str>) -> 
         .await;
     let config = match &role.role_arn {
         Some(arn) => {
-            let mut builder = aws_config::sts::AssumeRoleProvider::builder(arn)
-                .session_name("serverless-pipeline-cloudwatch")
-                .region(Region::new(sts_region.unwrap_or(region).to_string()))
-                .configure(&base);
-            if let Some(external_id) = &role.external_id {
-                builder = builder.external_id(external_id);
-            }
-            let provider = builder.build().await;
-            base.into_builder()
-                .credentials_provider(SharedCredentialsProvider::new(provider))
-                .build()
+            let sts_region = sts_region.unwrap_or(region);
+            crate::assume_role::assume_role(
+                base,
+                arn,
+                role.external_id.as_deref(),
+                "serverless-pipeline-cloudwatch",
+                sts_region,
+            )
+            .await
         }
         None => base,
     };

@@ -114,14 +114,13 @@ pub async fn discover(
     };
     let outcome = run(sd, at, deadline, &mut report, &mut counting).await;
     report.targets = produced;
-    if let Err(error) = outcome {
-        let text = function_cli::error_chain(&error);
-        tracing::error!(job = %job, sd = %at, error = %text, "kubernetes discovery failed");
-        report.error = Some(text);
-        report.targets = 0;
-        sink.rollback(mark);
-    }
-    report.duration_seconds = started.elapsed().as_secs_f64();
+    let failure = outcome.err();
+    report.settle(
+        failure.as_ref().map(|e| e as &dyn std::error::Error),
+        sink,
+        mark,
+        started,
+    );
     report
 }
 

@@ -3,8 +3,11 @@
 //! the error that stopped it.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use serde::Serialize;
+
+use super::sink::TargetSink;
 
 /// Malformed objects named in a report, at most: the count is always exact.
 const MALFORMED_NAMED: usize = 10;
@@ -64,6 +67,27 @@ impl SdReport {
         if self.malformed.len() < MALFORMED_NAMED {
             self.malformed.push(reason);
         }
+    }
+
+    /// Ends an entry's report: on `failure`, the error with its causes is logged and
+    /// kept, and the targets the entry handed to `sink` since `mark` are dropped (half
+    /// a listing scraped as if it were all of it would hide the failure); the time
+    /// since `started` either way.
+    pub fn settle(
+        &mut self,
+        failure: Option<&dyn std::error::Error>,
+        sink: &mut dyn TargetSink,
+        mark: usize,
+        started: Instant,
+    ) {
+        if let Some(error) = failure {
+            let text = function_cli::error_chain(error);
+            tracing::error!(job = %self.job, sd = %self.sd, role = %self.role, error = %text, "discovery failed");
+            self.error = Some(text);
+            self.targets = 0;
+            sink.rollback(mark);
+        }
+        self.duration_seconds = started.elapsed().as_secs_f64();
     }
 
     /// Counts a related object the lookup refused (no name or namespace).

@@ -52,10 +52,15 @@ fn moto_access(moto: &str) -> String {
 /// Discovers `job_yaml`'s single job as the scraper does; the raw label sets and the
 /// entry's report.
 async fn discover(job_yaml: &str) -> (Vec<LabelSet>, SdReport) {
-    let yaml = format!(
+    discover_config(&format!(
         "scrape_configs:\n{job_yaml}\nremote_write: [{{url: 'http://127.0.0.1:9/api/v1/write'}}]\n"
-    );
-    let loaded = Config::from_yaml(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    ))
+    .await
+}
+
+/// [`discover`] for a whole config whose first job has one discovery entry.
+async fn discover_config(yaml: &str) -> (Vec<LabelSet>, SdReport) {
+    let loaded = Config::from_yaml(yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
     let job = &loaded.config.scrape_configs[0];
     let mut found: Vec<LabelSet> = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -322,10 +327,11 @@ async fn describe_calls_are_batched_by_the_hundred() {
     let moto = support::start_moto().await.expect("moto");
     let seeded = seed(&moto.address, &["--tasks", "250", "--services", "12"]);
     let (found, report) = discover(&format!(
-        "  - job_name: ecs\n    aws_sd_configs: [{{role: ecs, clusters: [scale], {}, container_targets: {{}}}}]",
+        "  - job_name: ecs\n    aws_sd_configs: [{{role: ecs, clusters: [scale], {}, container_targets: {{}}, role_arn: 'arn:aws:iam::123456789012:role/discovery', external_id: ext-1}}]",
         moto_access(&moto.address)
     ))
     .await;
+    // Through an assumed role (moto's STS), as cross-account discovery runs.
     assert!(report.error.is_none(), "{report:?}");
     assert_eq!(running_tasks(&seeded, "scale").len(), 250);
     assert_eq!(found.len(), 250, "one exporter container per task");
@@ -423,4 +429,88 @@ remote_write: [{{url: '{write}'}}]
 
 fn harness_up(reports: &[Value], job: &str) -> Option<bool> {
     reports.iter().find(|r| r["job"] == job)?["up"].as_bool()
+}
+
+/// An example config pointed at moto: its AWS discovery entries get moto's endpoint
+/// and test keys after their `region: eu-west-1` line.
+fn example_on_moto(path: &str, moto: &str) -> String {
+    let text = std::fs::read_to_string(support::workspace_root().join("examples").join(path))
+        .expect("example");
+    let marker = "        region: eu-west-1\n";
+    assert!(text.contains(marker), "{path} names its region");
+    text.replace(
+        marker,
+        &format!("{marker}        endpoint: '{moto}'\n        access_key: AKIDEXAMPLE\n        secret_key: secret\n"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_ec2_and_fargate_setups_find_their_targets() {
+    let moto = support::start_moto().await.expect("moto");
+    let definition = support::workspace_root()
+        .join("examples/setups/fargate-exporter-sidecars/task-definition.json");
+    let seeded = seed(
+        &moto.address,
+        &["--task-definition", &definition.to_string_lossy()],
+    );
+
+    // ec2-node-exporter.yaml: the running instances tagged env=prod, at 9100.
+    let (found, report) = discover_config(&example_on_moto(
+        "scraper/ec2-node-exporter.yaml",
+        &moto.address,
+    ))
+    .await;
+    assert!(report.error.is_none(), "{report:?}");
+    let names: BTreeSet<&str> = found
+        .iter()
+        .map(|t| t["__meta_ec2_tag_Name"].as_str())
+        .collect();
+    let prod: BTreeSet<&str> = seeded["instances"]
+        .as_object()
+        .expect("instances")
+        .iter()
+        .filter(|(_, i)| i["env"] == "prod")
+        .map(|(name, _)| name.as_str())
+        .collect();
+    assert_eq!(names, prod, "staging is filtered out by tag");
+    assert!(found.iter().all(|t| t["__address__"].ends_with(":9100")));
+
+    // fargate-exporter-sidecars: app and Envoy of each checkout task.
+    let (found, report) = discover_config(&example_on_moto(
+        "setups/fargate-exporter-sidecars/scraper.yaml",
+        &moto.address,
+    ))
+    .await;
+    assert!(report.error.is_none(), "{report:?}");
+    assert_eq!(report.objects_malformed, 0, "{report:?}");
+    let mut want: BTreeSet<(String, String, String)> = BTreeSet::new();
+    for task in seeded["clusters"]["prod"]["services"]["checkout"]["tasks"]
+        .as_array()
+        .expect("tasks")
+    {
+        let ip = task["ip"].as_str().expect("ip");
+        want.insert((
+            format!("{ip}:8080"),
+            "/actuator/prometheus".into(),
+            "-".into(),
+        ));
+        want.insert((
+            format!("{ip}:9901"),
+            "/stats/prometheus".into(),
+            "envoy".into(),
+        ));
+    }
+    assert_eq!(want.len(), 4);
+    let got: BTreeSet<(String, String, String)> = found
+        .iter()
+        .filter(|t| t.get("__meta_ecs_service").map(String::as_str) == Some("checkout"))
+        .map(|t| {
+            (
+                t["__address__"].clone(),
+                t["__metrics_path__"].clone(),
+                t.get("job").cloned().unwrap_or_else(|| "-".into()),
+            )
+        })
+        .collect();
+    assert_eq!(got, want, "the log router has no exporter label");
 }

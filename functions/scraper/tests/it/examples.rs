@@ -20,6 +20,18 @@ const CLAIMED: &[(&str, &str)] = &[
         "scraper examples::scraper_examples_validate",
     ),
     (
+        "scraper/ec2-node-exporter.yaml",
+        "scraper aws_sd::the_example_ec2_and_fargate_setups_find_their_targets",
+    ),
+    (
+        "setups/fargate-exporter-sidecars/scraper.yaml",
+        "scraper aws_sd::the_example_ec2_and_fargate_setups_find_their_targets",
+    ),
+    (
+        "setups/fargate-exporter-sidecars/task-definition.json",
+        "scraper aws_sd::the_example_ec2_and_fargate_setups_find_their_targets",
+    ),
+    (
         "scraper/pipeline-figures.yaml",
         "pipeline-tests pipeline_figures (and scripts/demo_loop.py runs it)",
     ),

@@ -5,7 +5,6 @@
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 
 use crate::config::AwsAccess;
@@ -42,17 +41,14 @@ pub async fn sdk_config(access: &AwsAccess) -> Result<(SdkConfig, String), AwsCl
         .ok_or(AwsClientError::NoRegion)?;
     let config = match &access.role_arn {
         Some(arn) => {
-            let mut builder = aws_config::sts::AssumeRoleProvider::builder(arn)
-                .session_name("serverless-pipeline-discovery")
-                .region(Region::new(region.clone()))
-                .configure(&base);
-            if let Some(external_id) = &access.external_id {
-                builder = builder.external_id(external_id);
-            }
-            let provider = builder.build().await;
-            base.into_builder()
-                .credentials_provider(SharedCredentialsProvider::new(provider))
-                .build()
+            crate::assume_role::assume_role(
+                base,
+                arn,
+                access.external_id.as_deref(),
+                "serverless-pipeline-discovery",
+                &region,
+            )
+            .await
         }
         None => base,
     };

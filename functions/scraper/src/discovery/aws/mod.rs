@@ -140,14 +140,13 @@ async fn run_entry(
     for reason in skipped {
         report.note_malformed(reason);
     }
-    if let Err(error) = outcome {
-        let text = function_cli::error_chain(&error);
-        tracing::error!(job = %job, sd = %at, error = %text, "AWS discovery failed");
-        report.error = Some(text);
-        report.targets = 0;
-        sink.rollback(mark);
-    }
-    report.duration_seconds = started.elapsed().as_secs_f64();
+    let failure = outcome.err();
+    report.settle(
+        failure.as_ref().map(|e| e as &dyn std::error::Error),
+        sink,
+        mark,
+        started,
+    );
     report
 }
 
