@@ -549,3 +549,43 @@ pub async fn assert_within_rbac(standin: &StandIn, subject: &str) -> Result<usiz
     }
     Ok(requests.len())
 }
+
+/// moto whose EKS DescribeCluster answers cluster `name` with `endpoint` and the CA of
+/// `certs` (through `tests/moto/launcher.py`'s `MOTO_EKS_CLUSTERS` patch), the cluster
+/// created, and an SDK config for it: how a test reaches the stand-in the way the
+/// functions reach EKS. The returned directory holds the patch's file; keep it.
+pub async fn moto_with_eks_cluster(
+    certs: &Certs,
+    endpoint: &str,
+    name: &str,
+) -> Result<(support::Service, SdkConfig, tempfile::TempDir), String> {
+    use base64::Engine as _;
+    let overrides = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let clusters = overrides.path().join("eks-clusters.json");
+    let ca = std::fs::read(certs.ca()).map_err(|e| e.to_string())?;
+    std::fs::write(
+        &clusters,
+        json!({name: {
+            "endpoint": endpoint,
+            "ca_data": base64::engine::general_purpose::STANDARD.encode(ca),
+        }})
+        .to_string(),
+    )
+    .map_err(|e| e.to_string())?;
+    let moto = support::start_moto_with_env(&[(
+        "MOTO_EKS_CLUSTERS",
+        clusters.to_string_lossy().into_owned(),
+    )])
+    .await?;
+    let aws = aws_for(&moto.address).await;
+    // The patch changes DescribeCluster's answer for a cluster moto knows.
+    aws_sdk_eks::Client::new(&aws)
+        .create_cluster()
+        .name(name)
+        .role_arn("arn:aws:iam::123456789012:role/eks")
+        .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().build())
+        .send()
+        .await
+        .map_err(|e| format!("create cluster {name}: {e}"))?;
+    Ok((moto, aws, overrides))
+}

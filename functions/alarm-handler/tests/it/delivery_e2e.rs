@@ -20,7 +20,8 @@ use chrono::{TimeZone, Utc};
 use fake_http::{FakeServer, Reply};
 use serde_json::{json, Value};
 
-async fn create_table(aws: &aws_config::SdkConfig, name: &str) {
+/// A DynamoDB table with string keys `pk` + `sk`, as the handler's tables are.
+pub(crate) async fn create_table(aws: &aws_config::SdkConfig, name: &str) {
     let ddb = aws_sdk_dynamodb::Client::new(aws);
     let attr = |n: &str| {
         AttributeDefinition::builder()

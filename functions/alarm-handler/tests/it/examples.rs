@@ -10,14 +10,13 @@ use std::time::Duration;
 
 use alarm_handler::{Config, Handler};
 use alert_model::AlertBatch;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use chrono::{TimeZone, Utc};
 use serde_json::Value;
 use test_support::fake_http::FakeServer;
 use test_support::services as support;
 use test_support::sns_sqs as common;
+
+use crate::delivery_e2e::create_table;
 
 fn examples() -> PathBuf {
     support::workspace_root().join("examples")
@@ -52,34 +51,6 @@ fn copy_with_slack_url(url: &str) -> tempfile::TempDir {
     std::fs::create_dir_all(dir.path().join("secrets")).expect("dir");
     std::fs::write(dir.path().join("secrets/slack-webhook-url"), url).expect("write");
     dir
-}
-
-async fn create_table(aws: &aws_config::SdkConfig, name: &str) {
-    let ddb = aws_sdk_dynamodb::Client::new(aws);
-    let attr = |n: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(n)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .expect("attribute")
-    };
-    let key = |n: &str, t| {
-        KeySchemaElement::builder()
-            .attribute_name(n)
-            .key_type(t)
-            .build()
-            .expect("key")
-    };
-    ddb.create_table()
-        .table_name(name)
-        .attribute_definitions(attr("pk"))
-        .attribute_definitions(attr("sk"))
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("create table");
 }
 
 async fn put_secure(aws: &aws_config::SdkConfig, name: &str, value: &str) {

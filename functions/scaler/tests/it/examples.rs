@@ -69,26 +69,6 @@ async fn put_alarm_from(cw: &aws_sdk_cloudwatch::Client, file: &str) -> String {
     text("AlarmName")
 }
 
-/// Standard base64 with padding (the CA as kubeconfig's certificate-authority-data).
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 struct Stack {
     _certs: k8s::Certs,
     standin: k8s::StandIn,
@@ -100,34 +80,9 @@ struct Stack {
 async fn stack() -> Stack {
     let certs = k8s::make_certs().expect("certs");
     let standin = k8s::start_standin(&certs, "prod").await.expect("stand-in");
-    let overrides = tempfile::tempdir().expect("dir");
-    let clusters = overrides.path().join("eks-clusters.json");
-    let ca = std::fs::read(certs.ca()).expect("ca");
-    std::fs::write(
-        &clusters,
-        json!({"prod": {
-            "endpoint": standin.url,
-            "ca_data": base64(&ca),
-        }})
-        .to_string(),
-    )
-    .expect("write overrides");
-    let moto = support::start_moto_with_env(&[(
-        "MOTO_EKS_CLUSTERS",
-        clusters.to_string_lossy().into_owned(),
-    )])
-    .await
-    .expect("moto");
-    let aws = k8s::aws_for(&moto.address).await;
-    // The override patches DescribeCluster's answer for a cluster moto knows.
-    aws_sdk_eks::Client::new(&aws)
-        .create_cluster()
-        .name("prod")
-        .role_arn("arn:aws:iam::123456789012:role/eks")
-        .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().build())
-        .send()
+    let (moto, aws, overrides) = k8s::moto_with_eks_cluster(&certs, &standin.url, "prod")
         .await
-        .expect("create cluster");
+        .expect("moto");
     Stack {
         _certs: certs,
         standin,

@@ -10,7 +10,6 @@
 
 use std::collections::BTreeSet;
 
-use base64::Engine as _;
 use serde_json::json;
 use test_support::kubernetes_stack::{self as k8s, assert_within_rbac, StandIn};
 use test_support::services::{self as support, Prometheus, Service};
@@ -62,33 +61,9 @@ async fn stack() -> Stack {
         }]))
         .await
         .expect("node-d");
-    let overrides = tempfile::tempdir().expect("dir");
-    let clusters = overrides.path().join("eks-clusters.json");
-    let ca = std::fs::read(certs.ca()).expect("ca");
-    std::fs::write(
-        &clusters,
-        json!({"prod": {
-            "endpoint": standin.url,
-            "ca_data": base64::engine::general_purpose::STANDARD.encode(ca),
-        }})
-        .to_string(),
-    )
-    .expect("write overrides");
-    let moto = support::start_moto_with_env(&[(
-        "MOTO_EKS_CLUSTERS",
-        clusters.to_string_lossy().into_owned(),
-    )])
-    .await
-    .expect("moto");
-    let aws = k8s::aws_for(&moto.address).await;
-    aws_sdk_eks::Client::new(&aws)
-        .create_cluster()
-        .name("prod")
-        .role_arn("arn:aws:iam::123456789012:role/eks")
-        .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().build())
-        .send()
+    let (moto, _aws, overrides) = k8s::moto_with_eks_cluster(&certs, &standin.url, "prod")
         .await
-        .expect("create cluster");
+        .expect("moto");
     let prometheus = support::start_prometheus_receiver()
         .await
         .expect("prometheus");
