@@ -7,9 +7,11 @@
 # figures reach Prometheus. Idempotent: everything runs on free loopback ports in a
 # temporary directory and is stopped on exit. scripts/demo_loop.py does the hops.
 #
-# Environment: DEMO_PROFILE=dev uses the debug binaries the tests build (the test
-# command runs the demo that way, with DEMO_CHECK_DASHBOARD=1 to also run every panel
-# query of dashboards/pipeline.json against the demo's Prometheus).
+# Environment: DEMO_PROFILE=dev uses debug binaries; DEMO_NO_BUILD=1 takes them as
+# they are (the test command runs the demo on the binaries `cargo test --workspace`
+# just built: a separate `cargo build -p ...` would unify features differently and
+# rebuild much of the dependency tree), with DEMO_CHECK_DASHBOARD=1 to also run every
+# panel query of dashboards/pipeline.json against the demo's Prometheus.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,13 +21,16 @@ if [ -z "${DEMO_SKIP_SETUP:-}" ]; then
 fi
 
 profile="${DEMO_PROFILE:-release}"
-echo "== building the three functions ($profile)"
 if [ "$profile" = release ]; then
-  cargo build --release --locked -p scraper -p alarm-handler -p scaler
   bin_dir="${CARGO_TARGET_DIR:-target}/release"
+  build=(cargo build --release --locked -p scraper -p alarm-handler -p scaler)
 else
-  cargo build --locked -p scraper -p alarm-handler -p scaler
   bin_dir="${CARGO_TARGET_DIR:-target}/debug"
+  build=(cargo build --locked -p scraper -p alarm-handler -p scaler)
+fi
+if [ -z "${DEMO_NO_BUILD:-}" ]; then
+  echo "== building the three functions ($profile)"
+  "${build[@]}"
 fi
 
 args=("$bin_dir")
