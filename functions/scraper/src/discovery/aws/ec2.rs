@@ -14,6 +14,11 @@ use kubernetes_sd::Target;
 use super::calls::ApiCalls;
 use crate::config::Ec2SdConfig;
 
+/// The highest ENI device index placed in `__meta_ec2_primary_ipv6_addresses`: EC2
+/// instances have a few dozen at most, and a larger one from a malformed answer must
+/// not size the list (it would allocate a slot per index).
+const MAX_DEVICE_INDEX: usize = 255;
+
 /// The separator Prometheus wraps and joins list labels with: `,a,b,`.
 const LIST_SEPARATOR: &str = ",";
 
@@ -125,6 +130,9 @@ pub fn instance_target(
                         .and_then(|a| a.device_index())
                         .and_then(|i| usize::try_from(i).ok())
                         .unwrap_or(0);
+                    if index > MAX_DEVICE_INDEX {
+                        continue;
+                    }
                     if primary_ipv6.len() <= index {
                         primary_ipv6.resize(index + 1, "");
                     }
@@ -322,6 +330,22 @@ mod tests {
         assert_eq!(t["__meta_ec2_subnet_id"], ",azid-2,azid-1,azid-3,");
         assert_eq!(t["__meta_ec2_primary_subnet_id"], "azid-2");
         assert!(!t.contains_key("__meta_ec2_owner_id"));
+    }
+
+    #[test]
+    fn an_absurd_device_index_does_not_size_the_primary_list() {
+        let instance = Instance::builder()
+            .instance_id("i-odd")
+            .private_ip_address("10.0.0.1")
+            .vpc_id("vpc-1")
+            .network_interfaces(eni(i32::MAX, Some("s-1"), &[("2001:db8::1", true)]))
+            .build();
+        let t = instance_target(&instance, None, "r", 80, &zones()).expect("target");
+        assert!(
+            !t.contains_key("__meta_ec2_primary_ipv6_addresses"),
+            "{t:?}"
+        );
+        assert_eq!(t["__meta_ec2_ipv6_addresses"], ",2001:db8::1,");
     }
 
     #[test]
