@@ -1,8 +1,9 @@
 //! From alerts to notifications, as Alertmanager's dispatcher does it: drop inhibited
 //! alerts, send each remaining alert down the routing tree, and group the alerts of
 //! each matched route by its `group_by` labels. Routes inside a mute (or outside an
-//! active) time interval send nothing. A Lambda invocation flushes at once, so
-//! `group_wait`, `group_interval` and `repeat_interval` do not apply.
+//! active) time interval send nothing. Without `alarm_handler.timers` an invocation
+//! sends its groups at once; with them, groups are collected (routing only: silences,
+//! inhibition and time intervals apply when a group is flushed, as in Alertmanager).
 
 use std::collections::BTreeMap;
 
@@ -73,6 +74,34 @@ pub fn dispatch<'a>(
     firing_elsewhere: &[Labels],
     now: DateTime<Utc>,
 ) -> Dispatch<'a> {
+    dispatch_with(config, alerts, Some((firing_elsewhere, now)))
+}
+
+/// Routes and groups `alerts` without inhibition or time intervals: what the timers
+/// path stores, to be muted (or not) when the group is flushed.
+pub fn route_only<'a>(config: &'a Config, alerts: &'a [Alert]) -> Dispatch<'a> {
+    dispatch_with(config, alerts, None)
+}
+
+/// The route with `id` ([`Route::id`]) in the config's tree.
+pub fn route_by_id<'a>(config: &'a Config, id: &str) -> Option<&'a Route> {
+    let mut found = None;
+    config.route.walk(&mut |route| {
+        if found.is_none() && route.id() == id {
+            found = Some(route);
+        }
+    });
+    found
+}
+
+/// `mutes`: the inhibition sources from elsewhere and the time of day, or `None`
+/// for routing only.
+fn dispatch_with<'a>(
+    config: &'a Config,
+    alerts: &'a [Alert],
+    mutes: Option<(&[Labels], DateTime<Utc>)>,
+) -> Dispatch<'a> {
+    let firing_elsewhere = mutes.map_or(&[][..], |(f, _)| f);
     let mut sources: Vec<Labels> = alerts
         .iter()
         .filter(|a| a.status == Status::Firing)
@@ -81,13 +110,13 @@ pub fn dispatch<'a>(
     sources.extend(firing_elsewhere.iter().cloned());
     let mut result = Dispatch::default();
     for alert in alerts {
-        if config.inhibitor.is_inhibited(&alert.labels, &sources) {
+        if mutes.is_some() && config.inhibitor.is_inhibited(&alert.labels, &sources) {
             result.inhibited.push(alert.fingerprint.clone());
             continue;
         }
         for route in config.route.matching(&alert.labels) {
             result.routes_matched += 1;
-            if route.is_muted(&config.time_intervals, now) {
+            if mutes.is_some_and(|(_, now)| route.is_muted(&config.time_intervals, now)) {
                 result
                     .muted
                     .push((route.id().to_string(), alert.fingerprint.clone()));

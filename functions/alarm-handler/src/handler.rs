@@ -9,12 +9,19 @@ use chrono::{DateTime, Utc};
 use notify_template::Templates;
 use serde_json::Value;
 
+use std::collections::BTreeMap;
+
+use alert_model::Alert;
+
+use crate::aggregation::{first_flush, flush_group, FlushInputs, GroupIdentity, GroupStore};
 use crate::config::{Config, ConfigError};
-use crate::event::decode_invocation;
+use crate::delivery::{deliver, Delivery};
+use crate::event::{decode_invocation, Message};
 use crate::firing_state::FiringState;
-use crate::grouping::dispatch;
-use crate::ledger::{Claim, Ledger};
+use crate::grouping::{dispatch, route_only};
+use crate::ledger::Ledger;
 use crate::receivers::{alerts_to_send, integrations, Notifier, Origin};
+use crate::silences::{Silence, SilenceState, SilenceStore};
 use crate::summary::Summary;
 
 const DEFAULT_IDEMPOTENCY_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -22,6 +29,11 @@ const DEFAULT_FIRING_TTL: Duration = Duration::from_secs(24 * 3600);
 /// Longer than the 15-minute Lambda maximum: a pending claim older than this
 /// belongs to an invocation that no longer runs.
 const CLAIM_LEASE: Duration = Duration::from_secs(16 * 60);
+/// Alertmanager's `--data.retention` default.
+const DEFAULT_SILENCE_RETENTION: Duration = Duration::from_secs(120 * 3600);
+/// TTL safety net for group items a crashed flush left: a group is rewritten at
+/// least every `repeat_interval`, far shorter than this.
+const GROUP_KEEP: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Cannot start: the config or the templates are broken.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +72,8 @@ pub struct Handler {
     notifier: Notifier,
     ledger: Option<Ledger>,
     state: Option<FiringState>,
+    groups: Option<GroupStore>,
+    silences: Option<SilenceStore>,
 }
 
 impl Handler {
@@ -86,6 +100,16 @@ impl Handler {
             let ttl = settings.firing_ttl.map_or(DEFAULT_FIRING_TTL, |d| d.0);
             FiringState::new(dynamodb(), table.clone(), ttl)
         });
+        let groups = settings
+            .state_table
+            .as_ref()
+            .map(|table| GroupStore::new(dynamodb(), table.clone(), GROUP_KEEP));
+        let silences = settings.state_table.as_ref().map(|table| {
+            let retention = settings
+                .silence_retention
+                .map_or(DEFAULT_SILENCE_RETENTION, |d| d.0);
+            SilenceStore::new(dynamodb(), table.clone(), retention)
+        });
         let notifier = Notifier::new(
             &config,
             aws_sdk_sns::Client::new(aws),
@@ -97,6 +121,8 @@ impl Handler {
             notifier,
             ledger,
             state,
+            groups,
+            silences,
         })
     }
 
@@ -107,9 +133,18 @@ impl Handler {
         event: &Value,
         now: DateTime<Utc>,
     ) -> Result<Summary, InvocationError> {
+        Box::pin(self.process(decode_invocation(event), now)).await
+    }
+
+    /// Handles decoded messages (from SNS, EventBridge or the Alertmanager API's
+    /// `POST /api/v2/alerts`) at time `now`.
+    pub async fn process(
+        &mut self,
+        messages: Vec<Message>,
+        now: DateTime<Utc>,
+    ) -> Result<Summary, InvocationError> {
         let started = Instant::now();
         let mut summary = Summary::default();
-        let messages = decode_invocation(event);
         summary.messages = messages.len();
         let all_alerts: Vec<_> = messages
             .iter()
@@ -151,105 +186,234 @@ impl Handler {
             all_alerts.iter().map(|a| a.fingerprint.as_str()).collect();
         firing_elsewhere
             .retain(|labels| !current.contains(alert_model::fingerprint(labels).as_str()));
-        for message in &messages {
-            let alerts = &message.decoded.alerts;
-            let routed = dispatch(&self.config, alerts, &firing_elsewhere, now);
-            summary.inhibited += routed.inhibited.len();
-            summary.muted += routed.muted.len();
-            summary.routes_matched += routed.routes_matched;
-            summary.groups += routed.groups.len();
-            if message.id.is_none() && self.ledger.is_some() {
-                summary.warnings.push(
-                    "input has no message id: delivered without the idempotency ledger".into(),
-                );
+        if self.config.file.alarm_handler.timers {
+            // Boxed: the flush's future is deep, and inlining it here overflows the
+            // compiler's layout depth for the runtime's future.
+            Box::pin(self.collect(&messages, &all_alerts, now, &mut summary)).await;
+        } else {
+            let silences = self.active_silences(now, &mut summary).await;
+            for message in &messages {
+                self.send_now(message, &firing_elsewhere, &silences, now, &mut summary)
+                    .await;
             }
-            let origin = Origin {
-                format: message.decoded.format.as_str(),
-                message_id: message.id.as_deref(),
-            };
-            for group in &routed.groups {
-                let Some(receiver) = self.config.receiver(group.receiver) else {
-                    summary
-                        .failures
-                        .push(format!("{}: receiver is not configured", group.receiver));
-                    continue;
-                };
-                for (integration, index) in integrations(receiver) {
-                    let Some(to_send) = alerts_to_send(group, &integration) else {
-                        summary.deliveries.nothing_to_send += 1;
-                        continue;
-                    };
-                    let name = format!("{}/{}[{index}]", receiver.name, integration.kind());
-                    let delivery_id = format!("{name}/{}", group.key_id());
-                    let ledger = self.ledger.as_ref().zip(message.id.as_deref());
-                    if let Some((ledger, id)) = ledger {
-                        match ledger.claim(id, &delivery_id, now).await {
-                            Ok(Claim::Claimed) => {}
-                            Ok(Claim::AlreadyDelivered) => {
-                                summary.deliveries.duplicate(&receiver.name);
-                                continue;
-                            }
-                            Ok(Claim::InProgress) => {
-                                summary.deliveries.fail(&receiver.name);
-                                summary.failures.push(format!(
-                                    "{name}: another invocation is delivering this message"
-                                ));
-                                continue;
-                            }
-                            Err(e) => {
-                                summary.deliveries.fail(&receiver.name);
-                                summary.failures.push(format!("{name}: {e}"));
-                                continue;
-                            }
-                        }
-                    }
-                    let result = self
-                        .notifier
-                        .send(&self.config, &name, integration, &to_send, origin)
-                        .await;
-                    match result {
-                        Ok(()) => {
-                            summary.deliveries.sent += 1;
-                            *summary
-                                .deliveries
-                                .per_receiver
-                                .entry(receiver.name.clone())
-                                .or_default() += 1;
-                            if let Some((ledger, id)) = ledger {
-                                if let Err(e) = ledger.delivered(id, &delivery_id, now).await {
-                                    // Sent, but a retry would send again: report it.
-                                    summary
-                                        .failures
-                                        .push(format!("{name}: sent, but not recorded: {e}"));
-                                }
-                            }
-                        }
-                        Err(e) => {
-                            summary.deliveries.fail(&receiver.name);
-                            summary.failures.push(e.to_string());
-                            if let Some((ledger, id)) = ledger {
-                                if let Err(e) = ledger.release(id, &delivery_id).await {
-                                    summary.failures.push(format!("{name}: {e}"));
-                                }
-                            }
-                        }
-                    }
+            if let Some(state) = &self.state {
+                if let Err(e) = state.record(&all_alerts, now).await {
+                    summary.failures.push(e.to_string());
                 }
             }
         }
+        summary.duration_ms = started.elapsed().as_millis() as u64;
+        finish(summary)
+    }
 
+    /// The timers path: store each group's alerts, then flush at once the groups that
+    /// are due already (`group_wait: 0`, or an alert older than `group_wait`).
+    async fn collect(
+        &mut self,
+        messages: &[Message],
+        all_alerts: &[Alert],
+        now: DateTime<Utc>,
+        summary: &mut Summary,
+    ) {
+        let Some(groups) = &self.groups else {
+            return;
+        };
+        // Recorded first, so these alerts inhibit in the flushes below.
         if let Some(state) = &self.state {
-            if let Err(e) = state.record(&all_alerts, now).await {
+            if let Err(e) = state.record(all_alerts, now).await {
                 summary.failures.push(e.to_string());
             }
         }
-        summary.duration_ms = started.elapsed().as_millis() as u64;
-        if summary.failures.is_empty() {
-            Ok(summary)
-        } else {
-            Err(InvocationError {
-                summary: Box::new(summary),
-            })
+        let mut due_now = Vec::new();
+        for message in messages {
+            let routed = route_only(&self.config, &message.decoded.alerts);
+            summary.routes_matched += routed.routes_matched;
+            summary.groups += routed.groups.len();
+            let format = message.decoded.format.as_str();
+            for group in &routed.groups {
+                let identity = GroupIdentity {
+                    id: group.key_id(),
+                    route: group.route.id().to_string(),
+                    receiver: group.receiver.to_string(),
+                    key: group.key.clone(),
+                    labels: group.labels.clone(),
+                };
+                let oldest = group.alerts.iter().filter_map(|a| a.starts_at).min();
+                let due = first_flush(oldest, group.route.group_wait, now);
+                let alerts: Vec<(&Alert, &str)> =
+                    group.alerts.iter().map(|a| (*a, format)).collect();
+                match groups.add(&identity, &alerts, due, now).await {
+                    Ok(head) if head.next_flush <= now => {
+                        if !due_now.contains(&identity.id) {
+                            due_now.push(identity.id);
+                        }
+                    }
+                    Ok(_) => summary.groups_waiting += 1,
+                    Err(e) => summary.failures.push(e.to_string()),
+                }
+            }
         }
+        if !due_now.is_empty() {
+            self.flush(&due_now, now, summary).await;
+        }
+    }
+
+    /// Handles the scheduled flush: every group whose timer is due at `now`.
+    pub async fn flush_due(&mut self, now: DateTime<Utc>) -> Result<Summary, InvocationError> {
+        let started = Instant::now();
+        let mut summary = Summary::default();
+        match &self.groups {
+            Some(groups) if self.config.file.alarm_handler.timers => match groups.due(now).await {
+                Ok(ids) => Box::pin(self.flush(&ids, now, &mut summary)).await,
+                Err(e) => summary.failures.push(e.to_string()),
+            },
+            _ => summary
+                .warnings
+                .push("flush: alarm_handler.timers is off; nothing is held to flush".into()),
+        }
+        summary.duration_ms = started.elapsed().as_millis() as u64;
+        finish(summary)
+    }
+
+    /// Flushes the groups `ids` (those not due or held by another flush are left).
+    async fn flush(&mut self, ids: &[String], now: DateTime<Utc>, summary: &mut Summary) {
+        let (Some(groups), Some(ledger)) = (&self.groups, &self.ledger) else {
+            return;
+        };
+        let silences = self.silences_now(now, summary).await;
+        let firing = match &self.state {
+            Some(state) => match state.firing(now).await {
+                Ok((labels, _)) => labels,
+                Err(e) => {
+                    summary.failures.push(e.to_string());
+                    return;
+                }
+            },
+            None => Vec::new(),
+        };
+        let inputs = FlushInputs {
+            silences: &silences,
+            firing: &firing,
+        };
+        for id in ids {
+            Box::pin(flush_group(
+                &self.config,
+                &mut self.notifier,
+                ledger,
+                groups,
+                &inputs,
+                id,
+                now,
+                summary,
+            ))
+            .await;
+        }
+    }
+
+    /// Every kept silence (none without a state table); a failed read is a failure
+    /// (sending would ignore a maintenance window).
+    async fn silences_now(&self, now: DateTime<Utc>, summary: &mut Summary) -> Vec<Silence> {
+        let Some(store) = &self.silences else {
+            return Vec::new();
+        };
+        match store.list(now).await {
+            Ok((silences, unreadable)) => {
+                if unreadable > 0 {
+                    summary
+                        .warnings
+                        .push(format!("{unreadable} silences in the state table do not decode"));
+                }
+                silences
+            }
+            Err(e) => {
+                summary.failures.push(format!("silences: {e}"));
+                Vec::new()
+            }
+        }
+    }
+
+    /// The silences active at `now`.
+    async fn active_silences(&self, now: DateTime<Utc>, summary: &mut Summary) -> Vec<Silence> {
+        let mut silences = self.silences_now(now, summary).await;
+        silences.retain(|s| s.state(now) == SilenceState::Active);
+        silences
+    }
+
+    /// The immediate path: route one message's alerts and send every group now.
+    async fn send_now(
+        &mut self,
+        message: &Message,
+        firing_elsewhere: &[BTreeMap<String, String>],
+        silences: &[Silence],
+        now: DateTime<Utc>,
+        summary: &mut Summary,
+    ) {
+        let alerts = &message.decoded.alerts;
+        let routed = dispatch(&self.config, alerts, firing_elsewhere, now);
+        summary.inhibited += routed.inhibited.len();
+        summary.muted += routed.muted.len();
+        summary.routes_matched += routed.routes_matched;
+        summary.groups += routed.groups.len();
+        if message.id.is_none() && self.ledger.is_some() {
+            summary
+                .warnings
+                .push("input has no message id: delivered without the idempotency ledger".into());
+        }
+        let origin = Origin {
+            format: message.decoded.format.as_str(),
+            message_id: message.id.as_deref(),
+        };
+        for mut group in routed.groups {
+            let before = group.alerts.len();
+            group
+                .alerts
+                .retain(|a| !silences.iter().any(|s| s.mutes(&a.labels, now)));
+            summary.silenced += before - group.alerts.len();
+            if group.alerts.is_empty() {
+                continue;
+            }
+            let Some(receiver) = self.config.receiver(group.receiver) else {
+                summary
+                    .failures
+                    .push(format!("{}: receiver is not configured", group.receiver));
+                continue;
+            };
+            for (integration, index) in integrations(receiver) {
+                let Some(to_send) = alerts_to_send(&group, &integration) else {
+                    summary.deliveries.nothing_to_send += 1;
+                    continue;
+                };
+                let name = format!("{}/{}[{index}]", receiver.name, integration.kind());
+                let delivery_id = format!("{name}/{}", group.key_id());
+                let delivery = Delivery {
+                    name: &name,
+                    receiver: &receiver.name,
+                    integration,
+                    ledger: self.ledger.as_ref().zip(message.id.as_deref()),
+                    delivery_id: &delivery_id,
+                };
+                deliver(
+                    &mut self.notifier,
+                    &self.config,
+                    delivery,
+                    &to_send,
+                    origin,
+                    now,
+                    summary,
+                )
+                .await;
+            }
+        }
+    }
+}
+
+/// Ok unless something failed (then Lambda retries).
+fn finish(summary: Summary) -> Result<Summary, InvocationError> {
+    if summary.failures.is_empty() {
+        Ok(summary)
+    } else {
+        Err(InvocationError {
+            summary: Box::new(summary),
+        })
     }
 }

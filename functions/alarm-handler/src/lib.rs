@@ -4,7 +4,9 @@
 //! group once per receiver integration (SNS topics, webhooks, Slack, PagerDuty, the
 //! scaler).
 
+pub mod aggregation;
 pub mod config;
+pub mod delivery;
 pub mod error_type;
 pub mod event;
 pub mod firing_state;
@@ -14,6 +16,7 @@ pub mod ledger;
 pub mod receivers;
 pub mod reload;
 pub mod secret;
+pub mod silences;
 pub mod summary;
 
 pub use config::{Config, ConfigError};

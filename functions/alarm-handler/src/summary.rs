@@ -27,6 +27,12 @@ pub struct Summary {
     pub routes_matched: usize,
     /// Notification groups formed.
     pub groups: usize,
+    /// Alerts not notified because an active silence matches them.
+    pub silenced: usize,
+    /// With timers: groups whose alerts were stored to be sent by a later flush.
+    pub groups_waiting: usize,
+    /// With timers: groups flushed (each may or may not notify, by its timers).
+    pub groups_flushed: usize,
     /// What happened to the notifications.
     pub deliveries: Deliveries,
     /// Per-delivery failures, `receiver/kind[i]: reason` (no secrets).
@@ -94,6 +100,9 @@ impl Figures for Summary {
             .count("Inhibited", count(self.inhibited))
             .count("Muted", count(self.muted))
             .count("Groups", count(self.groups))
+            .count("Silenced", count(self.silenced))
+            .count("GroupsWaiting", count(self.groups_waiting))
+            .count("GroupsFlushed", count(self.groups_flushed))
             .count("DeliveriesSent", count(d.sent))
             .count("DeliveriesDuplicate", count(d.duplicates))
             .count("DeliveriesNothingToSend", count(d.nothing_to_send))

@@ -54,8 +54,11 @@ pub struct ConfigFile {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GlobalConfig {
-    /// Alertmanager's; accepted for compatibility and unused: a Lambda has no timer
-    /// to resolve alerts with. Default unset.
+    /// Alertmanager's: an alert posted to the Alertmanager API (`POST
+    /// /api/v2/alerts`) without `endsAt` counts as resolved this long after it was
+    /// last received. Alerts from SNS (CloudWatch alarms, Grafana, the AMP alert
+    /// manager) report state changes once and do not repeat, so they stay firing
+    /// until resolved or `alarm_handler.firing_ttl`. Default 5m.
     pub resolve_timeout: Option<PromDuration>,
     /// Alertmanager's: the Slack webhook URL for `slack_configs` that set none (a
     /// [`SecretRef`]: literal, `env:` or `ssm:`). Default unset.
@@ -108,4 +111,13 @@ pub struct HandlerSettings {
     /// How long a firing alert with no `endsAt` counts as firing without news;
     /// default 24h.
     pub firing_ttl: Option<PromDuration>,
+    /// Apply the routes' `group_wait`, `group_interval` and `repeat_interval` as
+    /// Alertmanager does: alerts are collected into groups in `state_table` and sent
+    /// by the once-a-minute flush invocation (the template's `AlertTimers` schedule).
+    /// Needs `state_table` and `idempotency_table`. Default false: every invocation
+    /// sends its own alerts at once and nothing repeats.
+    pub timers: bool,
+    /// How long expired silences stay listed (Alertmanager's `--data.retention`).
+    /// Default 120h.
+    pub silence_retention: Option<PromDuration>,
 }

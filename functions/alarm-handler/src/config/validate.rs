@@ -27,6 +27,7 @@ impl Config {
         let time_intervals = TimeIntervals::new(&intervals)?;
         let inhibitor = Inhibitor::new(&file.inhibit_rules)?;
         validate_receivers(&file)?;
+        validate_settings(&file)?;
         validate_route_references(&route, &file, &time_intervals)?;
         let base = base_dir.map(Path::to_path_buf).unwrap_or_default();
         let template_sources = read_templates(&base, &file.templates)?;
@@ -100,6 +101,27 @@ fn is_topic_arn(arn: &str) -> bool {
 
 /// What serde cannot check of `receivers`: unique names, required and exclusive
 /// fields, and the features we refuse.
+/// Timers keep groups in the state table and send through the ledger (so a retried
+/// flush never sends twice): both tables must be there.
+fn validate_settings(file: &ConfigFile) -> Result<(), FieldError> {
+    let settings = &file.alarm_handler;
+    if settings.timers {
+        if settings.state_table.is_none() {
+            return Err(FieldError::new(
+                "alarm_handler.timers",
+                "needs alarm_handler.state_table (the groups live there)",
+            ));
+        }
+        if settings.idempotency_table.is_none() {
+            return Err(FieldError::new(
+                "alarm_handler.timers",
+                "needs alarm_handler.idempotency_table (a retried flush must not send twice)",
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn validate_receivers(file: &ConfigFile) -> Result<(), FieldError> {
     let mut names = BTreeSet::new();
     for (r, receiver) in file.receivers.iter().enumerate() {
