@@ -140,7 +140,8 @@ where
     F: FnOnce(Value, CliArgs) -> Fut,
     Fut: Future<Output = Result<S, E>>,
     S: Serialize + Figures,
-    E: ErrorType + FailureSummary<Summary = S>,
+    E: ErrorType + FailureSummary,
+    E::Summary: Figures,
 {
     let prepared = spec.parse_args(args).and_then(|parsed| {
         let text = read_event(parsed.event_path.as_deref())?;

@@ -39,7 +39,8 @@ where
     F: Fn(LambdaEvent<Value>) -> Fut,
     Fut: Future<Output = Result<S, E>>,
     S: Serialize + Figures,
-    E: ErrorType + FailureSummary<Summary = S>,
+    E: ErrorType + FailureSummary,
+    E::Summary: Figures,
 {
     let handler = &handler;
     let service = service_fn(|event: LambdaEvent<Value>| async move {
@@ -60,7 +61,8 @@ where
 fn report<S, E>(summary_line: SummaryLine, result: &Result<S, E>)
 where
     S: Serialize + Figures,
-    E: ErrorType + FailureSummary<Summary = S>,
+    E: ErrorType + FailureSummary,
+    E::Summary: Figures,
 {
     match (summary_line, result) {
         (SummaryLine::Print { function }, Ok(summary)) => {

@@ -63,9 +63,9 @@ pub async fn deliver(
             }
             Ok(Claim::InProgress) => {
                 summary.deliveries.fail(receiver);
-                summary
-                    .failures
-                    .push(format!("{name}: another invocation is delivering this message"));
+                summary.failures.push(format!(
+                    "{name}: another invocation is delivering this message"
+                ));
                 return Delivered::Failed;
             }
             Err(e) => {

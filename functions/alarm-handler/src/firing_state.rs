@@ -1,10 +1,11 @@
 //! Currently firing alerts in DynamoDB, so an inhibit rule's source that fired in an
 //! earlier invocation still mutes targets arriving now.
 //!
-//! Items: `pk = "firing"`, `sk = <fingerprint>`, `labels` (JSON), `expires_at` (TTL:
-//! the alert's `endsAt` when it has one in the future, else now + `firing_ttl`). A
-//! resolved alert deletes its item. Reads skip expired items that DynamoDB has not
-//! removed yet.
+//! Items: `pk = "firing"`, `sk = <fingerprint>`, `labels` (JSON), `alert` (the whole
+//! alert as JSON, for the Alertmanager API's alert listing), `updated` (when it was
+//! last received, epoch ms), `expires_at` (TTL: the alert's `endsAt` when it has one
+//! in the future, else now + `firing_ttl`). A resolved alert deletes its item. Reads
+//! skip expired items that DynamoDB has not removed yet.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -23,6 +24,17 @@ pub struct StateError {
     table: String,
     operation: &'static str,
     reason: String,
+}
+
+/// A firing alert as recorded.
+#[derive(Debug, Clone)]
+pub struct FiringAlert {
+    /// The alert as last received.
+    pub alert: Alert,
+    /// When it was last received.
+    pub updated: DateTime<Utc>,
+    /// When it stops counting as firing without news.
+    pub expires: DateTime<Utc>,
 }
 
 /// The state table.
@@ -86,6 +98,63 @@ impl FiringState {
         Ok((result, unreadable))
     }
 
+    /// The alerts firing at `now`, whole (items from before the `alert` attribute
+    /// existed are rebuilt from their labels). Unreadable items are counted in the
+    /// second value.
+    pub async fn alerts(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<FiringAlert>, usize), StateError> {
+        let mut result = Vec::new();
+        let mut unreadable = 0;
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .filter_expression("expires_at > :now")
+                .expression_attribute_values(":pk", AttributeValue::S(PARTITION.into()))
+                .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| self.error("Query", e))?;
+            for item in page.items() {
+                let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok());
+                let number = |name: &str| {
+                    item.get(name)
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|v| v.parse::<i64>().ok())
+                };
+                let alert = text("alert")
+                    .and_then(|t| serde_json::from_str::<Alert>(t).ok())
+                    .or_else(|| {
+                        text("labels")
+                            .and_then(|t| serde_json::from_str(t).ok())
+                            .map(|labels| Alert::new(labels, Status::Firing))
+                    });
+                let expires = number("expires_at").and_then(|s| DateTime::from_timestamp(s, 0));
+                match (alert, expires) {
+                    (Some(alert), Some(expires)) => result.push(FiringAlert {
+                        updated: number("updated")
+                            .and_then(DateTime::from_timestamp_millis)
+                            .unwrap_or(now),
+                        alert,
+                        expires,
+                    }),
+                    _ => unreadable += 1,
+                }
+            }
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => break,
+            }
+        }
+        Ok((result, unreadable))
+    }
+
     /// Records firing alerts and forgets resolved ones.
     pub async fn record(&self, alerts: &[Alert], now: DateTime<Utc>) -> Result<(), StateError> {
         for alert in alerts {
@@ -100,12 +169,19 @@ impl FiringState {
                         });
                     let labels = serde_json::to_string(&alert.labels)
                         .map_err(|e| self.error("encode labels", e))?;
+                    let whole =
+                        serde_json::to_string(alert).map_err(|e| self.error("encode alert", e))?;
                     self.client
                         .put_item()
                         .table_name(&self.table)
                         .item("pk", AttributeValue::S(PARTITION.into()))
                         .item("sk", key)
                         .item("labels", AttributeValue::S(labels))
+                        .item("alert", AttributeValue::S(whole))
+                        .item(
+                            "updated",
+                            AttributeValue::N(now.timestamp_millis().to_string()),
+                        )
                         .item("expires_at", AttributeValue::N(expires.to_string()))
                         .send()
                         .await

@@ -68,17 +68,18 @@ pub struct InvocationError {
 
 /// The warm container's state.
 pub struct Handler {
-    config: Config,
+    pub(crate) config: Config,
     notifier: Notifier,
     ledger: Option<Ledger>,
-    state: Option<FiringState>,
+    pub(crate) state: Option<FiringState>,
     groups: Option<GroupStore>,
-    silences: Option<SilenceStore>,
+    pub(crate) silences: Option<SilenceStore>,
 }
 
 impl Handler {
     /// Builds clients from the standard AWS config (`AWS_ENDPOINT_URL` etc.).
     pub fn new(config: Config, aws: &aws_config::SdkConfig) -> Result<Handler, StartupError> {
+        crate::api::mark_start();
         let mut templates = Templates::with_defaults();
         for (file, text) in &config.template_sources {
             templates
@@ -144,8 +145,10 @@ impl Handler {
         now: DateTime<Utc>,
     ) -> Result<Summary, InvocationError> {
         let started = Instant::now();
-        let mut summary = Summary::default();
-        summary.messages = messages.len();
+        let mut summary = Summary {
+            messages: messages.len(),
+            ..Summary::default()
+        };
         let all_alerts: Vec<_> = messages
             .iter()
             .flat_map(|m| m.decoded.alerts.iter().cloned())
@@ -319,9 +322,9 @@ impl Handler {
         match store.list(now).await {
             Ok((silences, unreadable)) => {
                 if unreadable > 0 {
-                    summary
-                        .warnings
-                        .push(format!("{unreadable} silences in the state table do not decode"));
+                    summary.warnings.push(format!(
+                        "{unreadable} silences in the state table do not decode"
+                    ));
                 }
                 silences
             }

@@ -5,6 +5,7 @@
 //! scaler).
 
 pub mod aggregation;
+pub mod api;
 pub mod config;
 pub mod delivery;
 pub mod error_type;
@@ -12,10 +13,12 @@ pub mod event;
 pub mod firing_state;
 pub mod grouping;
 pub mod handler;
+pub mod invocation;
 pub mod ledger;
 pub mod receivers;
 pub mod reload;
 pub mod secret;
+pub mod serve;
 pub mod silences;
 pub mod summary;
 

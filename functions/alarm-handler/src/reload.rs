@@ -11,8 +11,10 @@ use chrono::{DateTime, Utc};
 use config_source::{ConfigReader, ConfigSource, ConfigText};
 use serde_json::Value;
 
+use crate::api::{self, ApiRequest, ApiResponse};
 use crate::config::Config;
 use crate::handler::{Handler, InvocationError, StartupError};
+use crate::invocation::{answer, kind_of, InvocationKind, Outcome};
 use crate::summary::Summary;
 use function_cli::error_chain;
 
@@ -86,6 +88,50 @@ impl ReloadingHandler {
         };
         summary.warnings.extend(warnings);
         result
+    }
+
+    /// Brings the config up to date, then does what the event asks ([`kind_of`]):
+    /// answer an API request, flush the due groups, or handle alerts.
+    pub async fn invoke(
+        &mut self,
+        event: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, InvocationError> {
+        match kind_of(event) {
+            InvocationKind::Api => {
+                for warning in self.refresh().await {
+                    tracing::warn!(%warning, "config");
+                }
+                Ok(Outcome::Api(answer(&mut self.handler, event, now).await))
+            }
+            InvocationKind::Flush => {
+                let warnings = self.refresh().await;
+                let mut result = self.handler.flush_due(now).await;
+                let summary = match &mut result {
+                    Ok(summary) => summary,
+                    Err(e) => e.summary.as_mut(),
+                };
+                summary.warnings.extend(warnings);
+                result.map(|s| Outcome::Summary(Box::new(s)))
+            }
+            InvocationKind::Alerts => self
+                .handle(event, now)
+                .await
+                .map(|s| Outcome::Summary(Box::new(s))),
+        }
+    }
+
+    /// Answers one API request at `now` (the local HTTP mode).
+    pub async fn respond(&mut self, request: &ApiRequest, now: DateTime<Utc>) -> ApiResponse {
+        for warning in self.refresh().await {
+            tracing::warn!(%warning, "config");
+        }
+        api::respond(&mut self.handler, request, now).await
+    }
+
+    /// Flushes the due groups at `now` (the local HTTP mode's timer).
+    pub async fn flush_due(&mut self, now: DateTime<Utc>) -> Result<Summary, InvocationError> {
+        self.handler.flush_due(now).await
     }
 
     /// Re-reads the source; returns warnings for the summary.

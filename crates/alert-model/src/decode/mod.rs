@@ -61,6 +61,10 @@ pub enum Format {
     /// This project's own [`crate::AlertBatch`] (what the alarm-handler publishes for
     /// the scaler).
     AlertBatch,
+    /// Alerts posted to the alarm-handler's Alertmanager API (`POST
+    /// /api/v2/alerts`) by Prometheus, Grafana or anything that speaks to an
+    /// Alertmanager; their labels are kept exactly as sent.
+    AlertmanagerApi,
     /// None of the above: the text becomes one generic alert rather than be lost.
     Unknown,
 }
@@ -77,6 +81,7 @@ impl Format {
             Format::CloudwatchAlarm => "cloudwatch_alarm",
             Format::EventbridgeAlarm => "eventbridge_alarm",
             Format::AlertBatch => "alert_batch",
+            Format::AlertmanagerApi => "alertmanager_api",
             Format::Unknown => "unknown",
         }
     }

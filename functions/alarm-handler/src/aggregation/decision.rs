@@ -80,8 +80,22 @@ mod tests {
     #[test]
     fn first_notification_only_when_something_fires() {
         let now = Utc::now();
-        assert!(needs_notification(None, &set(&["a"]), &set(&[]), true, REPEAT, now));
-        assert!(!needs_notification(None, &set(&[]), &set(&["a"]), true, REPEAT, now));
+        assert!(needs_notification(
+            None,
+            &set(&["a"]),
+            &set(&[]),
+            true,
+            REPEAT,
+            now
+        ));
+        assert!(!needs_notification(
+            None,
+            &set(&[]),
+            &set(&["a"]),
+            true,
+            REPEAT,
+            now
+        ));
     }
 
     #[test]
@@ -93,7 +107,14 @@ mod tests {
             at: now - chrono::Duration::minutes(5),
         };
         // Unchanged: only after repeat_interval.
-        assert!(!needs_notification(Some(&last), &set(&["a", "b"]), &set(&[]), true, REPEAT, now));
+        assert!(!needs_notification(
+            Some(&last),
+            &set(&["a", "b"]),
+            &set(&[]),
+            true,
+            REPEAT,
+            now
+        ));
         assert!(needs_notification(
             Some(&last),
             &set(&["a", "b"]),
@@ -103,19 +124,54 @@ mod tests {
             now + chrono::Duration::hours(4)
         ));
         // A new firing alert.
-        assert!(needs_notification(Some(&last), &set(&["a", "c"]), &set(&[]), false, REPEAT, now));
+        assert!(needs_notification(
+            Some(&last),
+            &set(&["a", "c"]),
+            &set(&[]),
+            false,
+            REPEAT,
+            now
+        ));
         // One resolved: only with send_resolved.
-        assert!(needs_notification(Some(&last), &set(&["a"]), &set(&["b"]), true, REPEAT, now));
-        assert!(!needs_notification(Some(&last), &set(&["a"]), &set(&["b"]), false, REPEAT, now));
+        assert!(needs_notification(
+            Some(&last),
+            &set(&["a"]),
+            &set(&["b"]),
+            true,
+            REPEAT,
+            now
+        ));
+        assert!(!needs_notification(
+            Some(&last),
+            &set(&["a"]),
+            &set(&["b"]),
+            false,
+            REPEAT,
+            now
+        ));
         // All resolved: always, to clear the record.
-        assert!(needs_notification(Some(&last), &set(&[]), &set(&["a", "b"]), false, REPEAT, now));
+        assert!(needs_notification(
+            Some(&last),
+            &set(&[]),
+            &set(&["a", "b"]),
+            false,
+            REPEAT,
+            now
+        ));
         // Fired and resolved between two flushes, receiver never told: nothing.
         let quiet = Notified {
             firing: set(&[]),
             resolved: set(&["x"]),
             at: last.at,
         };
-        assert!(!needs_notification(Some(&quiet), &set(&[]), &set(&["y"]), true, REPEAT, now));
+        assert!(!needs_notification(
+            Some(&quiet),
+            &set(&[]),
+            &set(&["y"]),
+            true,
+            REPEAT,
+            now
+        ));
     }
 
     #[test]
@@ -130,6 +186,9 @@ mod tests {
             first_flush(Some(now), wait, now),
             now + chrono::Duration::seconds(30)
         );
-        assert_eq!(first_flush(None, wait, now), now + chrono::Duration::seconds(30));
+        assert_eq!(
+            first_flush(None, wait, now),
+            now + chrono::Duration::seconds(30)
+        );
     }
 }

@@ -78,9 +78,9 @@ pub async fn flush_group(
         Err(e) => return summary.failures.push(e.to_string()),
     };
     if unreadable > 0 {
-        summary
-            .warnings
-            .push(format!("group {id}: {unreadable} alerts in the state table do not decode"));
+        summary.warnings.push(format!(
+            "group {id}: {unreadable} alerts in the state table do not decode"
+        ));
     }
     summary.groups_flushed += 1;
     let Some(route) = route_by_id(config, &head.identity.route) else {
@@ -90,10 +90,7 @@ pub async fn flush_group(
             "group {}: its route {} is no longer in the config; group dropped",
             head.identity.key, head.identity.route
         ));
-        match store
-            .finish(id, seq, &head.notified, now, true, now)
-            .await
-        {
+        match store.finish(id, seq, &head.notified, now, true, now).await {
             Ok(()) => remove_group(store, id, &stored, head.version, summary).await,
             Err(e) => summary.failures.push(e.to_string()),
         }

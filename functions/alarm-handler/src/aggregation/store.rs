@@ -108,7 +108,9 @@ fn from_ms(value: i64) -> DateTime<Utc> {
 }
 
 fn get_s<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> Option<&'a str> {
-    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
 }
 
 fn get_n(item: &HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
@@ -206,7 +208,10 @@ impl GroupStore {
             .ok_or_else(|| GroupStoreError {
                 table: self.table.clone(),
                 operation: "UpdateItem",
-                reason: format!("group {}: the head written cannot be read back", identity.id),
+                reason: format!(
+                    "group {}: the head written cannot be read back",
+                    identity.id
+                ),
             })?;
         // A group that has not flushed yet is flushed at once for an alert older
         // than group_wait, even if an earlier alert set a later time.
@@ -251,7 +256,12 @@ impl GroupStore {
                 .send()
                 .await
                 .map_err(|e| self.error("Query", e))?;
-            ids.extend(page.items().iter().filter_map(|i| get_s(i, "sk")).map(str::to_string));
+            ids.extend(
+                page.items()
+                    .iter()
+                    .filter_map(|i| get_s(i, "sk"))
+                    .map(str::to_string),
+            );
             match page.last_evaluated_key() {
                 Some(key) if !key.is_empty() => start = Some(key.clone()),
                 _ => break,

@@ -21,6 +21,9 @@ pub struct Config {
     pub time_intervals: TimeIntervals,
     /// Contents of the files `templates` names, in order, each with its path.
     pub template_sources: Vec<(String, String)>,
+    /// The config text as loaded (the Alertmanager API's `GET /api/v2/status` shows
+    /// it, with secrets masked).
+    pub original: String,
 }
 
 impl Config {

@@ -37,6 +37,7 @@ impl Config {
             inhibitor,
             time_intervals,
             template_sources,
+            original: yaml.to_string(),
         };
         read_secret_files(&mut config.file, &base)?;
         Ok(config)

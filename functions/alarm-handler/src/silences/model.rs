@@ -98,8 +98,8 @@ pub enum SilenceError {
     /// The silence itself is wrong (matchers, times).
     #[error("silence invalid: {0}")]
     Invalid(String),
-    /// `id` names no stored silence.
-    #[error("silence {0} not found")]
+    /// `id` names no stored silence (Alertmanager's wording).
+    #[error("silence not found")]
     NotFound(String),
     /// Expiring a silence that already ended.
     #[error("silence {0} already expired")]
@@ -133,7 +133,9 @@ impl Silence {
     /// Alertmanager's validation of a silence to be stored at `now`.
     pub fn validate(&self, now: DateTime<Utc>) -> Result<(), SilenceError> {
         if self.matchers.is_empty() {
-            return Err(SilenceError::Invalid("at least one matcher required".into()));
+            return Err(SilenceError::Invalid(
+                "at least one matcher required".into(),
+            ));
         }
         let mut all_match_empty = true;
         for m in &self.matchers {
@@ -157,7 +159,9 @@ impl Silence {
             ));
         }
         if self.ends_at < now {
-            return Err(SilenceError::Invalid("end time can't be in the past".into()));
+            return Err(SilenceError::Invalid(
+                "end time can't be in the past".into(),
+            ));
         }
         Ok(())
     }
@@ -241,7 +245,10 @@ mod tests {
     fn matchers_mute_only_while_active() {
         let now = Utc::now();
         let s = silence(
-            &[("alertname", "Disk.*", true, true), ("env", "dev", false, false)],
+            &[
+                ("alertname", "Disk.*", true, true),
+                ("env", "dev", false, false),
+            ],
             -1,
             60,
         );
@@ -262,8 +269,13 @@ mod tests {
             Err(SilenceError::Invalid(reason)) => reason,
             other => panic!("accepted: {other:?}"),
         };
-        assert!(silence(&[("a", "b", false, true)], 0, 10).validate(now).is_ok());
-        assert_eq!(invalid(silence(&[], 0, 10)), "at least one matcher required");
+        assert!(silence(&[("a", "b", false, true)], 0, 10)
+            .validate(now)
+            .is_ok());
+        assert_eq!(
+            invalid(silence(&[], 0, 10)),
+            "at least one matcher required"
+        );
         assert!(invalid(silence(&[("a", "", false, true)], 0, 10)).contains("empty string"));
         assert!(invalid(silence(&[("a", ".*", true, true)], 0, 10)).contains("empty string"));
         assert!(invalid(silence(&[("a", "(", true, true)], 0, 10)).contains("invalid regex"));
@@ -307,7 +319,13 @@ mod tests {
         let order: Vec<&str> = list.iter().map(|s| s.matchers[0].value.as_str()).collect();
         assert_eq!(
             order,
-            vec!["active-soon", "active-late", "pending", "expired-late", "expired-early"]
+            vec![
+                "active-soon",
+                "active-late",
+                "pending",
+                "expired-late",
+                "expired-early"
+            ]
         );
     }
 }

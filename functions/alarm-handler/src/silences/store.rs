@@ -140,13 +140,17 @@ impl SilenceStore {
         Ok(silence.id)
     }
 
-    /// Ends the silence `id` now (Alertmanager's `Expire`).
+    /// Ends the silence `id` now (Alertmanager's `Expire`); one that already ended
+    /// stays as it is.
     pub async fn expire(&self, id: &str, now: DateTime<Utc>) -> Result<(), SilenceStoreError> {
         let Some(mut silence) = self.get(id).await? else {
             return Err(SilenceError::NotFound(id.into()).into());
         };
-        silence.expire(now)?;
-        self.put(&silence).await
+        match silence.expire(now) {
+            Ok(()) => self.put(&silence).await,
+            Err(SilenceError::AlreadyExpired(_)) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn put(&self, silence: &Silence) -> Result<(), SilenceStoreError> {
