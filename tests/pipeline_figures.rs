@@ -19,8 +19,17 @@ fn published() -> BTreeSet<String> {
     handler.deliveries.duplicate("ops");
     handler.deliveries.fail("ops");
     let scaler = scaler::summary::Summary::default();
+    let api = alarm_handler::invocation::Outcome::Api(alarm_handler::invocation::ApiOutcome {
+        request: "GET /api/v2/status".into(),
+        response: alarm_handler::api::ApiResponse::empty(200),
+    });
     let mut names = BTreeSet::new();
-    for set in handler.figures().into_iter().chain(scaler.figures()) {
+    for set in handler
+        .figures()
+        .into_iter()
+        .chain(api.figures())
+        .chain(scaler.figures())
+    {
         for (name, _, _) in set.values {
             names.insert(name.to_string());
         }

@@ -230,7 +230,8 @@ fn each_role_gets_exactly_what_its_function_calls() {
                     "dynamodb:GetItem",
                     "dynamodb:PutItem",
                     "dynamodb:DeleteItem",
-                    "dynamodb:Query"
+                    "dynamodb:Query",
+                    "dynamodb:UpdateItem"
                 ],
                 &[&table]
             ),

@@ -129,7 +129,7 @@ pub async fn flush_group(
             .iter()
             .max_by_key(|s| s.received)
             .map_or("unknown", |s| s.format.as_str());
-        let message_id = format!("flush#{id}#{seq}");
+        let message_id = format!("flush#{id}#{}#{seq}", head.first_seen);
         let origin = Origin {
             format,
             message_id: Some(&message_id),

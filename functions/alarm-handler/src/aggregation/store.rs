@@ -13,8 +13,9 @@
 //! adding another. Adding an alert writes its item first and bumps the head's
 //! `version` after, so a flush that empties a group deletes the head only if no
 //! alert arrived since it looked (`version` unchanged). A flush claims the head with a
-//! lease; the claim's sequence number names the flush in the delivery ledger, so a
-//! flush retried after a crash reuses it and sends nothing twice.
+//! lease; the claim's sequence number (with the group's creation time, as a group
+//! that empties is deleted and may come back) names the flush in the delivery
+//! ledger, so a flush retried after a crash reuses it and sends nothing twice.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -57,6 +58,10 @@ pub struct GroupIdentity {
 pub struct GroupHead {
     /// Identity and routing.
     pub identity: GroupIdentity,
+    /// When the group was made (epoch ms): with `seq`, it names a flush in the
+    /// ledger, so a group that emptied and came back never reuses an old flush's
+    /// name.
+    pub first_seen: i64,
     /// When the group's next flush is due.
     pub next_flush: DateTime<Utc>,
     /// Bumped by every invocation that added alerts.
@@ -481,6 +486,7 @@ fn decode_head(id: &str, item: &HashMap<String, AttributeValue>) -> Option<Group
             key: get_s(item, "group_key")?.to_string(),
             labels: serde_json::from_str(get_s(item, "labels")?).ok()?,
         },
+        first_seen: get_n(item, "first_seen")?,
         next_flush: from_ms(get_n(item, "next_flush")?),
         version: get_n(item, "version")?,
         seq: get_n(item, "seq").unwrap_or(0),

@@ -9,3 +9,5 @@ mod examples;
 mod lambda_runtime;
 mod real_alertmanager;
 mod receivers_http;
+mod timers;
+mod timing_oracle;
