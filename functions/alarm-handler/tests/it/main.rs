@@ -3,6 +3,7 @@
 //! one subject; `test_support` starts the real services they run against.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod alertmanager_api;
 mod config_reload;
 mod delivery_e2e;
 mod examples;
