@@ -57,11 +57,7 @@ pub async fn post(store: &SilenceStore, request: &ApiRequest, now: DateTime<Utc>
         Err(e) => return ApiResponse::validation(422, 602, format!("silence: {e}")),
     };
     if posted.matchers.is_empty() {
-        return ApiResponse::validation(
-            422,
-            612,
-            "silence.matchers in body should have at least 1 items",
-        );
+        return ApiResponse::validation(422, 612, "matchers in body should have at least 1 items");
     }
     if posted.starts_at >= posted.ends_at {
         return ApiResponse::error(
@@ -95,7 +91,7 @@ fn checked_id(id: &str) -> Result<&str, ApiResponse> {
     uuid::Uuid::parse_str(id).map(|_| id).map_err(|_| {
         ApiResponse::validation(
             422,
-            605,
+            601,
             format!("silenceID in path must be of type uuid: \"{id}\""),
         )
     })

@@ -138,13 +138,15 @@ impl Silence {
             ));
         }
         let mut all_match_empty = true;
-        for m in &self.matchers {
+        for (i, m) in self.matchers.iter().enumerate() {
             if m.name.is_empty() {
-                return Err(SilenceError::Invalid(
-                    "invalid label matcher: empty label name".into(),
-                ));
+                return Err(SilenceError::Invalid(format!(
+                    "invalid label matcher {i}: invalid label name \"\""
+                )));
             }
-            if !m.compile()?.matches("") {
+            let matcher = Matcher::new(m.match_type(), m.name.clone(), m.value.clone())
+                .map_err(|e| SilenceError::Invalid(format!("invalid label matcher {i}: {e}")))?;
+            if !matcher.matches("") {
                 all_match_empty = false;
             }
         }
