@@ -283,6 +283,10 @@ impl Handler {
         let (Some(groups), Some(ledger)) = (&self.groups, &self.ledger) else {
             return;
         };
+        if ids.is_empty() {
+            // Nothing due: the minute's flush costs its one query.
+            return;
+        }
         let silences = self.silences_now(now, summary).await;
         let firing = match &self.state {
             Some(state) => match state.firing(now).await {
