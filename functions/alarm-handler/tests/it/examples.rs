@@ -83,6 +83,70 @@ fn every_alarm_handler_example_config_validates() {
     assert!(queue.receiver("scaler").is_some());
 }
 
+/// The timers example loads with its timers on, and the maintenance silence is
+/// taken by the Alertmanager API as it is written (pending until its window) and
+/// then mutes a matching alert and not another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_timers_example_and_its_silence_work() {
+    let dir = examples().join("alarm-handler");
+    let config = load(&dir, "alertmanager-with-timers.yaml");
+    assert!(config.file.alarm_handler.timers);
+    assert_eq!(
+        alarm_handler::grouping::route_by_id(&config, &config.route.id().to_string())
+            .map(|r| r.group_wait),
+        Some(std::time::Duration::from_secs(30))
+    );
+    let moto = support::start_moto().await.expect("moto");
+    let aws = common::aws_config_for(&moto.address).await;
+    crate::delivery_e2e::create_table(&aws, "alarm-handler").await;
+    let mut handler = alarm_handler::Handler::new(config, &aws).expect("handler");
+    let body = std::fs::read(dir.join("maintenance-silence.json")).expect("silence");
+    let before = chrono::DateTime::parse_from_rfc3339("2030-01-10T21:00:00Z")
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    let request = alarm_handler::api::ApiRequest {
+        method: "POST".into(),
+        path: "/api/v2/silences".into(),
+        query: Vec::new(),
+        body,
+    };
+    let created = alarm_handler::api::respond(&mut handler, &request, before).await;
+    assert_eq!(created.status, 200, "{created:?}");
+    let list = alarm_handler::api::ApiRequest {
+        method: "GET".into(),
+        path: "/api/v2/silences".into(),
+        ..alarm_handler::api::ApiRequest::default()
+    };
+    let listed = alarm_handler::api::respond(&mut handler, &list, before).await;
+    let silences = listed.body.expect("body");
+    assert_eq!(silences[0]["status"]["state"], "pending", "{silences}");
+    let during = before + chrono::Duration::hours(2);
+    let silence: alarm_handler::silences::Silence = serde_json::from_value(serde_json::json!({
+        "id": silences[0]["id"], "matchers": silences[0]["matchers"],
+        "startsAt": silences[0]["startsAt"], "endsAt": silences[0]["endsAt"],
+        "updatedAt": silences[0]["updatedAt"], "createdBy": "x", "comment": "y"
+    }))
+    .expect("silence");
+    let labels = |pairs: &[(&str, &str)]| -> std::collections::BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    assert!(silence.mutes(
+        &labels(&[("alertname", "KubeNodeNotReady"), ("cluster", "prod-eu")]),
+        during
+    ));
+    assert!(!silence.mutes(
+        &labels(&[("alertname", "KubeNodeNotReady"), ("cluster", "prod-us")]),
+        during
+    ));
+    assert!(!silence.mutes(
+        &labels(&[("alertname", "HighLatency"), ("cluster", "prod-eu")]),
+        during
+    ));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn example_events_route_as_the_example_config_says() {
     let moto = support::start_moto().await.expect("moto");

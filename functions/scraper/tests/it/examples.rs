@@ -81,6 +81,14 @@ const CLAIMED: &[(&str, &str)] = &[
     ),
     ("alarm-handler/alertmanager.yaml", "alarm-handler examples"),
     (
+        "alarm-handler/alertmanager-with-timers.yaml",
+        "alarm-handler examples",
+    ),
+    (
+        "alarm-handler/maintenance-silence.json",
+        "alarm-handler examples",
+    ),
+    (
         "alarm-handler/events/grafana-alert.json",
         "alarm-handler examples",
     ),
