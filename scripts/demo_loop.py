@@ -235,6 +235,15 @@ def emf_to_cloudwatch(cloudwatch, path, offset):
     return offset, put
 
 
+def function_url_event(method, path, query="", body=""):
+    """What Lambda passes the function for a request to its Function URL."""
+    return {"version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
+            "headers": {"content-type": "application/json"},
+            "requestContext": {"http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                                        "sourceIp": "127.0.0.1", "userAgent": "demo"}},
+            "body": body, "isBase64Encoded": False}
+
+
 def cloudwatch_notification(state, old):
     """The SNS message CloudWatch sends for the alarm's state change."""
     return json.dumps({
@@ -506,6 +515,15 @@ policies:
             f"groups={summary['groups']}, sent={d['sent']} per receiver {d['per_receiver']}")
         return summary
 
+    def alertmanager_api(self, method, path, query="", body=None):
+        """One Alertmanager API request, as the Function URL would invoke the function."""
+        event = function_url_event(method, path, query, json.dumps(body) if body else "")
+        response = self.run_function("alarm-handler", event,
+                                     {"ALARM_HANDLER_CONFIG_FILE": self.handler_config})
+        if response.get("statusCode") != 200:
+            raise DemoFailed(f"{method} {path}: {response}")
+        return json.loads(response["body"]) if response.get("body") else None
+
     def scaler(self, event, what):
         summary = self.run_function("scaler", event, {"SCALER_CONFIG_FILE": self.scaler_config})
         for p in summary["policies"]:
@@ -631,8 +649,31 @@ policies:
             raise DemoFailed(f"scaler: expected restore, got {actions}")
         self.expect_hpa_max(10)
 
-        hop(9, "the pipeline's own figures: EMF lines -> CloudWatch -> scraper "
-               "(customNamespace job) -> Prometheus")
+        hop(9, "a maintenance window: a silence through the alarm-handler's Alertmanager API "
+               "(as amtool or Grafana would create it) mutes the alarm when it fires again")
+        now = time.time()
+        iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))  # noqa: E731
+        created = self.alertmanager_api("POST", "/api/v2/silences", body={
+            "matchers": [{"name": "alertname", "value": ALARM, "isRegex": False, "isEqual": True}],
+            "startsAt": iso(now), "endsAt": iso(now + 3600),
+            "createdBy": "demo", "comment": "queue maintenance"})
+        say(f"   POST /api/v2/silences (Function URL event): silence {created['silenceID']}")
+        self.publish_cloudwatch("ALARM", "OK")
+        envelopes = self.aws.receive(self.alerts_queue, "the CloudWatch alarm notification")
+        summary = self.alarm_handler(envelopes)
+        say(f"   alarm-handler: silenced {summary['silenced']}, sent {summary['deliveries']['sent']}")
+        if summary["silenced"] < 1 or summary["deliveries"]["sent"] != 0:
+            raise DemoFailed(f"the silence did not mute the alarm: {summary}")
+        alerts = self.alertmanager_api("GET", "/api/v2/alerts",
+                                       urllib.parse.urlencode({"silenced": "true"}))
+        for alert in alerts:
+            if alert["labels"].get("alertname") == ALARM:
+                say(f"   GET /api/v2/alerts: {ALARM} {alert['status']['state']}, "
+                    f"silenced by {alert['status']['silencedBy']}")
+        self.expect_hpa_max(10)
+
+        hop(10, "the pipeline's own figures: EMF lines -> CloudWatch -> scraper "
+                "(customNamespace job) -> Prometheus")
         self.emf_offset, put = emf_to_cloudwatch(self.aws.cloudwatch, self.emf_path,
                                                  self.emf_offset)
         say(f"   CloudWatch (moto): {put} datapoints in namespace MetricsPipeline, "
@@ -656,13 +697,13 @@ policies:
                 raise DemoFailed(f"{expr}: no data in Prometheus")
 
         if check_dashboard:
-            hop(10, f"every panel of {os.path.relpath(check_dashboard, ROOT)} against Prometheus")
+            hop(11, f"every panel of {os.path.relpath(check_dashboard, ROOT)} against Prometheus")
             subprocess.run([sys.executable, os.path.join(ROOT, "scripts/check_dashboard.py"),
                             "queries", check_dashboard, "--prometheus", self.prometheus,
                             "--range", "10m"], check=True)
 
         say("\n== the loop is closed: metrics -> alert -> routing -> scale up -> recovery -> "
-            "cooldown -> restore")
+            "cooldown -> restore -> silence")
         say("   Next: docs/architecture.md (the picture), docs/deploy.md (sam deploy), "
             "examples/setups/ (seed setups),\n"
             "   dashboards/pipeline.json (import into Grafana), docs/operations.md "
