@@ -314,6 +314,23 @@ fn each_role_gets_exactly_what_its_function_calls() {
             (messages, &[&key]),
         ])
     );
+    // The alarm-handler's flush schedule (AlertTimers, default true) may invoke the
+    // alarm-handler and nothing else.
+    assert_eq!(
+        grants(&resolver, "AlarmHandlerFlushRole"),
+        expect(&[
+            (
+                &["lambda:InvokeFunction"],
+                &[&arn("lambda", "function:AlarmHandlerFunction")]
+            ),
+            (&["sqs:SendMessage"], &[&handler_queue]),
+            (messages, &[&key]),
+        ])
+    );
+    assert_eq!(
+        via("AlarmHandlerFlushRole", "EncryptedDeadLetters"),
+        only(&["sqs"])
+    );
 }
 
 #[test]
@@ -334,6 +351,7 @@ fn optional_grants_are_absent_by_default() {
         "AlarmHandlerRole",
         "ScalerRole",
         "SchedulerRole",
+        "AlarmHandlerFlushRole",
     ] {
         let granted = grants(&resolver, role);
         assert!(
@@ -612,6 +630,7 @@ fn a_given_key_is_used_as_it_is_and_encrypts_topics_queues_table_and_logs() {
         "AlarmHandlerRole",
         "ScalerRole",
         "SchedulerRole",
+        "AlarmHandlerFlushRole",
     ] {
         let granted = grants(&resolver, role);
         assert_eq!(

@@ -194,10 +194,12 @@ impl Handler {
             // compiler's layout depth for the runtime's future.
             Box::pin(self.collect(&messages, &all_alerts, now, &mut summary)).await;
         } else {
-            let silences = self.active_silences(now, &mut summary).await;
-            for message in &messages {
-                self.send_now(message, &firing_elsewhere, &silences, now, &mut summary)
-                    .await;
+            // Without the silences nothing is sent: the failure makes Lambda retry.
+            if let Some(silences) = self.active_silences(now, &mut summary).await {
+                for message in &messages {
+                    self.send_now(message, &firing_elsewhere, &silences, now, &mut summary)
+                        .await;
+                }
             }
             if let Some(state) = &self.state {
                 if let Err(e) = state.record(&all_alerts, now).await {
@@ -246,22 +248,44 @@ impl Handler {
                 let alerts: Vec<(&Alert, &str)> =
                     group.alerts.iter().map(|a| (*a, format)).collect();
                 match groups.add(&identity, &alerts, due, now).await {
-                    Ok(head) if head.next_flush <= now => {
-                        if !due_now.contains(&identity.id) {
+                    Ok((head, stale)) => {
+                        if stale > 0 {
+                            summary.warnings.push(format!(
+                                "group {}: {stale} alerts older than the state already stored \
+                                 were not applied (a retried or late message)",
+                                identity.key
+                            ));
+                        }
+                        if head.next_flush > now {
+                            summary.groups_waiting += 1;
+                        } else if !due_now.contains(&identity.id) {
                             due_now.push(identity.id);
                         }
                     }
-                    Ok(_) => summary.groups_waiting += 1,
                     Err(e) => summary.failures.push(e.to_string()),
                 }
             }
         }
         if !due_now.is_empty() {
-            self.flush(&due_now, now, summary).await;
+            // The alerts are stored: what this flush could not send, the scheduled
+            // flush sends. Its failures must not fail this invocation, or Lambda would
+            // retry the message and store its (by then perhaps outdated) alerts again.
+            let mut flushed = Summary::default();
+            self.flush(&due_now, now, &mut flushed).await;
+            let failures = std::mem::take(&mut flushed.failures);
+            summary.absorb(flushed);
+            summary.warnings.extend(
+                failures
+                    .into_iter()
+                    .map(|f| format!("flush (the scheduled flush retries): {f}")),
+            );
         }
     }
 
-    /// Handles the scheduled flush: every group whose timer is due at `now`.
+    /// Handles the scheduled flush: every group whose timer is due at `now`. Never
+    /// an error: what failed stays due and the next minute's flush retries it (a
+    /// Lambda retry would only add a second flush); the failures are in the summary
+    /// and its figures.
     pub async fn flush_due(&mut self, now: DateTime<Utc>) -> Result<Summary, InvocationError> {
         let started = Instant::now();
         let mut summary = Summary::default();
@@ -275,7 +299,7 @@ impl Handler {
                 .push("flush: alarm_handler.timers is off; nothing is held to flush".into()),
         }
         summary.duration_ms = started.elapsed().as_millis() as u64;
-        finish(summary)
+        Ok(summary)
     }
 
     /// Flushes the groups `ids` (those not due or held by another flush are left).
@@ -287,7 +311,9 @@ impl Handler {
             // Nothing due: the minute's flush costs its one query.
             return;
         }
-        let silences = self.silences_now(now, summary).await;
+        let Some(silences) = self.silences_now(now, summary).await else {
+            return;
+        };
         let firing = match &self.state {
             Some(state) => match state.firing(now).await {
                 Ok((labels, _)) => labels,
@@ -317,11 +343,16 @@ impl Handler {
         }
     }
 
-    /// Every kept silence (none without a state table); a failed read is a failure
-    /// (sending would ignore a maintenance window).
-    async fn silences_now(&self, now: DateTime<Utc>, summary: &mut Summary) -> Vec<Silence> {
+    /// Every kept silence (none without a state table); `None` when they cannot be
+    /// read, a failure in the summary: nothing may be sent then, it would ignore a
+    /// maintenance window.
+    async fn silences_now(
+        &self,
+        now: DateTime<Utc>,
+        summary: &mut Summary,
+    ) -> Option<Vec<Silence>> {
         let Some(store) = &self.silences else {
-            return Vec::new();
+            return Some(Vec::new());
         };
         match store.list(now).await {
             Ok((silences, unreadable)) => {
@@ -330,20 +361,26 @@ impl Handler {
                         "{unreadable} silences in the state table do not decode"
                     ));
                 }
-                silences
+                Some(silences)
             }
             Err(e) => {
-                summary.failures.push(format!("silences: {e}"));
-                Vec::new()
+                summary
+                    .failures
+                    .push(format!("silences cannot be read, nothing sent: {e}"));
+                None
             }
         }
     }
 
-    /// The silences active at `now`.
-    async fn active_silences(&self, now: DateTime<Utc>, summary: &mut Summary) -> Vec<Silence> {
-        let mut silences = self.silences_now(now, summary).await;
+    /// The silences active at `now`; `None` as for [`Handler::silences_now`].
+    async fn active_silences(
+        &self,
+        now: DateTime<Utc>,
+        summary: &mut Summary,
+    ) -> Option<Vec<Silence>> {
+        let mut silences = self.silences_now(now, summary).await?;
         silences.retain(|s| s.state(now) == SilenceState::Active);
-        silences
+        Some(silences)
     }
 
     /// The immediate path: route one message's alerts and send every group now.

@@ -64,6 +64,32 @@ pub struct Deliveries {
     pub failed_per_receiver: BTreeMap<String, usize>,
 }
 
+impl Summary {
+    /// Adds the counts of `other` (a flush run inside this invocation) to these.
+    pub fn absorb(&mut self, other: Summary) {
+        self.inhibited += other.inhibited;
+        self.muted += other.muted;
+        self.silenced += other.silenced;
+        self.groups_flushed += other.groups_flushed;
+        let (d, o) = (&mut self.deliveries, other.deliveries);
+        d.sent += o.sent;
+        d.duplicates += o.duplicates;
+        d.nothing_to_send += o.nothing_to_send;
+        d.failed += o.failed;
+        for (receiver, n) in o.per_receiver {
+            *d.per_receiver.entry(receiver).or_default() += n;
+        }
+        for (receiver, n) in o.duplicates_per_receiver {
+            *d.duplicates_per_receiver.entry(receiver).or_default() += n;
+        }
+        for (receiver, n) in o.failed_per_receiver {
+            *d.failed_per_receiver.entry(receiver).or_default() += n;
+        }
+        self.failures.extend(other.failures);
+        self.warnings.extend(other.warnings);
+    }
+}
+
 impl Deliveries {
     /// Counts a delivery skipped as a duplicate for `receiver`.
     pub fn duplicate(&mut self, receiver: &str) {

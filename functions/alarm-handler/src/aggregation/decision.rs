@@ -48,8 +48,11 @@ pub fn needs_notification(
     if send_resolved && !resolved.is_subset(&last.resolved) {
         return true;
     }
-    let repeat = chrono::Duration::from_std(repeat_interval).unwrap_or(chrono::Duration::MAX);
-    last.at + repeat <= now
+    // A repeat beyond the end of time (`repeat_interval: 1000y`) never comes.
+    chrono::Duration::from_std(repeat_interval)
+        .ok()
+        .and_then(|repeat| last.at.checked_add_signed(repeat))
+        .is_some_and(|due| due <= now)
 }
 
 /// When a new group is first flushed: `group_wait` after now, or at once when the
@@ -60,10 +63,14 @@ pub fn first_flush(
     group_wait: Duration,
     now: DateTime<Utc>,
 ) -> DateTime<Utc> {
-    let wait = chrono::Duration::from_std(group_wait).unwrap_or(chrono::Duration::MAX);
+    let Some(wait) = chrono::Duration::from_std(group_wait).ok() else {
+        return DateTime::<Utc>::MAX_UTC;
+    };
     match starts_at {
         Some(start) if start.checked_add_signed(wait).is_some_and(|t| t < now) => now,
-        _ => now.checked_add_signed(wait).unwrap_or(now),
+        _ => now
+            .checked_add_signed(wait)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC),
     }
 }
 
@@ -172,6 +179,27 @@ mod tests {
             REPEAT,
             now
         ));
+    }
+
+    #[test]
+    fn huge_intervals_do_not_overflow() {
+        let now = Utc::now();
+        let last = Notified {
+            firing: set(&["a"]),
+            resolved: set(&[]),
+            at: now,
+        };
+        let forever = Duration::from_secs(u64::MAX / 1000);
+        assert!(!needs_notification(
+            Some(&last),
+            &set(&["a"]),
+            &set(&[]),
+            true,
+            forever,
+            now
+        ));
+        assert_eq!(first_flush(None, forever, now), DateTime::<Utc>::MAX_UTC);
+        assert!(first_flush(Some(now), Duration::from_secs(10_000 * 365 * 86_400), now) > now);
     }
 
     #[test]

@@ -14,10 +14,10 @@ use alert_model::{Alert, Status};
 use chrono::{DateTime, Utc};
 
 use super::decision::{needs_notification, Notified};
-use super::store::{GroupStore, StoredAlert};
+use super::store::{GroupHead, GroupIdentity, GroupStore, StoredAlert};
 use crate::config::Config;
 use crate::delivery::{deliver, Delivered, Delivery};
-use crate::grouping::{route_by_id, Group};
+use crate::grouping::{route_by_id, route_only, Group};
 use crate::ledger::Ledger;
 use crate::receivers::{integrations, Notifier, Origin};
 use crate::silences::Silence;
@@ -45,6 +45,31 @@ fn as_of(alert: &Alert, now: DateTime<Utc>) -> Alert {
         alert.status = Status::Resolved;
     }
     alert
+}
+
+/// `at + interval`, or the end of time when that is beyond it (a config may say
+/// `repeat_interval: 1000y`).
+pub fn after(at: DateTime<Utc>, interval: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(interval)
+        .ok()
+        .and_then(|d| at.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// Names what one notification tells (its firing and resolved fingerprints), so a
+/// flush retried under the same sequence number skips only a notification with the
+/// same content.
+fn content_id(firing: &BTreeSet<String>, resolved: &BTreeSet<String>) -> String {
+    let mut parts = BTreeMap::new();
+    parts.insert(
+        "firing".to_string(),
+        firing.iter().cloned().collect::<Vec<_>>().join(","),
+    );
+    parts.insert(
+        "resolved".to_string(),
+        resolved.iter().cloned().collect::<Vec<_>>().join(","),
+    );
+    alert_model::fingerprint(&parts)
 }
 
 /// Flushes group `id` if it is due and free at `now`; counts what happened in
@@ -84,16 +109,7 @@ pub async fn flush_group(
     }
     summary.groups_flushed += 1;
     let Some(route) = route_by_id(config, &head.identity.route) else {
-        // The config changed and the route is gone: the alerts are routed again when
-        // they are next received; this group's notifications end here.
-        summary.warnings.push(format!(
-            "group {}: its route {} is no longer in the config; group dropped",
-            head.identity.key, head.identity.route
-        ));
-        match store.finish(id, seq, &head.notified, now, true, now).await {
-            Ok(()) => remove_group(store, id, &stored, head.version, summary).await,
-            Err(e) => summary.failures.push(e.to_string()),
-        }
+        regroup(config, store, id, seq, &head, &stored, now, summary).await;
         return;
     };
     let current: Vec<Alert> = stored.iter().map(|s| as_of(&s.alert, now)).collect();
@@ -101,9 +117,8 @@ pub async fn flush_group(
     for alert in &current {
         if inputs.silences.iter().any(|s| s.mutes(&alert.labels, now)) {
             summary.silenced += 1;
-        } else if alert.status == Status::Firing
-            && config.inhibitor.is_inhibited(&alert.labels, inputs.firing)
-        {
+        } else if config.inhibitor.is_inhibited(&alert.labels, inputs.firing) {
+            // As Alertmanager: an inhibited alert's resolve is not sent either.
             summary.inhibited += 1;
         } else {
             notify.push(alert);
@@ -130,6 +145,7 @@ pub async fn flush_group(
             .max_by_key(|s| s.received)
             .map_or("unknown", |s| s.format.as_str());
         let message_id = format!("flush#{id}#{}#{seq}", head.first_seen);
+        let content = content_id(&firing, &resolved);
         let origin = Origin {
             format,
             message_id: Some(&message_id),
@@ -168,12 +184,13 @@ pub async fn flush_group(
                 labels: head.identity.labels.clone(),
                 alerts,
             };
+            let delivery_id = format!("{name}/{content}");
             let delivery = Delivery {
                 name: &name,
                 receiver: &receiver.name,
                 integration,
                 ledger: Some((ledger, &message_id)),
-                delivery_id: &name,
+                delivery_id: &delivery_id,
             };
             match deliver(notifier, config, delivery, &group, origin, now, summary).await {
                 Delivered::Sent | Delivered::Duplicate => {
@@ -189,15 +206,14 @@ pub async fn flush_group(
         ));
         all_done = false;
     }
+    // A failure keeps the group due: the next flush (a minute later) sends what
+    // failed, and only that.
     let next_flush = if all_done {
-        now + chrono::Duration::from_std(route.group_interval).unwrap_or(chrono::Duration::MAX)
+        after(now, route.group_interval)
     } else {
         now
     };
-    if let Err(e) = store
-        .finish(id, seq, &notified, next_flush, all_done, now)
-        .await
-    {
+    if let Err(e) = store.finish(id, seq, &notified, next_flush, now).await {
         summary.failures.push(e.to_string());
         return;
     }
@@ -217,6 +233,59 @@ pub async fn flush_group(
                 }
             }
         }
+    }
+}
+
+/// The group's route is no longer in the config (it was removed, or a route
+/// inserted before it renumbered it): its alerts are routed again under the current
+/// config, as Alertmanager re-dispatches its alerts on reload, and the old group
+/// goes.
+#[allow(clippy::too_many_arguments)]
+async fn regroup(
+    config: &Config,
+    store: &GroupStore,
+    id: &str,
+    seq: i64,
+    head: &GroupHead,
+    stored: &[StoredAlert],
+    now: DateTime<Utc>,
+    summary: &mut Summary,
+) {
+    summary.warnings.push(format!(
+        "group {}: its route {} is no longer in the config; its alerts are routed again",
+        head.identity.key, head.identity.route
+    ));
+    for format in stored
+        .iter()
+        .map(|s| s.format.as_str())
+        .collect::<BTreeSet<_>>()
+    {
+        let alerts: Vec<Alert> = stored
+            .iter()
+            .filter(|s| s.format == format)
+            .map(|s| s.alert.clone())
+            .collect();
+        let routed = route_only(config, &alerts);
+        for group in &routed.groups {
+            let identity = GroupIdentity {
+                id: group.key_id(),
+                route: group.route.id().to_string(),
+                receiver: group.receiver.to_string(),
+                key: group.key.clone(),
+                labels: group.labels.clone(),
+            };
+            let with_format: Vec<(&Alert, &str)> =
+                group.alerts.iter().map(|a| (*a, format)).collect();
+            let due = after(now, group.route.group_wait);
+            if let Err(e) = store.add(&identity, &with_format, due, now).await {
+                summary.failures.push(e.to_string());
+                return;
+            }
+        }
+    }
+    match store.finish(id, seq, &head.notified, now, now).await {
+        Ok(()) => remove_group(store, id, stored, head.version, summary).await,
+        Err(e) => summary.failures.push(e.to_string()),
     }
 }
 

@@ -11,5 +11,5 @@ mod flush;
 mod store;
 
 pub use decision::{first_flush, needs_notification, Notified};
-pub use flush::{flush_group, FlushInputs, FLUSH_LEASE};
+pub use flush::{after, flush_group, FlushInputs, FLUSH_LEASE};
 pub use store::{GroupHead, GroupIdentity, GroupStore, GroupStoreError, StoredAlert};

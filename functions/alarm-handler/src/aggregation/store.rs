@@ -7,7 +7,9 @@
 //!   (bumped by every invocation that adds alerts), and while a flush runs,
 //!   `lease_until` and `pending_seq`.
 //! - One item per alert: `pk = "group#<group id>"`, `sk = <fingerprint>`, `alert`
-//!   (JSON), `format` (the input format) and `received` (epoch ms).
+//!   (JSON), `format` (the input format), `received` (epoch ms) and `changed` (when
+//!   its state changed, as the sender says: a retried old message never overwrites
+//!   a newer state).
 //!
 //! Alerts are separate items, so adding one never conflicts with another invocation
 //! adding another. Adding an alert writes its item first and bumps the head's
@@ -15,7 +17,8 @@
 //! alert arrived since it looked (`version` unchanged). A flush claims the head with a
 //! lease; the claim's sequence number (with the group's creation time, as a group
 //! that empties is deleted and may come back) names the flush in the delivery
-//! ledger, so a flush retried after a crash reuses it and sends nothing twice.
+//! ledger, so a flush that died before recording what it sent is retried under the
+//! same name and sends nothing twice.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -92,7 +95,8 @@ pub struct StoredAlert {
 pub struct GroupStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
-    /// TTL safety net for items a crashed flush never deleted.
+    /// TTL of group heads, refreshed by every add and flush: a head no flush touched
+    /// for this long (the schedule was removed) goes.
     keep: Duration,
 }
 
@@ -155,29 +159,43 @@ impl GroupStore {
     }
 
     /// Adds (or replaces) `alerts` in the group and creates its head when new, due at
-    /// `due`. Returns the head as it is after the write.
+    /// `due`. An alert older than the one stored (a retried or late message: its
+    /// state changed earlier than the stored one's) does not replace it. Returns the
+    /// head as it is after the write and how many alerts were too old.
     pub async fn add(
         &self,
         identity: &GroupIdentity,
         alerts: &[(&Alert, &str)],
         due: DateTime<Utc>,
         now: DateTime<Utc>,
-    ) -> Result<GroupHead, GroupStoreError> {
+    ) -> Result<(GroupHead, usize), GroupStoreError> {
         let partition = format!("group#{}", identity.id);
+        let mut stale = 0;
         for (alert, format) in alerts {
             let body = serde_json::to_string(alert).map_err(|e| self.error("encode alert", e))?;
-            self.client
+            // No TTL on alerts: a CloudWatch alarm fires, unrepeated, until its OK
+            // arrives, however long that takes; the flush removes them.
+            let put = self
+                .client
                 .put_item()
                 .table_name(&self.table)
                 .item("pk", s(&partition))
                 .item("sk", s(&alert.fingerprint))
                 .item("alert", s(body))
                 .item("format", s(*format))
-                .item("received", n(ms(now)))
-                .item("expires_at", self.expires(now))
-                .send()
-                .await
-                .map_err(|e| self.error("PutItem", e))?;
+                .item("received", n(ms(now)));
+            let put = match changed_at(alert) {
+                Some(changed) => put
+                    .item("changed", n(changed))
+                    .condition_expression("attribute_not_exists(changed) OR changed <= :changed")
+                    .expression_attribute_values(":changed", n(changed)),
+                None => put,
+            };
+            match put.send().await {
+                Ok(_) => {}
+                Err(e) if is_condition_failure(&e) => stale += 1,
+                Err(e) => return Err(self.error("PutItem", e)),
+            }
         }
         let labels =
             serde_json::to_string(&identity.labels).map_err(|e| self.error("encode labels", e))?;
@@ -239,7 +257,7 @@ impl GroupStore {
                 Err(e) => return Err(self.error("UpdateItem", e)),
             }
         }
-        Ok(head)
+        Ok((head, stale))
     }
 
     /// Ids of the groups whose flush is due at `now`.
@@ -391,42 +409,33 @@ impl GroupStore {
     }
 
     /// Ends flush `seq`: stores what each integration was told and when the next
-    /// flush is due. `finished` false (some delivery failed) keeps the sequence
-    /// number pending, so the retry reuses it and the ledger skips what was sent.
+    /// flush is due, and frees the sequence number (a delivery that failed gave its
+    /// ledger claim back, so the next flush, under the next number, sends it; one
+    /// that was sent is in `notified`).
     pub async fn finish(
         &self,
         id: &str,
         seq: i64,
         notified: &BTreeMap<String, Notified>,
         next_flush: DateTime<Utc>,
-        finished: bool,
         now: DateTime<Utc>,
     ) -> Result<(), GroupStoreError> {
         let notified =
             serde_json::to_string(notified).map_err(|e| self.error("encode notified", e))?;
-        let request = self
-            .client
+        self.client
             .update_item()
             .table_name(&self.table)
             .key("pk", s(HEADS))
             .key("sk", s(id))
             .condition_expression("pending_seq = :seq")
-            .expression_attribute_values(":seq", n(seq))
-            .expression_attribute_values(":notified", s(notified))
-            .expression_attribute_values(":next", n(ms(next_flush)))
-            .expression_attribute_values(":expires", self.expires(now));
-        let request = if finished {
-            request.update_expression(
+            .update_expression(
                 "SET notified = :notified, next_flush = :next, seq = :seq, expires_at = :expires \
                  REMOVE lease_until, pending_seq",
             )
-        } else {
-            request.update_expression(
-                "SET notified = :notified, next_flush = :next, expires_at = :expires \
-                 REMOVE lease_until",
-            )
-        };
-        request
+            .expression_attribute_values(":seq", n(seq))
+            .expression_attribute_values(":notified", s(notified))
+            .expression_attribute_values(":next", n(ms(next_flush)))
+            .expression_attribute_values(":expires", self.expires(now))
             .send()
             .await
             .map_err(|e| self.error("UpdateItem", e))?;
@@ -475,6 +484,16 @@ impl GroupStore {
             Err(e) => Err(self.error("DeleteItem", e)),
         }
     }
+}
+
+/// When the alert's state last changed as its sender says (a firing alert's start,
+/// a resolved one's end), epoch ms; `None` when it says nothing.
+fn changed_at(alert: &Alert) -> Option<i64> {
+    let time = match alert.status {
+        alert_model::Status::Firing => alert.starts_at,
+        alert_model::Status::Resolved => alert.ends_at.or(alert.starts_at),
+    };
+    time.map(ms)
 }
 
 fn decode_head(id: &str, item: &HashMap<String, AttributeValue>) -> Option<GroupHead> {

@@ -234,10 +234,9 @@ fn accept(
     resolve_timeout: Duration,
     now: DateTime<Utc>,
 ) -> Result<Alert, String> {
-    let timeout = chrono::Duration::from_std(resolve_timeout).unwrap_or(chrono::Duration::MAX);
     let ends_at = set(posted.ends_at);
     let starts_at = set(posted.starts_at).or(ends_at).unwrap_or(now);
-    let ends_at = ends_at.unwrap_or_else(|| now.checked_add_signed(timeout).unwrap_or(now));
+    let ends_at = ends_at.unwrap_or_else(|| crate::aggregation::after(now, resolve_timeout));
     let labels: BTreeMap<String, String> = posted
         .labels
         .into_iter()

@@ -30,18 +30,18 @@ pub fn receiver(request: &ApiRequest) -> Result<Option<Regex>, ApiResponse> {
     }
 }
 
-/// A boolean query parameter (`true`/`false`), `default` when absent.
+/// A boolean query parameter read as Alertmanager's server reads it (go-openapi's
+/// `ConvertBool`): `true`, `1`, `yes`, `y`, `on`, `t`, `ok`, `enabled`, `checked`,
+/// `selected` in any case are true, anything else false; absent or empty is
+/// `default`. Never an error.
 pub fn flag(request: &ApiRequest, name: &str, default: bool) -> Result<bool, ApiResponse> {
-    match request.one(name) {
-        None => Ok(default),
-        Some("true") => Ok(true),
-        Some("false") => Ok(false),
-        Some(other) => Err(ApiResponse::validation(
-            400,
-            601,
-            format!("{name} in query must be of type bool: \"{other}\""),
-        )),
-    }
+    Ok(match request.one(name).map(str::trim) {
+        None | Some("") => default,
+        Some(value) => matches!(
+            value.to_ascii_lowercase().as_str(),
+            "true" | "1" | "yes" | "y" | "on" | "t" | "ok" | "enabled" | "checked" | "selected"
+        ),
+    })
 }
 
 /// Whether a silence has every filter matcher, as written.
@@ -104,7 +104,7 @@ mod tests {
     }
 
     #[test]
-    fn receiver_is_anchored_and_flags_are_strict() {
+    fn receiver_is_anchored_and_flags_read_like_alertmanager() {
         let r = receiver(&request("receiver=team-.*"))
             .expect("ok")
             .expect("some");
@@ -114,11 +114,8 @@ mod tests {
             400
         );
         assert!(!flag(&request("active=false"), "active", true).expect("ok"));
-        assert_eq!(
-            flag(&request("active=yes"), "active", true)
-                .expect_err("bad")
-                .status,
-            400
-        );
+        assert!(flag(&request("active=Yes"), "active", false).expect("ok"));
+        assert!(flag(&request("active="), "active", true).expect("ok"));
+        assert!(!flag(&request("active=nope"), "active", true).expect("ok"));
     }
 }

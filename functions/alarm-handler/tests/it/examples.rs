@@ -92,8 +92,7 @@ async fn the_timers_example_and_its_silence_work() {
     let config = load(&dir, "alertmanager-with-timers.yaml");
     assert!(config.file.alarm_handler.timers);
     assert_eq!(
-        alarm_handler::grouping::route_by_id(&config, &config.route.id().to_string())
-            .map(|r| r.group_wait),
+        alarm_handler::grouping::route_by_id(&config, config.route.id()).map(|r| r.group_wait),
         Some(std::time::Duration::from_secs(30))
     );
     let moto = support::start_moto().await.expect("moto");
