@@ -11,6 +11,8 @@ whose orders_queue_depth the demo turns up and down.
 The three functions run as their release binaries on the command line, each on the
 event Lambda would hand it: the scraper on a scheduled event, the alarm-handler and
 the scaler on SNS events built from what their topics delivered to SQS subscriptions.
+A maintenance silence is created through the alarm-handler's Alertmanager API (the
+Function URL event Lambda would pass it) and mutes the alarm when it fires again.
 Their EMF figures go to CloudWatch (moto) the way CloudWatch Logs extracts them, and
 the last scraper run brings them into Prometheus with a customNamespace job.
 
