@@ -15,6 +15,8 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
+use crate::table::{get_n, get_s, query_all};
+
 const PARTITION: &str = "firing";
 
 /// A DynamoDB call that failed.
@@ -64,38 +66,11 @@ impl FiringState {
         &self,
         now: DateTime<Utc>,
     ) -> Result<(Vec<BTreeMap<String, String>>, usize), StateError> {
-        let mut result = Vec::new();
-        let mut unreadable = 0;
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .filter_expression("expires_at > :now")
-                .expression_attribute_values(":pk", AttributeValue::S(PARTITION.into()))
-                .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| self.error("Query", e))?;
-            for item in page.items() {
-                match item
-                    .get("labels")
-                    .and_then(|v| v.as_s().ok())
-                    .and_then(|text| serde_json::from_str(text).ok())
-                {
-                    Some(labels) => result.push(labels),
-                    None => unreadable += 1,
-                }
-            }
-            match page.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => break,
-            }
-        }
-        Ok((result, unreadable))
+        let (alerts, unreadable) = self.alerts(now).await?;
+        Ok((
+            alerts.into_iter().map(|f| f.alert.labels).collect(),
+            unreadable,
+        ))
     }
 
     /// The alerts firing at `now`, whole (items from before the `alert` attribute
@@ -105,51 +80,37 @@ impl FiringState {
         &self,
         now: DateTime<Utc>,
     ) -> Result<(Vec<FiringAlert>, usize), StateError> {
-        let mut result = Vec::new();
-        let mut unreadable = 0;
-        let mut start = None;
-        loop {
-            let page = self
-                .client
+        let items = query_all(|| {
+            self.client
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk")
                 .filter_expression("expires_at > :now")
                 .expression_attribute_values(":pk", AttributeValue::S(PARTITION.into()))
                 .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| self.error("Query", e))?;
-            for item in page.items() {
-                let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok());
-                let number = |name: &str| {
-                    item.get(name)
-                        .and_then(|v| v.as_n().ok())
-                        .and_then(|v| v.parse::<i64>().ok())
-                };
-                let alert = text("alert")
-                    .and_then(|t| serde_json::from_str::<Alert>(t).ok())
-                    .or_else(|| {
-                        text("labels")
-                            .and_then(|t| serde_json::from_str(t).ok())
-                            .map(|labels| Alert::new(labels, Status::Firing))
-                    });
-                let expires = number("expires_at").and_then(|s| DateTime::from_timestamp(s, 0));
-                match (alert, expires) {
-                    (Some(alert), Some(expires)) => result.push(FiringAlert {
-                        updated: number("updated")
-                            .and_then(DateTime::from_timestamp_millis)
-                            .unwrap_or(now),
-                        alert,
-                        expires,
-                    }),
-                    _ => unreadable += 1,
-                }
-            }
-            match page.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => break,
+        })
+        .await
+        .map_err(|e| self.error("Query", e))?;
+        let mut result = Vec::new();
+        let mut unreadable = 0;
+        for item in &items {
+            let alert = get_s(item, "alert")
+                .and_then(|t| serde_json::from_str::<Alert>(t).ok())
+                .or_else(|| {
+                    get_s(item, "labels")
+                        .and_then(|t| serde_json::from_str(t).ok())
+                        .map(|labels| Alert::new(labels, Status::Firing))
+                });
+            let expires = get_n(item, "expires_at").and_then(|s| DateTime::from_timestamp(s, 0));
+            match (alert, expires) {
+                (Some(alert), Some(expires)) => result.push(FiringAlert {
+                    updated: get_n(item, "updated")
+                        .and_then(DateTime::from_timestamp_millis)
+                        .unwrap_or(now),
+                    alert,
+                    expires,
+                }),
+                _ => unreadable += 1,
             }
         }
         Ok((result, unreadable))

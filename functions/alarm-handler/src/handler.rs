@@ -236,13 +236,7 @@ impl Handler {
             summary.groups += routed.groups.len();
             let format = message.decoded.format.as_str();
             for group in &routed.groups {
-                let identity = GroupIdentity {
-                    id: group.key_id(),
-                    route: group.route.id().to_string(),
-                    receiver: group.receiver.to_string(),
-                    key: group.key.clone(),
-                    labels: group.labels.clone(),
-                };
+                let identity = GroupIdentity::of(group);
                 let oldest = group.alerts.iter().filter_map(|a| a.starts_at).min();
                 let due = first_flush(oldest, group.route.group_wait, now);
                 let alerts: Vec<(&Alert, &str)> =

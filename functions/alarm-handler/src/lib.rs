@@ -21,6 +21,7 @@ pub mod secret;
 pub mod serve;
 pub mod silences;
 pub mod summary;
+pub mod table;
 
 pub use config::{Config, ConfigError};
 pub use handler::{Handler, InvocationError, StartupError};

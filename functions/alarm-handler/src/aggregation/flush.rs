@@ -267,13 +267,7 @@ async fn regroup(
             .collect();
         let routed = route_only(config, &alerts);
         for group in &routed.groups {
-            let identity = GroupIdentity {
-                id: group.key_id(),
-                route: group.route.id().to_string(),
-                receiver: group.receiver.to_string(),
-                key: group.key.clone(),
-                labels: group.labels.clone(),
-            };
+            let identity = GroupIdentity::of(group);
             let with_format: Vec<(&Alert, &str)> =
                 group.alerts.iter().map(|a| (*a, format)).collect();
             let due = after(now, group.route.group_wait);

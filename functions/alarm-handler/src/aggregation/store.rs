@@ -20,15 +20,16 @@
 //! ledger, so a flush that died before recording what it sent is retried under the
 //! same name and sends nothing twice.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use alert_model::Alert;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::decision::Notified;
+use crate::table::{get_n, get_s, is_condition_failure, n, query_all, s, Item};
 
 const HEADS: &str = "group";
 
@@ -54,6 +55,19 @@ pub struct GroupIdentity {
     pub key: String,
     /// The group labels.
     pub labels: BTreeMap<String, String>,
+}
+
+impl GroupIdentity {
+    /// The identity of a routed group.
+    pub fn of(group: &crate::grouping::Group<'_>) -> GroupIdentity {
+        GroupIdentity {
+            id: group.key_id(),
+            route: group.route.id().to_string(),
+            receiver: group.receiver.to_string(),
+            key: group.key.clone(),
+            labels: group.labels.clone(),
+        }
+    }
 }
 
 /// A group's head item as read.
@@ -100,39 +114,12 @@ pub struct GroupStore {
     keep: Duration,
 }
 
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn n(value: i64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
 fn ms(time: DateTime<Utc>) -> i64 {
     time.timestamp_millis()
 }
 
 fn from_ms(value: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(value).single().unwrap_or_default()
-}
-
-fn get_s<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> Option<&'a str> {
-    item.get(name)
-        .and_then(|v| v.as_s().ok())
-        .map(String::as_str)
-}
-
-fn get_n(item: &HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
-    item.get(name)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-}
-
-fn is_condition_failure<E, R>(e: &SdkError<E, R>) -> bool
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
-{
-    matches!(e, SdkError::ServiceError(service) if service.err().code() == Some("ConditionalCheckFailedException"))
 }
 
 impl GroupStore {
@@ -262,11 +249,8 @@ impl GroupStore {
 
     /// Ids of the groups whose flush is due at `now`.
     pub async fn due(&self, now: DateTime<Utc>) -> Result<Vec<String>, GroupStoreError> {
-        let mut ids = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
+        let items = query_all(|| {
+            self.client
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk")
@@ -275,50 +259,33 @@ impl GroupStore {
                 .expression_attribute_values(":now", n(ms(now)))
                 .projection_expression("sk")
                 .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| self.error("Query", e))?;
-            ids.extend(
-                page.items()
-                    .iter()
-                    .filter_map(|i| get_s(i, "sk"))
-                    .map(str::to_string),
-            );
-            match page.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => break,
-            }
-        }
+        })
+        .await
+        .map_err(|e| self.error("Query", e))?;
+        let ids = items
+            .iter()
+            .filter_map(|i| get_s(i, "sk"))
+            .map(str::to_string)
+            .collect();
         Ok(ids)
     }
 
     /// Every group head (for the API's group listing and tests).
     pub async fn heads(&self) -> Result<Vec<GroupHead>, GroupStoreError> {
-        let mut heads = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
+        let items = query_all(|| {
+            self.client
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk")
                 .expression_attribute_values(":pk", s(HEADS))
                 .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| self.error("Query", e))?;
-            heads.extend(
-                page.items()
-                    .iter()
-                    .filter_map(|i| get_s(i, "sk").and_then(|id| decode_head(id, i))),
-            );
-            match page.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => break,
-            }
-        }
+        })
+        .await
+        .map_err(|e| self.error("Query", e))?;
+        let heads = items
+            .iter()
+            .filter_map(|i| get_s(i, "sk").and_then(|id| decode_head(id, i)))
+            .collect();
         Ok(heads)
     }
 
@@ -374,35 +341,28 @@ impl GroupStore {
 
     /// The group's alerts (items that do not decode are counted in the second value).
     pub async fn alerts(&self, id: &str) -> Result<(Vec<StoredAlert>, usize), GroupStoreError> {
-        let mut alerts = Vec::new();
-        let mut unreadable = 0;
-        let mut start = None;
-        loop {
-            let page = self
-                .client
+        let partition = format!("group#{id}");
+        let items = query_all(|| {
+            self.client
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(format!("group#{id}")))
+                .expression_attribute_values(":pk", s(&partition))
                 .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| self.error("Query", e))?;
-            for item in page.items() {
-                let alert = get_s(item, "alert").and_then(|t| serde_json::from_str(t).ok());
-                match (alert, get_n(item, "received")) {
-                    (Some(alert), Some(received)) => alerts.push(StoredAlert {
-                        alert,
-                        format: get_s(item, "format").unwrap_or("unknown").to_string(),
-                        received,
-                    }),
-                    _ => unreadable += 1,
-                }
-            }
-            match page.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => break,
+        })
+        .await
+        .map_err(|e| self.error("Query", e))?;
+        let mut alerts = Vec::new();
+        let mut unreadable = 0;
+        for item in &items {
+            let alert = get_s(item, "alert").and_then(|t| serde_json::from_str(t).ok());
+            match (alert, get_n(item, "received")) {
+                (Some(alert), Some(received)) => alerts.push(StoredAlert {
+                    alert,
+                    format: get_s(item, "format").unwrap_or("unknown").to_string(),
+                    received,
+                }),
+                _ => unreadable += 1,
             }
         }
         Ok((alerts, unreadable))
@@ -496,7 +456,7 @@ fn changed_at(alert: &Alert) -> Option<i64> {
     time.map(ms)
 }
 
-fn decode_head(id: &str, item: &HashMap<String, AttributeValue>) -> Option<GroupHead> {
+fn decode_head(id: &str, item: &Item) -> Option<GroupHead> {
     Some(GroupHead {
         identity: GroupIdentity {
             id: id.to_string(),

@@ -140,18 +140,44 @@ fn gettable(
     }
 }
 
+/// What both listings start from: the selection asked for, the firing alerts, the
+/// active silences and the inhibition sources (the firing alerts' labels).
+struct Listing {
+    selection: Selection,
+    firing: Vec<FiringAlert>,
+    silences: Vec<Silence>,
+    sources: Vec<BTreeMap<String, String>>,
+}
+
+impl Listing {
+    async fn read(
+        handler: &Handler,
+        request: &ApiRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Listing, ApiResponse> {
+        let selection = Selection::from(request)?;
+        let (firing, silences) = firing_now(handler, now).await?;
+        let sources = firing.iter().map(|f| f.alert.labels.clone()).collect();
+        Ok(Listing {
+            selection,
+            firing,
+            silences,
+            sources,
+        })
+    }
+}
+
 /// `GET /api/v2/alerts`.
 pub async fn list(handler: &Handler, request: &ApiRequest, now: DateTime<Utc>) -> ApiResponse {
-    let selection = match Selection::from(request) {
-        Ok(s) => s,
+    let Listing {
+        selection,
+        firing,
+        silences,
+        sources,
+    } = match Listing::read(handler, request, now).await {
+        Ok(listing) => listing,
         Err(response) => return response,
     };
-    let (firing, silences) = match firing_now(handler, now).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let sources: Vec<BTreeMap<String, String>> =
-        firing.iter().map(|f| f.alert.labels.clone()).collect();
     let mut listed: Vec<GettableAlert> = firing
         .iter()
         .map(|f| gettable(handler, f, &sources, &silences, now))
@@ -169,16 +195,15 @@ pub async fn list(handler: &Handler, request: &ApiRequest, now: DateTime<Utc>) -
 
 /// `GET /api/v2/alerts/groups`.
 pub async fn groups(handler: &Handler, request: &ApiRequest, now: DateTime<Utc>) -> ApiResponse {
-    let selection = match Selection::from(request) {
-        Ok(s) => s,
+    let Listing {
+        selection,
+        firing,
+        silences,
+        sources,
+    } = match Listing::read(handler, request, now).await {
+        Ok(listing) => listing,
         Err(response) => return response,
     };
-    let (firing, silences) = match firing_now(handler, now).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let sources: Vec<BTreeMap<String, String>> =
-        firing.iter().map(|f| f.alert.labels.clone()).collect();
     let alerts: Vec<Alert> = firing.iter().map(|f| f.alert.clone()).collect();
     let by_fingerprint: BTreeMap<&str, &FiringAlert> = firing
         .iter()

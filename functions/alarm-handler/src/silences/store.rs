@@ -11,6 +11,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
 use super::model::{Silence, SilenceError};
+use crate::table::{get_s, query_all, Item};
 
 const PARTITION: &str = "silence";
 
@@ -63,12 +64,8 @@ impl SilenceStore {
         &self,
         now: DateTime<Utc>,
     ) -> Result<(Vec<Silence>, usize), SilenceStoreError> {
-        let mut silences = Vec::new();
-        let mut unreadable = 0;
-        let mut start = None;
-        loop {
-            let page = self
-                .client
+        let items = query_all(|| {
+            self.client
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk")
@@ -76,21 +73,11 @@ impl SilenceStore {
                 .expression_attribute_values(":pk", AttributeValue::S(PARTITION.into()))
                 .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
                 .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| self.error("Query", e))?;
-            for item in page.items() {
-                match decode(item) {
-                    Some(silence) => silences.push(silence),
-                    None => unreadable += 1,
-                }
-            }
-            match page.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => break,
-            }
-        }
+        })
+        .await
+        .map_err(|e| self.error("Query", e))?;
+        let silences: Vec<Silence> = items.iter().filter_map(decode).collect();
+        let unreadable = items.len() - silences.len();
         Ok((silences, unreadable))
     }
 
@@ -170,8 +157,6 @@ impl SilenceStore {
     }
 }
 
-fn decode(item: &std::collections::HashMap<String, AttributeValue>) -> Option<Silence> {
-    item.get("silence")
-        .and_then(|v| v.as_s().ok())
-        .and_then(|text| serde_json::from_str(text).ok())
+fn decode(item: &Item) -> Option<Silence> {
+    get_s(item, "silence").and_then(|text| serde_json::from_str(text).ok())
 }
