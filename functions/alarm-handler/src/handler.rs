@@ -1,17 +1,17 @@
-//! One invocation: decode, update and read the firing state, dispatch, deliver
-//! through the ledger, summarise. Any delivery failure fails the invocation so
-//! Lambda retries it; undecodable input is not a failure (it becomes a generic alert).
+//! One invocation: decode, update and read the firing state, then either send every
+//! group now (without timers) or store the groups for their timers and flush what
+//! is due (with timers); the scheduled flush; the summary. On the immediate path any
+//! delivery failure fails the invocation so Lambda retries it; a flush's failures
+//! stay due for the next flush instead. Undecodable input is not a failure (it
+//! becomes a generic alert).
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use alert_model::Status;
+use alert_model::{Alert, Status};
 use chrono::{DateTime, Utc};
 use notify_template::Templates;
 use serde_json::Value;
-
-use std::collections::BTreeMap;
-
-use alert_model::Alert;
 
 use crate::aggregation::{first_flush, flush_group, FlushInputs, GroupIdentity, GroupStore};
 use crate::config::{Config, ConfigError};
@@ -31,8 +31,8 @@ const DEFAULT_FIRING_TTL: Duration = Duration::from_secs(24 * 3600);
 const CLAIM_LEASE: Duration = Duration::from_secs(16 * 60);
 /// Alertmanager's `--data.retention` default.
 const DEFAULT_SILENCE_RETENTION: Duration = Duration::from_secs(120 * 3600);
-/// TTL safety net for group items a crashed flush left: a group is rewritten at
-/// least every `repeat_interval`, far shorter than this.
+/// TTL of group heads: every add and flush renews it (a group is flushed every
+/// `group_interval`), so only a head no flush reaches any more expires.
 const GROUP_KEEP: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Cannot start: the config or the templates are broken.

@@ -4,8 +4,9 @@
 //! last notification whether to notify, send through the ledger under the flush's
 //! sequence number, record what each integration was told, schedule the next flush
 //! `group_interval` later, and drop resolved alerts that were notified. A flush that
-//! failed somewhere keeps its sequence number and stays due, so the next flush
-//! invocation retries it and the ledger skips what was already sent.
+//! failed somewhere stays due, so the next flush invocation sends what failed (what
+//! was sent is recorded and not sent again); a flush that died before recording
+//! keeps its sequence number, and the ledger skips what it sent.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
