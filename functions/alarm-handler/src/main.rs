@@ -77,13 +77,15 @@ async fn main() -> std::process::ExitCode {
             let handler = Arc::clone(&handler);
             async move {
                 let mut handler = handler.lock().await;
-                handler.invoke(&event.payload, chrono::Utc::now()).await
+                // Boxed here and below: the handler's futures are deep, and the
+                // runtime's future would exceed the compiler's layout depth.
+                Box::pin(handler.invoke(&event.payload, chrono::Utc::now())).await
             }
         })
         .await
     } else if let Some(Ok((address, every))) = serve {
         let served = match alarm_handler::serve::bind(address).await {
-            Ok(listener) => alarm_handler::serve::serve(handler, listener, every).await,
+            Ok(listener) => Box::pin(alarm_handler::serve::serve(handler, listener, every)).await,
             Err(e) => Err(e),
         };
         match served {
@@ -92,7 +94,7 @@ async fn main() -> std::process::ExitCode {
         }
     } else {
         function_cli::run_cli(&CLI, &args, |event, _| async move {
-            handler.invoke(&event, chrono::Utc::now()).await
+            Box::pin(handler.invoke(&event, chrono::Utc::now())).await
         })
         .await
     }

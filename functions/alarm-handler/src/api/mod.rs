@@ -42,25 +42,57 @@ pub async fn respond(
         );
     }
     match (method, path) {
-        ("GET", "/status") => status::status(&handler.config, now),
-        ("GET", "/alerts") => alerts::list(handler, request, now).await,
-        ("POST", "/alerts") => alerts::post(handler, request, now).await,
-        ("GET", "/alerts/groups") => alerts::groups(handler, request, now).await,
-        (_, "/silences") | (_, "/alerts") | (_, "/alerts/groups") | (_, "/status")
-            if !matches!(method, "GET" | "POST") =>
-        {
-            ApiResponse::error(405, format!("method {method} not allowed"))
+        ("GET", "/status") => return status::status(&handler.config, now),
+        ("GET", "/alerts") => return alerts::list(handler, request, now).await,
+        ("POST", "/alerts") => return alerts::post(handler, request, now).await,
+        ("GET", "/alerts/groups") => return alerts::groups(handler, request, now).await,
+        _ => {}
+    }
+    let silence_id = path.strip_prefix("/silence/");
+    match (method, path, silence_id, &handler.silences) {
+        ("GET", "/silences", _, Some(store)) => silences::list(store, request, now).await,
+        ("POST", "/silences", _, Some(store)) => silences::post(store, request, now).await,
+        ("GET", _, Some(id), Some(store)) => silences::get(store, id, now).await,
+        ("DELETE", _, Some(id), Some(store)) => silences::delete(store, id, now).await,
+        (_, "/status" | "/alerts" | "/alerts/groups" | "/silences", _, _) | (_, _, Some(_), _) => {
+            ApiResponse::error(
+                405,
+                format!("method {method} not allowed on {}", request.path),
+            )
         }
-        _ => match (&handler.silences, method, path.strip_prefix("/silence/")) {
-            (Some(store), "GET", None) if path == "/silences" => {
-                silences::list(store, request, now).await
-            }
-            (Some(store), "POST", None) if path == "/silences" => {
-                silences::post(store, request, now).await
-            }
-            (Some(store), "GET", Some(id)) => silences::get(store, id, now).await,
-            (Some(store), "DELETE", Some(id)) => silences::delete(store, id, now).await,
-            _ => ApiResponse::error(404, format!("path {} not found", request.path)),
-        },
+        _ => ApiResponse::error(404, format!("path {} not found", request.path)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn answer(method: &str, path: &str) -> ApiResponse {
+        let config = crate::Config::parse("route: {receiver: a}\nreceivers: [{name: a}]\n", None)
+            .expect("config");
+        let aws = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let mut handler = Handler::new(config, &aws).expect("handler");
+        let request = ApiRequest {
+            method: method.into(),
+            path: path.into(),
+            ..ApiRequest::default()
+        };
+        respond(&mut handler, &request, Utc::now()).await
+    }
+
+    #[tokio::test]
+    async fn unknown_paths_methods_and_missing_tables_are_named() {
+        assert_eq!(answer("GET", "/api/v2/status").await.status, 200);
+        assert_eq!(answer("GET", "/api/v2/status/").await.status, 200);
+        assert_eq!(answer("POST", "/api/v2/status").await.status, 405);
+        assert_eq!(answer("PUT", "/api/v2/alerts").await.status, 405);
+        assert_eq!(answer("GET", "/api/v1/alerts").await.status, 404);
+        assert_eq!(answer("GET", "/api/v2/receivers").await.status, 404);
+        let no_table = answer("GET", "/api/v2/silences").await;
+        assert_eq!(no_table.status, 500);
+        assert!(no_table.body_text().contains("state_table"), "{no_table:?}");
     }
 }
