@@ -92,6 +92,17 @@ impl Alert {
         self.fingerprint = fingerprint(&self.labels);
     }
 
+    /// When the alert's state last changed, as its sender says: a firing alert's
+    /// start, a resolved one's end (or start); `None` when the sender says neither.
+    /// State stores keep only a newer or equal state, so a retried old message
+    /// cannot undo a newer one.
+    pub fn state_changed_at(&self) -> Option<DateTime<Utc>> {
+        match self.status {
+            Status::Firing => self.starts_at,
+            Status::Resolved => self.ends_at.or(self.starts_at),
+        }
+    }
+
     /// `alertname`, or the empty string.
     pub fn name(&self) -> &str {
         self.labels.get("alertname").map_or("", String::as_str)

@@ -4,8 +4,12 @@
 //! Items: `pk = "firing"`, `sk = <fingerprint>`, `labels` (JSON), `alert` (the whole
 //! alert as JSON, for the Alertmanager API's alert listing), `updated` (when it was
 //! last received, epoch ms), `expires_at` (TTL: the alert's `endsAt` when it has one
-//! in the future, else now + `firing_ttl`). A resolved alert deletes its item. Reads
-//! skip expired items that DynamoDB has not removed yet.
+//! in the future, else now + `firing_ttl`) and `changed` (when the alert's state
+//! changed, as its sender says). A resolved alert leaves a marker (`resolved`, kept
+//! for `firing_ttl`) instead of its item, and only a state at least as new as the
+//! stored one is written, so a retried ALARM message arriving after its OK does not
+//! mark the alarm firing again. Reads skip markers and expired items that DynamoDB
+//! has not removed yet.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -15,7 +19,7 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
-use crate::table::{get_n, get_s, query_all};
+use crate::table::{get_n, get_s, is_condition_failure, query_all};
 
 const PARTITION: &str = "firing";
 
@@ -85,7 +89,7 @@ impl FiringState {
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk")
-                .filter_expression("expires_at > :now")
+                .filter_expression("expires_at > :now AND attribute_not_exists(resolved)")
                 .expression_attribute_values(":pk", AttributeValue::S(PARTITION.into()))
                 .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
         })
@@ -116,11 +120,22 @@ impl FiringState {
         Ok((result, unreadable))
     }
 
-    /// Records firing alerts and forgets resolved ones.
-    pub async fn record(&self, alerts: &[Alert], now: DateTime<Utc>) -> Result<(), StateError> {
+    /// Records firing alerts and marks resolved ones, each only over an older state;
+    /// returns how many alerts were older than the state stored (and not written).
+    pub async fn record(&self, alerts: &[Alert], now: DateTime<Utc>) -> Result<usize, StateError> {
+        let mut stale = 0;
         for alert in alerts {
-            let key = AttributeValue::S(alert.fingerprint.clone());
-            match alert.status {
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .item("pk", AttributeValue::S(PARTITION.into()))
+                .item("sk", AttributeValue::S(alert.fingerprint.clone()))
+                .item(
+                    "updated",
+                    AttributeValue::N(now.timestamp_millis().to_string()),
+                );
+            let put = match alert.status {
                 Status::Firing => {
                     let expires = alert
                         .ends_at
@@ -132,34 +147,32 @@ impl FiringState {
                         .map_err(|e| self.error("encode labels", e))?;
                     let whole =
                         serde_json::to_string(alert).map_err(|e| self.error("encode alert", e))?;
-                    self.client
-                        .put_item()
-                        .table_name(&self.table)
-                        .item("pk", AttributeValue::S(PARTITION.into()))
-                        .item("sk", key)
-                        .item("labels", AttributeValue::S(labels))
+                    put.item("labels", AttributeValue::S(labels))
                         .item("alert", AttributeValue::S(whole))
-                        .item(
-                            "updated",
-                            AttributeValue::N(now.timestamp_millis().to_string()),
-                        )
                         .item("expires_at", AttributeValue::N(expires.to_string()))
-                        .send()
-                        .await
-                        .map_err(|e| self.error("PutItem", e))?;
                 }
-                Status::Resolved => {
-                    self.client
-                        .delete_item()
-                        .table_name(&self.table)
-                        .key("pk", AttributeValue::S(PARTITION.into()))
-                        .key("sk", key)
-                        .send()
-                        .await
-                        .map_err(|e| self.error("DeleteItem", e))?;
+                Status::Resolved => put.item("resolved", AttributeValue::Bool(true)).item(
+                    "expires_at",
+                    AttributeValue::N((now.timestamp() + self.ttl.as_secs() as i64).to_string()),
+                ),
+            };
+            let put = match alert.state_changed_at() {
+                Some(changed) => {
+                    let changed = AttributeValue::N(changed.timestamp_millis().to_string());
+                    put.item("changed", changed.clone())
+                        .condition_expression(
+                            "attribute_not_exists(changed) OR changed <= :changed",
+                        )
+                        .expression_attribute_values(":changed", changed)
                 }
+                None => put,
+            };
+            match put.send().await {
+                Ok(_) => {}
+                Err(e) if is_condition_failure(&e) => stale += 1,
+                Err(e) => return Err(self.error("PutItem", e)),
             }
         }
-        Ok(())
+        Ok(stale)
     }
 }

@@ -201,11 +201,7 @@ impl Handler {
                         .await;
                 }
             }
-            if let Some(state) = &self.state {
-                if let Err(e) = state.record(&all_alerts, now).await {
-                    summary.failures.push(e.to_string());
-                }
-            }
+            self.record_firing(&all_alerts, now, &mut summary).await;
         }
         summary.duration_ms = started.elapsed().as_millis() as u64;
         finish(summary)
@@ -224,11 +220,7 @@ impl Handler {
             return;
         };
         // Recorded first, so these alerts inhibit in the flushes below.
-        if let Some(state) = &self.state {
-            if let Err(e) = state.record(all_alerts, now).await {
-                summary.failures.push(e.to_string());
-            }
-        }
+        self.record_firing(all_alerts, now, summary).await;
         let mut due_now = Vec::new();
         for message in messages {
             let routed = route_only(&self.config, &message.decoded.alerts);
@@ -273,6 +265,22 @@ impl Handler {
                     .into_iter()
                     .map(|f| format!("flush (the scheduled flush retries): {f}")),
             );
+        }
+    }
+
+    /// Records the alerts in the firing state (for inhibition and the API's alert
+    /// listing); alerts older than the state stored are named in a warning.
+    async fn record_firing(&self, alerts: &[Alert], now: DateTime<Utc>, summary: &mut Summary) {
+        let Some(state) = &self.state else {
+            return;
+        };
+        match state.record(alerts, now).await {
+            Ok(0) => {}
+            Ok(stale) => summary.warnings.push(format!(
+                "firing state: {stale} alerts older than the state already stored were not \
+                 applied (a retried or late message)"
+            )),
+            Err(e) => summary.failures.push(e.to_string()),
         }
     }
 

@@ -171,7 +171,7 @@ impl GroupStore {
                 .item("alert", s(body))
                 .item("format", s(*format))
                 .item("received", n(ms(now)));
-            let put = match changed_at(alert) {
+            let put = match alert.state_changed_at().map(ms) {
                 Some(changed) => put
                     .item("changed", n(changed))
                     .condition_expression("attribute_not_exists(changed) OR changed <= :changed")
@@ -444,16 +444,6 @@ impl GroupStore {
             Err(e) => Err(self.error("DeleteItem", e)),
         }
     }
-}
-
-/// When the alert's state last changed as its sender says (a firing alert's start,
-/// a resolved one's end), epoch ms; `None` when it says nothing.
-fn changed_at(alert: &Alert) -> Option<i64> {
-    let time = match alert.status {
-        alert_model::Status::Firing => alert.starts_at,
-        alert_model::Status::Resolved => alert.ends_at.or(alert.starts_at),
-    };
-    time.map(ms)
 }
 
 fn decode_head(id: &str, item: &Item) -> Option<GroupHead> {

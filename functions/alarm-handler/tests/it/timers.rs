@@ -494,6 +494,25 @@ async fn a_late_message_does_not_undo_a_newer_state() {
             .any(|w| w.contains("older than the state")),
         "{retried:?}"
     );
+    // Neither the group nor the firing state took it: the API lists no firing alert.
+    let listed = api(
+        &mut handler,
+        "GET",
+        "/api/v2/alerts",
+        Value::Null,
+        t + Duration::seconds(21),
+    )
+    .await;
+    assert_eq!(listed.body, Some(json!([])), "{listed:?}");
+    assert_eq!(
+        retried
+            .warnings
+            .iter()
+            .filter(|w| w.contains("older than the state"))
+            .count(),
+        2,
+        "{retried:?}"
+    );
     // Fired and resolved before group_wait: nothing to tell anyone.
     handler
         .flush_due(t + Duration::seconds(30))
