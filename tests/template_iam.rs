@@ -43,7 +43,11 @@ const ALL_ON: &[(&str, &str)] = &[
     ),
     ("EncryptionKey", "create"),
     ("ScraperAwsDiscovery", "true"),
+    ("ScraperState", "true"),
 ];
+
+/// The ARN the resolver gives the state bucket (S3 ARNs name no region or account).
+const STATE_BUCKET_ARN: &str = "arn:aws:s3:::ScraperStateBucket";
 
 /// Action -> resources over a role's resolved Allow statements.
 fn grants(resolver: &Resolver, role: &str) -> BTreeMap<String, BTreeSet<String>> {
@@ -119,12 +123,16 @@ fn each_role_gets_exactly_what_its_function_calls() {
     let eni = arn("ec2", "network-interface/*");
     let subnets = arn("ec2", "subnet/*");
     let groups = arn("ec2", "security-group/*");
+    let state_objects = format!("{STATE_BUCKET_ARN}/scraper-state/*");
     assert_eq!(
         grants(&resolver, "ScraperRole"),
         expect(&[
             (write_logs, &[&scraper_logs]),
             (&["ssm:GetParameter"], &[&scraper_configs]),
             (&["aps:RemoteWrite"], &[WORKSPACE]),
+            // Run state (ScraperState): its objects, and listing only their prefix.
+            (&["s3:GetObject", "s3:PutObject"], &[&state_objects]),
+            (&["s3:ListBucket"], &[STATE_BUCKET_ARN]),
             (
                 &[
                     "cloudwatch:GetMetricData",
@@ -592,6 +600,162 @@ fn the_created_key_admits_exactly_the_services_that_write_into_what_it_encrypts(
     for statement in &statements {
         assert_eq!(statement["Resource"], "*", "{statement}");
     }
+    let problems = iam_check::check_resolved(&resolver).expect("resolves");
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn the_state_bucket_is_private_expires_orphans_and_the_role_lists_only_its_prefix() {
+    let template = template();
+    let resolver = Resolver::new(&template, &[("AmpWorkspaceArn", WORKSPACE)]).expect("resolves");
+    assert_eq!(resolver.condition_value("KeepScraperState"), Some(true));
+    let resources = resolver.resources().expect("resources");
+    let raw = |id: &str| {
+        resources
+            .iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, r)| r.clone())
+            .unwrap_or_else(|| panic!("no {id}"))
+    };
+    let bucket = raw("ScraperStateBucket");
+    assert_eq!(bucket["Type"], "AWS::S3::Bucket");
+    // A bucket with objects cannot be deleted by CloudFormation: kept, not failed.
+    assert_eq!(bucket["DeletionPolicy"], "Retain");
+    assert_eq!(bucket["UpdateReplacePolicy"], "Retain");
+    let property = |name: &str| resolved_property(&resolver, "ScraperStateBucket", name);
+    assert_eq!(
+        property("BucketEncryption"),
+        serde_json::json!({"ServerSideEncryptionConfiguration": [
+            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+        ]})
+    );
+    assert_eq!(
+        property("PublicAccessBlockConfiguration"),
+        serde_json::json!({
+            "BlockPublicAcls": true,
+            "BlockPublicPolicy": true,
+            "IgnorePublicAcls": true,
+            "RestrictPublicBuckets": true
+        })
+    );
+    assert_eq!(
+        property("OwnershipControls"),
+        serde_json::json!({"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
+    );
+    // Live objects are rewritten every run; only orphaned shard objects age out.
+    let rules = property("LifecycleConfiguration")["Rules"].clone();
+    let rules = rules.as_array().expect("rules");
+    let expiry = rules
+        .iter()
+        .find(|r| r.get("ExpirationInDays").is_some())
+        .expect("an expiration rule");
+    assert_eq!(expiry["Status"], "Enabled");
+    assert_eq!(expiry["Prefix"], "scraper-state/");
+    let days = expiry["ExpirationInDays"].as_u64().expect("days");
+    assert!((2..=7).contains(&days), "{days} days");
+    assert!(
+        rules.iter().any(|r| r["Status"] == "Enabled"
+            && r["AbortIncompleteMultipartUpload"]
+                == serde_json::json!({"DaysAfterInitiation": 1})),
+        "{rules:?}"
+    );
+
+    // The bucket policy refuses plain HTTP for everyone and allows nothing.
+    let policy = resolved_property(&resolver, "ScraperStateBucketPolicy", "PolicyDocument");
+    assert_eq!(
+        resolved_property(&resolver, "ScraperStateBucketPolicy", "Bucket"),
+        "ScraperStateBucket"
+    );
+    assert_eq!(
+        policy["Statement"],
+        serde_json::json!([{
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [STATE_BUCKET_ARN, format!("{STATE_BUCKET_ARN}/*")],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}
+        }])
+    );
+
+    // The role: objects under scraper-state/ only, and ListBucket only for that
+    // prefix (S3 evaluates it with the missing object's key as s3:prefix).
+    let statements = iam_check::role_statements(&resolver, "ScraperRole").expect("statements");
+    let s3: Vec<&Value> = statements
+        .iter()
+        .filter(|s| {
+            serde_json::to_string(&s["Action"])
+                .expect("json")
+                .contains("s3:")
+        })
+        .collect();
+    assert_eq!(
+        s3,
+        [
+            &serde_json::json!({
+                "Sid": "RunState",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": format!("{STATE_BUCKET_ARN}/scraper-state/*")
+            }),
+            &serde_json::json!({
+                "Sid": "RunStateMissingObjects",
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": STATE_BUCKET_ARN,
+                "Condition": {"StringLike": {"s3:prefix": "scraper-state/*"}}
+            }),
+        ]
+    );
+    // No other role touches the bucket.
+    for role in [
+        "AlarmHandlerRole",
+        "ScalerRole",
+        "SchedulerRole",
+        "AlarmHandlerFlushRole",
+    ] {
+        let granted = grants(&resolver, role);
+        assert!(
+            !granted.keys().any(|a| a.starts_with("s3:")),
+            "{role}: {granted:#?}"
+        );
+    }
+    let problems = iam_check::check_resolved(&resolver).expect("resolves");
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn without_scraper_state_there_is_no_bucket_and_no_s3_grant() {
+    let template = template();
+    let mut overrides = ALL_ON.to_vec();
+    overrides.retain(|(name, _)| *name != "ScraperState");
+    overrides.push(("ScraperState", "false"));
+    let resolver = Resolver::new(&template, &overrides).expect("resolves");
+    let resources = resolver.resources().expect("resources");
+    assert!(
+        !resources.iter().any(|(_, r)| r["Type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("AWS::S3::"))),
+        "no bucket, no bucket policy"
+    );
+    for role in [
+        "ScraperRole",
+        "AlarmHandlerRole",
+        "ScalerRole",
+        "SchedulerRole",
+        "AlarmHandlerFlushRole",
+    ] {
+        let granted = grants(&resolver, role);
+        assert!(
+            !granted.keys().any(|a| a.starts_with("s3:")),
+            "{role}: {granted:#?}"
+        );
+    }
+    // Everything else stays as with every feature on.
+    let on = Resolver::new(&template, ALL_ON).expect("resolves");
+    let mut expected = grants(&on, "ScraperRole");
+    expected.retain(|action, _| !action.starts_with("s3:"));
+    assert_eq!(grants(&resolver, "ScraperRole"), expected);
     let problems = iam_check::check_resolved(&resolver).expect("resolves");
     assert!(problems.is_empty(), "{problems:#?}");
 }

@@ -335,6 +335,40 @@ fn the_starter_configs_pass_the_functions_own_validation() {
         write.url,
         "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1234abcd/api/v1/remote_write"
     );
+    // Run state (ScraperState, default true) in the stack's bucket, under a prefix
+    // the scraper's role may read and write.
+    let state = loaded
+        .config
+        .scraper
+        .state
+        .as_ref()
+        .unwrap_or_else(|| panic!("no scraper.state\n{text}"));
+    assert_eq!(state.s3.bucket, "ScraperStateBucket");
+    assert_eq!(state.s3.prefix, "scraper-state/default/");
+    let object = format!(
+        "arn:aws:s3:::{}/{}shard-0-of-1.state",
+        state.s3.bucket, state.s3.prefix
+    );
+    for action in ["s3:GetObject", "s3:PutObject"] {
+        let allowed = granted(&resources, "ScraperRole", action);
+        assert!(
+            allowed.iter().any(|p| iam_matches(p, &object)),
+            "{action} on {object}: {allowed:?}"
+        );
+    }
+    // Without ScraperState: no state block, and still a valid config.
+    let stateless = resolved(
+        &template,
+        &[
+            ("ConfigParameterPrefix", "/pipe"),
+            ("ScraperState", "false"),
+        ],
+    );
+    let text = find(&stateless, "ScraperConfigParameter")["Properties"]["Value"]
+        .as_str()
+        .expect("value");
+    let loaded = scraper::config::Config::from_yaml(text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert!(loaded.config.scraper.state.is_none(), "{text}");
 
     let (name, text) = value("AlarmHandlerConfigParameter");
     assert_eq!(name, "/pipe/alarm-handler/config");
@@ -476,6 +510,14 @@ fn the_outputs_name_topics_functions_and_the_role_to_map_into_eks() {
         outputs["ScalerRoleArn"]["Value"],
         json!({"Fn::GetAtt": ["ScalerRole", "Arn"]})
     );
+    // The state bucket's name, for further configs' scraper.state, when there is one.
+    let bucket = &outputs["ScraperStateBucketName"];
+    assert_eq!(bucket["Condition"], "KeepScraperState");
+    assert_eq!(bucket["Value"], json!({"Ref": "ScraperStateBucket"}));
+    assert_eq!(
+        template["Resources"]["ScraperStateBucket"]["Condition"],
+        "KeepScraperState"
+    );
 }
 
 #[test]
@@ -553,6 +595,8 @@ fn every_checkov_suppression_says_why() {
             "ScraperFunction CKV_AWS_116",
             "ScraperFunction CKV_AWS_173",
             "ScraperLogGroup CKV_AWS_158",
+            "ScraperStateBucket CKV_AWS_18",
+            "ScraperStateBucket CKV_AWS_21",
         ]
     );
 }

@@ -444,6 +444,8 @@ impl<'a> Resolver<'a> {
             ("AWS::Events::Rule", "Arn") => arn("events", format!("rule/{id}")),
             ("AWS::SNS::Topic", "TopicArn") => arn("sns", id.to_string()),
             ("AWS::KMS::Key", "Arn") => arn("kms", format!("key/{id}")),
+            // S3 ARNs name no region or account.
+            ("AWS::S3::Bucket", "Arn") => format!("arn:aws:s3:::{id}"),
             _ => {
                 return Err(format!(
                     "Fn::GetAtt {id}.{attribute} ({kind}) is not modelled"
