@@ -41,6 +41,7 @@ const REFERENCES: &[Reference] = &[
             "functions/scraper/src/config/http.rs",
             "functions/scraper/src/config/kubernetes_sd.rs",
             "functions/scraper/src/config/aws_sd.rs",
+            "functions/scraper/src/config/state.rs",
             "crates/prom/src/relabel/config.rs",
             "crates/eks-access/src/cluster.rs",
             "functions/scraper/src/discovery/shard.rs",

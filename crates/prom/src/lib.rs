@@ -7,5 +7,6 @@ pub mod exposition;
 pub mod labels;
 pub mod relabel;
 pub mod remote_write;
+pub mod stale;
 
 pub use labels::{Label, Labels, METRIC_NAME};

@@ -19,6 +19,7 @@ pub mod run;
 pub mod sample_labels;
 pub mod scrape;
 pub mod sender;
+pub mod staleness;
 pub mod summary;
 pub mod target;
 

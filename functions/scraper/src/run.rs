@@ -2,7 +2,7 @@
 //! requests as soon as its scrape completes, then send metadata and the run's own
 //! series, all before the deadline.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,8 +18,12 @@ use crate::discovery::shard::Shard;
 use crate::http_client::{authorization_header, build_client, ClientError};
 use crate::outbox::{EndpointRules, Outbox, ReadyRequest, SendRules};
 use crate::sample_labels::LabelLimits;
-use crate::scrape::{now_millis, scrape_target, ScrapeJob, ScrapeResult};
-use crate::sender::EndpointSender;
+use crate::scrape::{now_millis, scrape_target, ScrapeJob, ScrapeResult, Tracking};
+use crate::sender::{Delivery, EndpointSender};
+use crate::staleness::markers::mark_vanished_target;
+use crate::staleness::run_state::TargetState;
+use crate::staleness::series_set::encode_labels;
+use crate::staleness::{StalenessTracker, TargetOutcome};
 use crate::summary::{RunCounters, RunSummary, TargetReport};
 use crate::target::{Target, TargetBuilder};
 use function_cli::error_chain;
@@ -110,7 +114,7 @@ pub async fn run(
             }
         })?);
     }
-    let discovered = futures_util::future::join_all(
+    let discovering = futures_util::future::join_all(
         config
             .scrape_configs
             .iter()
@@ -128,8 +132,20 @@ pub async fn run(
                 .await;
                 (builder.finish(), reports)
             }),
-    )
-    .await;
+    );
+    // The run state is read while discovery runs: neither waits for the other.
+    let state_loading = async {
+        match &config.scraper.state {
+            Some(settings) => Some(
+                StalenessTracker::load(settings, shard, discovery_deadline, counters.clone()).await,
+            ),
+            None => None,
+        }
+    };
+    let (discovered, mut tracker) = futures_util::future::join(discovering, state_loading).await;
+    // Jobs whose targets are not known this run (discovery or setup failed): their
+    // remembered targets are kept, not marked gone.
+    let mut unsettled_jobs: BTreeSet<String> = BTreeSet::new();
     let mut discovery_reports = Vec::new();
     let mut reports: Vec<TargetReport> = Vec::new();
     let mut work: Vec<(Arc<ScrapeJob>, Target)> = Vec::new();
@@ -138,6 +154,7 @@ pub async fn run(
     {
         for report in &found_reports {
             if report.error.is_some() {
+                unsettled_jobs.insert(sc.job_name.clone());
                 counters.add(&counters.errors, 1);
                 counters.add(&counters.discovery_failures, 1);
             }
@@ -152,6 +169,7 @@ pub async fn run(
             Err(error) => {
                 let error = error_chain(&error);
                 tracing::error!(job = %sc.job_name, error = %error, "job cannot be scraped");
+                unsettled_jobs.insert(sc.job_name.clone());
                 for target in targets {
                     let (instance, url) = match &target {
                         Ok(t) => (t.instance().to_string(), t.url.to_string()),
@@ -194,22 +212,49 @@ pub async fn run(
         let limit = limit.clone();
         let rules = rules.clone();
         let senders = senders.clone();
+        let remembered = tracker.as_mut().map(|tracker| {
+            let key = encode_labels(&target.labels);
+            let previous = tracker.claim(&key);
+            (key, previous)
+        });
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await.ok();
-            let result = scrape_target(&job, &target, &rules, work_deadline).await;
-            deliver(&senders, &result.requests, work_deadline).await;
-            result
+            let tracking = match &remembered {
+                Some((_, previous)) => Tracking::On {
+                    previous: previous.as_ref().map(|p| &p.series),
+                },
+                None => Tracking::Off,
+            };
+            let result = scrape_target(&job, &target, &rules, work_deadline, tracking).await;
+            let sent = deliver(&senders, &result.requests, work_deadline).await;
+            (result, remembered, sent, job.config.job_name.clone())
         });
     }
     let mut metadata: BTreeMap<String, MetricMetadata> = BTreeMap::new();
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok(result) => record(&counters, &mut reports, &mut metadata, result),
+            Ok((mut result, remembered, sent, job)) => {
+                if let (Some(tracker), Some((key, previous))) = (tracker.as_mut(), remembered) {
+                    tracker.count_markers(result.stale_markers);
+                    tracker.record(TargetOutcome {
+                        key,
+                        job,
+                        previous,
+                        current: std::mem::take(&mut result.series),
+                        scrape_ms: result.scrape_ms,
+                        sent,
+                    });
+                }
+                record(&counters, &mut reports, &mut metadata, result)
+            }
             Err(e) => {
                 counters.add(&counters.errors, 1);
                 tracing::error!(error = %e, "scrape task failed");
             }
         }
+    }
+    if let Some(tracker) = tracker.as_mut() {
+        mark_vanished_targets(tracker, &unsettled_jobs, &rules, &senders, work_deadline).await;
     }
 
     let cloudwatch = match &loaded.cloudwatch {
@@ -227,6 +272,10 @@ pub async fn run(
         _ => None,
     };
 
+    let state = match tracker {
+        Some(tracker) => Some(tracker.save(final_deadline).await),
+        None => None,
+    };
     let mut summary = RunSummary {
         discovery: discovery_reports,
         targets: target_count,
@@ -237,6 +286,7 @@ pub async fn run(
         target_reports: reports,
         config_warnings: loaded.warnings,
         cloudwatch,
+        state,
     };
     let mut outbox = Outbox::new(&rules);
     let mut encode_error = None;
@@ -252,7 +302,9 @@ pub async fn run(
         }
     }
     match outbox.finish() {
-        Ok(requests) => deliver(&senders, &requests, final_deadline).await,
+        Ok(requests) => {
+            deliver(&senders, &requests, final_deadline).await;
+        }
         Err(e) => encode_error = Some(e),
     }
     if let Some(e) = encode_error {
@@ -316,7 +368,9 @@ async fn collect_cloudwatch(
         }
     }
     match outbox.finish() {
-        Ok(requests) => deliver(senders, &requests, work_deadline).await,
+        Ok(requests) => {
+            deliver(senders, &requests, work_deadline).await;
+        }
         Err(e) => report.errors.push(e.to_string()),
     }
     report
@@ -373,14 +427,62 @@ async fn prepare_job(
     })
 }
 
+/// Writes staleness markers for the remembered targets that left discovery (all of
+/// their series and their synthetic series, at the current time) in one batch.
+async fn mark_vanished_targets(
+    tracker: &mut StalenessTracker,
+    unsettled_jobs: &BTreeSet<String>,
+    rules: &SendRules,
+    senders: &[EndpointSender],
+    deadline: Instant,
+) {
+    let vanished: Vec<(Vec<u8>, TargetState)> =
+        tracker.take_vanished(|job| !unsettled_jobs.contains(job));
+    if vanished.is_empty() {
+        return;
+    }
+    let at_ms = now_millis();
+    let mut outbox = Outbox::new(rules);
+    let mut markers = 0;
+    let mut encoded = true;
+    for (key, target) in &vanished {
+        match mark_vanished_target(&mut outbox, rules, key, target, at_ms) {
+            Ok(marked) => markers += marked.markers,
+            Err(error) => {
+                encoded = false;
+                tracing::error!(error = %error, "staleness markers not encoded");
+            }
+        }
+    }
+    let sent = match outbox.finish() {
+        Ok(requests) => encoded && deliver(senders, &requests, deadline).await,
+        Err(error) => {
+            tracing::error!(error = %error, "staleness markers not encoded");
+            false
+        }
+    };
+    tracker.count_markers(markers);
+    for (key, target) in vanished {
+        tracker.record_vanished(key, target, sent, at_ms);
+    }
+}
+
 /// Sends requests concurrently (each endpoint bounds its own requests in flight).
-async fn deliver(senders: &[EndpointSender], requests: &[ReadyRequest], deadline: Instant) {
-    let sends = requests.iter().filter_map(|ready| {
-        senders
-            .get(ready.endpoint)
-            .map(|sender| sender.send(&ready.request, deadline))
+/// True when every request reached its receiver (accepted, or refused for good: a
+/// retry of a refused request would be refused again).
+async fn deliver(senders: &[EndpointSender], requests: &[ReadyRequest], deadline: Instant) -> bool {
+    let sends = requests.iter().map(|ready| async {
+        match senders.get(ready.endpoint) {
+            Some(sender) => sender.send(&ready.request, deadline).await,
+            None => Delivery::Unsent {
+                reason: "no such endpoint".into(),
+            },
+        }
     });
-    futures_util::future::join_all(sends).await;
+    futures_util::future::join_all(sends)
+        .await
+        .iter()
+        .all(|delivery| !matches!(delivery, Delivery::Unsent { .. }))
 }
 
 fn record(

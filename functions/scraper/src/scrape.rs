@@ -23,6 +23,8 @@ use reqwest::StatusCode;
 use crate::config::ScrapeConfig;
 use crate::outbox::{EncodeError, Outbox, ReadyRequest, SendRules};
 use crate::sample_labels::{attach_target_labels, LabelLimits};
+use crate::staleness::markers::{mark_series, SYNTHETIC_SERIES};
+use crate::staleness::series_set::SeriesSet;
 use crate::summary::TargetReport;
 use crate::target::Target;
 use function_cli::error_chain;
@@ -100,6 +102,27 @@ pub struct ScrapeResult {
     pub metadata: Vec<MetricMetadata>,
     /// Samples dropped because their series repeated within the scrape.
     pub samples_duplicate: u64,
+    /// The scrape's time (its samples' timestamp unless the target gave its own).
+    pub scrape_ms: i64,
+    /// With staleness tracking: the series this scrape produced, sealed (empty when
+    /// the target is down). Series with the target's own timestamps are left out, as
+    /// Prometheus leaves them out of staleness.
+    pub series: SeriesSet,
+    /// Staleness markers added to `requests`.
+    pub stale_markers: u64,
+}
+
+/// Staleness tracking for one scrape.
+#[derive(Debug, Clone, Copy)]
+pub enum Tracking<'a> {
+    /// `scraper.state` is not set: no series recorded, no markers.
+    Off,
+    /// Record the series; mark those of `previous` (the target's series last run) that
+    /// are gone, or all of them when the target is down.
+    On {
+        /// What the state remembers of the target, if anything.
+        previous: Option<&'a SeriesSet>,
+    },
 }
 
 /// Scrapes `target` and builds its requests; never fails the run, whatever the target
@@ -109,11 +132,15 @@ pub async fn scrape_target(
     target: &Target,
     rules: &SendRules,
     deadline: Instant,
+    tracking: Tracking<'_>,
 ) -> ScrapeResult {
     let started = Instant::now();
     let scrape_ms = now_millis();
     let timeout = job.timeout.min(deadline.saturating_duration_since(started));
     let mut sink = SampleSink::new(job, target, rules, scrape_ms);
+    if let Tracking::On { .. } = tracking {
+        sink.tracked = Some(SeriesSet::new());
+    }
     let outcome = tokio::time::timeout(timeout, fetch_and_parse(job, target, &mut sink)).await;
     let mut failure = match outcome {
         Err(_) => Some(format!(
@@ -139,14 +166,37 @@ pub async fn scrape_target(
         Outbox::new(rules)
     };
     let up = failure.is_none();
-    let synthetic = [
-        ("up", if up { 1.0 } else { 0.0 }),
-        ("scrape_duration_seconds", duration),
-        ("scrape_samples_scraped", scraped as f64),
-        ("scrape_samples_post_metric_relabeling", post as f64),
-        ("scrape_series_added", added as f64),
+    let mut series = if up {
+        sink.tracked.take().unwrap_or_default()
+    } else {
+        SeriesSet::new()
+    };
+    series.seal();
+    let mut stale_markers = 0;
+    if let Tracking::On {
+        previous: Some(previous),
+    } = tracking
+    {
+        let gone = if up {
+            previous.missing_from(&series)
+        } else {
+            previous.iter().collect()
+        };
+        match mark_series(&mut outbox, rules, gone, scrape_ms) {
+            Ok(marked) => stale_markers = marked.markers,
+            Err(e) => {
+                failure.get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+    let values = [
+        if up { 1.0 } else { 0.0 },
+        duration,
+        scraped as f64,
+        post as f64,
+        added as f64,
     ];
-    for (name, value) in synthetic {
+    for (name, value) in SYNTHETIC_SERIES.into_iter().zip(values) {
         let mut labels = target.labels.clone();
         labels.set(METRIC_NAME, name);
         if let Err(e) = outbox.add(rules, labels, value, scrape_ms) {
@@ -184,6 +234,9 @@ pub async fn scrape_target(
         requests,
         metadata,
         samples_duplicate: duplicates,
+        scrape_ms,
+        series,
+        stale_markers,
     }
 }
 
@@ -270,6 +323,8 @@ struct SampleSink<'a> {
     duplicates: u64,
     failure: Option<ScrapeError>,
     metadata: BTreeMap<String, FamilyMetadata>,
+    /// With staleness tracking: the series accepted so far.
+    tracked: Option<SeriesSet>,
 }
 
 impl<'a> SampleSink<'a> {
@@ -286,6 +341,7 @@ impl<'a> SampleSink<'a> {
             duplicates: 0,
             failure: None,
             metadata: BTreeMap::new(),
+            tracked: None,
         }
     }
 
@@ -357,7 +413,12 @@ impl<'a> SampleSink<'a> {
         }
         let timestamp = match sample.timestamp_ms {
             Some(ts) if self.job.config.honor_timestamps => ts,
-            _ => self.scrape_ms,
+            _ => {
+                if let Some(tracked) = &mut self.tracked {
+                    tracked.push_labels(&labels);
+                }
+                self.scrape_ms
+            }
         };
         self.outbox
             .add(self.rules, labels, sample.value, timestamp)

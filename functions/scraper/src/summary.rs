@@ -43,6 +43,12 @@ pub struct RunCounters {
     pub discovery_failures: AtomicU64,
     /// Discovered objects skipped because they could not be decoded or used.
     pub discovery_objects_malformed: AtomicU64,
+    /// Staleness markers written (one per series that ended, whatever the endpoints).
+    pub stale_markers: AtomicU64,
+    /// Run state that could not be read, decoded or written (`scraper.state`).
+    pub state_errors: AtomicU64,
+    /// Run state writes refused because another run wrote the object meanwhile.
+    pub state_conflicts: AtomicU64,
 }
 
 impl RunCounters {
@@ -73,6 +79,9 @@ impl RunCounters {
             errors: get(&self.errors),
             discovery_failures: get(&self.discovery_failures),
             discovery_objects_malformed: get(&self.discovery_objects_malformed),
+            stale_markers: get(&self.stale_markers),
+            state_errors: get(&self.state_errors),
+            state_conflicts: get(&self.state_conflicts),
         }
     }
 }
@@ -114,6 +123,12 @@ pub struct CountersSnapshot {
     pub discovery_failures: u64,
     /// Discovered objects skipped as malformed.
     pub discovery_objects_malformed: u64,
+    /// Staleness markers written.
+    pub stale_markers: u64,
+    /// Run state not read, decoded or written.
+    pub state_errors: u64,
+    /// Run state writes refused by a concurrent run's write.
+    pub state_conflicts: u64,
 }
 
 /// One target's result, for the response.
@@ -166,6 +181,9 @@ pub struct RunSummary {
     /// CloudWatch collection, when the config has a `cloudwatch:` block.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cloudwatch: Option<crate::cloudwatch::collect::CloudWatchReport>,
+    /// The run state behind staleness markers, when `scraper.state` is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<crate::staleness::StateReport>,
 }
 
 /// No EMF figures: the scraper writes its own series (`scraper_*`, `up`, `scrape_*`)
@@ -203,6 +221,13 @@ impl RunSummary {
             ("deadline_seconds", self.deadline_seconds),
             ("deadline_hit", if self.deadline_hit { 1.0 } else { 0.0 }),
         ];
+        if self.state.is_some() {
+            figures.extend([
+                ("stale_markers", c.stale_markers as f64),
+                ("state_errors", c.state_errors as f64),
+                ("state_conflicts", c.state_conflicts as f64),
+            ]);
+        }
         if let Some(cw) = &self.cloudwatch {
             figures.extend([
                 ("cloudwatch_series", cw.series as f64),

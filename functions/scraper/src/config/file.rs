@@ -16,6 +16,7 @@ use serde::Deserialize;
 use super::aws_sd::{AwsSdConfig, Ec2SdConfig};
 use super::http::{Authorization, BasicAuth, TlsConfig};
 use super::kubernetes_sd::KubernetesSdConfig;
+use super::state::StateSettings;
 use crate::cloudwatch::config::YaceConfigFile;
 
 /// The whole file as written. Turned into a validated [`super::Config`] by
@@ -395,6 +396,10 @@ pub struct ScraperSettings {
     /// The EventBridge schedule's rate: consecutive runs own consecutive CloudWatch
     /// windows of this length, so it must match the schedule. Default: 60s.
     pub schedule_interval: PromDuration,
+    /// Where runs keep what they scraped, so the next run writes Prometheus'
+    /// staleness markers for series and targets that went away. Default: none (no
+    /// markers).
+    pub state: Option<StateSettings>,
 }
 
 impl Default for ScraperSettings {
@@ -404,6 +409,7 @@ impl Default for ScraperSettings {
             self_metrics_prefix: "scraper".into(),
             deadline_margin: PromDuration::from_millis(1500),
             schedule_interval: PromDuration::from_secs(60),
+            state: None,
         }
     }
 }

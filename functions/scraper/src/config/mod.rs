@@ -18,6 +18,7 @@ mod file;
 mod http;
 mod kubernetes_sd;
 mod model;
+mod state;
 mod validate;
 
 pub use aws_sd::{AwsAccess, AwsRole, AwsSdConfig, ContainerTargets, Ec2Filter, Ec2SdConfig};
@@ -32,6 +33,7 @@ pub use kubernetes_sd::{
 };
 pub use model::{Config, LoadedConfig};
 pub use prom::duration::{parse_duration, PromDuration};
+pub use state::{S3StateLocation, StateSettings};
 
 #[cfg(test)]
 mod tests;

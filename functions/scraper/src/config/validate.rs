@@ -482,6 +482,23 @@ fn scraper_settings(s: &ScraperSettings) -> Result<(), FieldError> {
             ),
         ));
     }
+    if let Some(state) = &s.state {
+        if state.s3.bucket.trim().is_empty() {
+            return Err(FieldError::new(
+                "scraper.state.s3.bucket",
+                "must name a bucket",
+            ));
+        }
+        if state.s3.prefix.starts_with('/') {
+            return Err(FieldError::new(
+                "scraper.state.s3.prefix",
+                format!(
+                    "{:?} starts with '/': S3 keys have no leading slash",
+                    state.s3.prefix
+                ),
+            ));
+        }
+    }
     Ok(())
 }
 
