@@ -34,7 +34,7 @@ pub fn token_file(dir: &Path, cluster: &str) -> PathBuf {
 }
 
 /// A running pod as the API server returns it, with one container exposing `port`.
-fn pod(namespace: &str, name: &str, ip: &str, port: u16, scrape: bool) -> Value {
+pub(crate) fn pod(namespace: &str, name: &str, ip: &str, port: u16, scrape: bool) -> Value {
     json!({
         "apiVersion": "v1",
         "kind": "Pod",
@@ -67,7 +67,7 @@ fn pod(namespace: &str, name: &str, ip: &str, port: u16, scrape: bool) -> Value 
     })
 }
 
-fn port_of(address: &str) -> u16 {
+pub(crate) fn port_of(address: &str) -> u16 {
     address
         .rsplit(':')
         .next()
@@ -75,7 +75,7 @@ fn port_of(address: &str) -> u16 {
         .expect("host:port")
 }
 
-fn pods_job(standin: &StandIn, ca: &Path, token: &Path) -> String {
+pub(crate) fn pods_job(standin: &StandIn, ca: &Path, token: &Path) -> String {
     format!(
         r#"
   - job_name: pods

@@ -17,3 +17,4 @@ mod lambda_runtime;
 mod remote_write_faults;
 mod scrape_formats;
 mod scrape_tls;
+mod staleness;
