@@ -2,11 +2,14 @@
 """The pipeline's whole loop on the local stack, narrated hop by hop (scripts/demo.sh).
 
 Started here, on loopback, in a temporary directory, and stopped on exit:
-moto (SNS, SQS, CloudWatch, DynamoDB, STS: the AWS stand-in), the Kubernetes API
+moto (SNS, SQS, CloudWatch, DynamoDB, S3, STS: the AWS stand-in), the Kubernetes API
 stand-in (tests/k8s_standin/) holding HPA orders/consumer (maxReplicas 10),
 Debian's Prometheus (remote-write receiver, the AMP stand-in, evaluating one alert
 rule), Alertmanager (publishing to SNS), node-exporter, and a small "app" exporter
-whose orders_queue_depth the demo turns up and down.
+whose orders_queue_depth the demo turns up and down, and whose
+orders_batch_in_progress is exposed for one scrape only. The scraper keeps its run
+state (scraper.state) in an S3 bucket on moto and writes a staleness marker for that
+series when it is gone.
 
 The three functions run as their release binaries on the command line, each on the
 event Lambda would hand it: the scraper on a scheduled event, the alarm-handler and
@@ -34,6 +37,7 @@ import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import botocore.config
 import botocore.session
 import yaml
 
@@ -45,6 +49,8 @@ SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 ALARM = "orders-queue-depth-high"
 RULE = "OrdersQueueDepthHigh"
 COOLDOWN_SECONDS = 8
+STATE_BUCKET = "demo-scraper-state"
+STATE_PREFIX = "demo/"
 
 
 class DemoFailed(Exception):
@@ -122,19 +128,28 @@ class Processes:
 
 
 class AppExporter:
-    """The application's exporter: one gauge the demo sets, orders_queue_depth."""
+    """The application's exporter: the gauges the demo sets, orders_queue_depth and,
+    while a batch runs (`batch` not None), orders_batch_in_progress."""
 
     def __init__(self):
         self.depth = 0
+        self.batch = None
         exporter = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 (http.server's name)
-                body = (
+                text = (
                     "# HELP orders_queue_depth Messages waiting in the orders queue.\n"
                     "# TYPE orders_queue_depth gauge\n"
                     f'orders_queue_depth{{queue="orders"}} {exporter.depth}\n'
-                ).encode()
+                )
+                if exporter.batch is not None:
+                    text += (
+                        "# HELP orders_batch_in_progress Orders in the batch being processed.\n"
+                        "# TYPE orders_batch_in_progress gauge\n"
+                        f'orders_batch_in_progress{{queue="orders"}} {exporter.batch}\n'
+                    )
+                body = text.encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain; version=0.0.4")
                 self.send_header("Content-Length", str(len(body)))
@@ -163,6 +178,8 @@ class Aws:
         self.sqs = session.create_client("sqs", **kw)
         self.cloudwatch = session.create_client("cloudwatch", **kw)
         self.dynamodb = session.create_client("dynamodb", **kw)
+        self.s3 = session.create_client(
+            "s3", config=botocore.config.Config(s3={"addressing_style": "path"}), **kw)
 
     def topic_with_queue(self, name):
         """Topic `name` and a queue subscribed to it (what a Lambda trigger would get)."""
@@ -372,6 +389,8 @@ alerting:
             OKActions=[self.alerts_topic])
         self.aws.cloudwatch.set_alarm_state(AlarmName=ALARM, StateValue="OK",
                                             StateReason="demo start")
+        # The scraper's run state (scraper.state), as the template's ScraperStateBucket.
+        self.aws.s3.create_bucket(Bucket=STATE_BUCKET)
 
         with open(os.path.join(work, "alertmanager.yml"), "w", encoding="utf-8") as f:
             f.write(f"""route:
@@ -426,6 +445,9 @@ scrape_configs:
 remote_write:
   - url: {self.prometheus}/api/v1/write
     sigv4: {{region: {REGION}}}
+scraper:
+  state:
+    s3: {{bucket: {STATE_BUCKET}, prefix: {STATE_PREFIX}}}
 """)
         # The pipeline's own figures, with the job the stack deploys
         # (examples/scraper/pipeline-figures.yaml), pointed at the local stack; one run
@@ -495,7 +517,9 @@ policies:
             raise DemoFailed(f"{name} exited with {done.returncode}:\n{done.stdout}\n{done.stderr}")
         return summary
 
-    def scrape(self, config, scheduled=None):
+    def scrape(self, config, scheduled=None, state_read=None):
+        """One scraper run; with `state_read`, its run state must have been read so
+        ("absent" on the first run, "loaded" after) and written, without errors."""
         event = {"config_file": config}
         if scheduled is not None:
             event["time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(scheduled))
@@ -505,6 +529,21 @@ policies:
                 f"samples={t['samples_scraped']}")
         if summary.get("samples_unsent", 0):
             raise DemoFailed(f"scraper: samples unsent: {summary}")
+        state = summary.get("state")
+        if state is not None:
+            say(f"   scraper: run state {state['object']} read={state['read']} "
+                f"(series {state['series_loaded']}), stale markers {state['stale_markers']}, "
+                f"written={str(state['written']).lower()} "
+                f"(series {state['series_saved']}, {state['object_bytes']} bytes)")
+        if state_read is not None:
+            if state is None:
+                raise DemoFailed(f"scraper: no run state in the summary: {summary}")
+            if (state["read"] != state_read or not state["written"]
+                    or summary.get("state_errors") != 0 or summary.get("state_conflicts") != 0):
+                raise DemoFailed(f"scraper: expected run state read={state_read}, written, "
+                                 f"no errors or conflicts: {state}, "
+                                 f"state_errors={summary.get('state_errors')}, "
+                                 f"state_conflicts={summary.get('state_conflicts')}")
         return summary
 
     def alarm_handler(self, envelopes):
@@ -588,20 +627,36 @@ policies:
             f"moto {self.moto}, Kubernetes API stand-in {self.standin}")
         self.expect_hpa_max(10)
 
-        hop(1, "scraper: exporters -> remote write (SigV4) -> Prometheus; queue depth 5")
+        hop(1, "scraper: exporters -> remote write (SigV4) -> Prometheus; queue depth 5, "
+               "a batch of 12 orders in progress; first run: no run state in S3 yet")
         self.app.depth = 5
-        self.scrape(self.scraper_config)
+        self.app.batch = 12
+        self.scrape(self.scraper_config, state_read="absent")
         stored = self.query('orders_queue_depth')
+        batch = self.query('orders_batch_in_progress')
         node_series = self.query('count({job="node"})')
         say(f"   Prometheus: orders_queue_depth = {[r['value'][1] for r in stored]}, "
+            f"orders_batch_in_progress = {[r['value'][1] for r in batch]}, "
             f"node-exporter series = {[r['value'][1] for r in node_series]}")
-        if not stored:
-            raise DemoFailed("orders_queue_depth did not reach Prometheus")
+        if not stored or not batch:
+            raise DemoFailed("orders_queue_depth or orders_batch_in_progress did not reach "
+                             "Prometheus")
 
         hop(2, "the queue grows to 42: the rule orders_queue_depth > 30 fires; "
-               "Alertmanager publishes to SNS")
+               "Alertmanager publishes to SNS. The batch is done: with last run's series "
+               "from S3, the scraper marks orders_batch_in_progress stale")
         self.app.depth = 42
-        self.scrape(self.scraper_config)
+        self.app.batch = None
+        summary = self.scrape(self.scraper_config, state_read="loaded")
+        if summary["stale_markers"] < 1:
+            raise DemoFailed(f"scraper: no staleness marker for orders_batch_in_progress: "
+                             f"{summary['state']}")
+        batch = self.query('orders_batch_in_progress')
+        say(f"   Prometheus: orders_batch_in_progress = {[r['value'][1] for r in batch]} "
+            f"(the marker ends it at this scrape, not 5 minutes of lookback later)")
+        if batch:
+            raise DemoFailed(f"orders_batch_in_progress still returned after its "
+                             f"staleness marker: {batch}")
         wait_until("the alert firing in Prometheus",
                    lambda: self.query(f'ALERTS{{alertname="{RULE}",alertstate="firing"}}'))
         say(f"   Prometheus: alert {RULE} firing")
@@ -627,7 +682,7 @@ policies:
 
         hop(6, "recovery: the queue drains to 3; the rule resolves; Alertmanager sends resolved")
         self.app.depth = 3
-        self.scrape(self.scraper_config)
+        self.scrape(self.scraper_config, state_read="loaded")
         batches = self.route_alert_path("the resolved notification", "resolved")
         self.scaler(lambda_sns_event(batches), "AlertBatch")
         say("   (the CloudWatch alarm still fires, so the HPA stays raised)")
