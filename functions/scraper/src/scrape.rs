@@ -104,8 +104,8 @@ pub struct ScrapeResult {
     pub samples_duplicate: u64,
     /// The scrape's time (its samples' timestamp unless the target gave its own).
     pub scrape_ms: i64,
-    /// With staleness tracking: the series this scrape produced, sealed (empty when
-    /// the target is down). Series with the target's own timestamps are left out, as
+    /// With staleness tracking: the series this scrape produced, in exposition order
+    /// (empty when the target is down). Series with the target's own timestamps are left out, as
     /// Prometheus leaves them out of staleness.
     pub series: SeriesSet,
     /// Staleness markers added to `requests`.
@@ -166,12 +166,11 @@ pub async fn scrape_target(
         Outbox::new(rules)
     };
     let up = failure.is_none();
-    let mut series = if up {
+    let series = if up {
         sink.tracked.take().unwrap_or_default()
     } else {
         SeriesSet::new()
     };
-    series.seal();
     let mut stale_markers = 0;
     if let Tracking::On {
         previous: Some(previous),

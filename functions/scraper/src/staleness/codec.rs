@@ -1,12 +1,13 @@
 //! The state object's bytes: a magic and format version in the clear, then a zlib
 //! stream (its Adler-32 catches corruption) of varint-framed records. Each target's
-//! series are stored sorted and front-coded (the bytes shared with the previous series,
-//! then the rest): sorted label sets share long prefixes, so a million series take a
-//! few megabytes before compression and less after.
+//! series are stored in exposition order, front-coded (the bytes shared with the
+//! previous series, then the rest): a family's series share long prefixes, so a
+//! million series take a few megabytes before compression and less after.
 //!
 //! Layout of the compressed payload (all integers LEB128 varints, `i64` zig-zagged):
-//! `targets`, then per target `key_len key job_len job scraped_ms series`, then per
-//! series `shared suffix_len suffix`.
+//! `targets`, then per target `key_len key job_len job scraped_ms series bytes` (the
+//! series' count and total size, so decoding allocates once), then per series
+//! `shared suffix_len suffix`.
 
 use std::io::{Read, Write};
 
@@ -59,13 +60,10 @@ pub fn encode(state: &RunState) -> Result<Vec<u8>, EncodeError> {
         put_bytes(&mut buf, target.job.as_bytes());
         put_varint(&mut buf, zigzag(target.scraped_ms));
         put_varint(&mut buf, target.series.len() as u64);
+        put_varint(&mut buf, target.series.byte_len() as u64);
         let mut previous: &[u8] = &[];
         for series in target.series.iter() {
-            let shared = previous
-                .iter()
-                .zip(series)
-                .take_while(|(a, b)| a == b)
-                .count();
+            let shared = common_prefix(previous, series);
             put_varint(&mut buf, shared as u64);
             put_bytes(&mut buf, &series[shared..]);
             previous = series;
@@ -104,16 +102,22 @@ pub fn decode(bytes: &[u8]) -> Result<RunState, DecodeError> {
             .to_string();
         let scraped_ms = unzigzag(reader.varint("scrape time")?);
         let count = reader.varint("series count")?;
-        let mut series = SeriesSet::new();
+        let bytes = reader.varint("series bytes")?;
+        // Capacities are hints from the object: bounded by what the payload can hold.
+        let mut series = SeriesSet::with_capacity(
+            usize::try_from(count).unwrap_or(0).min(payload.len()),
+            usize::try_from(bytes)
+                .unwrap_or(0)
+                .min(payload.len().saturating_mul(64)),
+        );
         for _ in 0..count {
             let shared = usize::try_from(reader.varint("shared prefix")?)
                 .map_err(|_| reader.corrupt("shared prefix too long"))?;
             let suffix = reader.bytes("series suffix")?;
-            series
-                .push_front_coded(shared, suffix)
-                .ok_or_else(|| reader.corrupt("shared prefix longer than the previous series"))?;
+            series.push_front_coded(shared, suffix).ok_or_else(|| {
+                reader.corrupt("series out of order, or sharing more than the previous one")
+            })?;
         }
-        series.seal();
         state.targets.insert(
             key,
             TargetState {
@@ -167,6 +171,22 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Length of the common prefix of `a` and `b`, eight bytes at a time.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let whole = a
+        .chunks_exact(8)
+        .zip(b.chunks_exact(8))
+        .take_while(|(x, y)| x == y)
+        .count()
+        * 8;
+    whole
+        + a[whole..]
+            .iter()
+            .zip(&b[whole..])
+            .take_while(|(x, y)| x == y)
+            .count()
+}
+
 fn put_varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
         out.push((value as u8) | 0x80);
@@ -211,7 +231,6 @@ mod tests {
                     ]));
                 }
             }
-            series.seal();
             state.targets.insert(
                 key,
                 TargetState {
@@ -272,6 +291,15 @@ mod tests {
             payload_writer.extend(zlib.finish().unwrap());
             assert!(decode(&payload_writer).is_err(), "cut at {cut}");
         }
+    }
+
+    #[test]
+    fn common_prefixes_across_the_eight_byte_steps() {
+        assert_eq!(common_prefix(b"", b"abc"), 0);
+        assert_eq!(common_prefix(b"abcdefghij", b"abcdefghik"), 9);
+        assert_eq!(common_prefix(b"abcdefgh", b"abcdefgh"), 8);
+        assert_eq!(common_prefix(b"abcdefgh", b"abcdefghz"), 8);
+        assert_eq!(common_prefix(b"abcXefghijklmnop", b"abcdefghijklmnop"), 3);
     }
 
     #[test]

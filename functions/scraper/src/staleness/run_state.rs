@@ -71,7 +71,6 @@ mod tests {
         for s in series {
             set.push_encoded(s);
         }
-        set.seal();
         TargetState {
             job: "node".into(),
             scraped_ms: ms,

@@ -1,19 +1,25 @@
-//! The series one target produced in one scrape, as a sorted set of label sets kept in
-//! one byte arena. A million series are a million small label sets: an arena (one
-//! allocation, spans into it) keeps them at their byte size, and sorted sets give the
-//! series that went missing with one merge walk.
+//! The series one target produced in one scrape: label sets kept in one byte arena, in
+//! the order the exposition gave them. A million series are a million small label
+//! sets: an arena (one allocation, spans into it) keeps them at their byte size, the
+//! exposition's order keeps neighbours alike (a family's series differ in one label),
+//! so the state object front-codes them well without sorting, and the series that went
+//! missing are found through 64-bit hashes (foldhash), not by ordering.
 //!
 //! A label set is encoded as `name 0xFF value 0xFF ...` in the sorted label order of
 //! [`Labels`]. 0xFF never occurs in UTF-8, so the encoding is unambiguous and decodes
 //! back to the same labels.
 
+use std::hash::BuildHasher;
+
+use foldhash::fast::FixedState;
+use foldhash::HashSet;
 use prom::Labels;
 
 /// Separates names and values in an encoded label set (never a UTF-8 byte).
 const SEPARATOR: u8 = 0xFF;
 
-/// A set of encoded label sets. Built unsorted with [`SeriesSet::push_labels`], then
-/// [`SeriesSet::seal`]ed (sorted, duplicates removed) before it is compared or stored.
+/// A set of encoded label sets, in the order they were added. Callers add each series
+/// once (a scrape drops repeated series before they get here).
 #[derive(Debug, Clone, Default)]
 pub struct SeriesSet {
     bytes: Vec<u8>,
@@ -35,10 +41,24 @@ impl Eq for SeriesSet {}
 #[error("encoded label set is malformed: {0}")]
 pub struct MalformedLabels(&'static str);
 
+/// The hash of an encoded label set. Fixed seed: both sides of a comparison are hashed
+/// in the same run, and nothing hashed is ever stored.
+fn series_hash(encoded: &[u8]) -> u64 {
+    FixedState::with_seed(0x5eed_5e71_e5ca_1e00).hash_one(encoded)
+}
+
 impl SeriesSet {
     /// An empty set.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty set with room for `series` series of `bytes` bytes in all.
+    pub fn with_capacity(series: usize, bytes: usize) -> Self {
+        Self {
+            bytes: Vec::with_capacity(bytes),
+            spans: Vec::with_capacity(series),
+        }
     }
 
     /// Adds one series.
@@ -48,16 +68,16 @@ impl SeriesSet {
         self.spans.push((start, self.bytes.len()));
     }
 
-    /// Adds one series already encoded (decoding stored state).
+    /// Adds one series already encoded.
     pub fn push_encoded(&mut self, encoded: &[u8]) {
         let start = self.bytes.len();
         self.bytes.extend_from_slice(encoded);
         self.spans.push((start, self.bytes.len()));
     }
 
-    /// Adds a series made of the last series' first `shared` bytes and `suffix`
-    /// (front coding, as the state object stores sorted sets). `None` if there is no
-    /// last series that long.
+    /// Adds a series made of the last series' first `shared` bytes and `suffix` (front
+    /// coding, as the state object stores sets). `None` if there is no last series
+    /// that long.
     pub fn push_front_coded(&mut self, shared: usize, suffix: &[u8]) -> Option<()> {
         let start = self.bytes.len();
         if shared > 0 {
@@ -73,15 +93,6 @@ impl SeriesSet {
         Some(())
     }
 
-    /// Sorts the set and removes duplicates; done once, after the last push.
-    pub fn seal(&mut self) {
-        let bytes = &self.bytes;
-        self.spans
-            .sort_unstable_by(|a, b| bytes[a.0..a.1].cmp(&bytes[b.0..b.1]));
-        self.spans
-            .dedup_by(|a, b| bytes[a.0..a.1] == bytes[b.0..b.1]);
-    }
-
     /// Number of series.
     pub fn len(&self) -> usize {
         self.spans.len()
@@ -92,32 +103,44 @@ impl SeriesSet {
         self.spans.is_empty()
     }
 
-    /// The encoded label sets, in order (sorted once sealed).
+    /// Bytes of all series together.
+    pub fn byte_len(&self) -> usize {
+        self.spans.iter().map(|(start, end)| end - start).sum()
+    }
+
+    /// The encoded label sets, in the order they were added.
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
         self.spans
             .iter()
             .map(|&(start, end)| &self.bytes[start..end])
     }
 
-    /// The series of this sealed set that the sealed set `now` does not have: the ones
-    /// that went stale.
-    pub fn missing_from<'a>(&'a self, now: &'a SeriesSet) -> Vec<&'a [u8]> {
-        let mut missing = Vec::new();
-        let mut current = now.iter().peekable();
-        for series in self.iter() {
-            loop {
-                match current.peek() {
-                    Some(next) if *next < series => {
-                        current.next();
-                    }
-                    _ => break,
-                }
-            }
-            if current.peek() != Some(&series) {
-                missing.push(series);
+    fn hashes(&self) -> HashSet<u64> {
+        let mut hashes = HashSet::with_capacity_and_hasher(self.len(), Default::default());
+        hashes.extend(self.iter().map(series_hash));
+        hashes
+    }
+
+    /// The series of this set that `now` does not have: the ones that went stale.
+    pub fn missing_from<'a>(&'a self, now: &SeriesSet) -> Vec<&'a [u8]> {
+        if now.is_empty() {
+            return self.iter().collect();
+        }
+        let present = now.hashes();
+        self.iter()
+            .filter(|series| !present.contains(&series_hash(series)))
+            .collect()
+    }
+
+    /// This set with the series of `other` it does not have yet appended.
+    pub fn union(mut self, other: &SeriesSet) -> SeriesSet {
+        let present = self.hashes();
+        for series in other.iter() {
+            if !present.contains(&series_hash(series)) {
+                self.push_encoded(series);
             }
         }
-        missing
+        self
     }
 }
 
@@ -173,7 +196,6 @@ mod tests {
         for pairs in series {
             set.push_labels(&labels(pairs));
         }
-        set.seal();
         set
     }
 
@@ -193,17 +215,17 @@ mod tests {
     }
 
     #[test]
-    fn missing_series_are_those_of_the_old_set_only() {
+    fn missing_series_are_those_of_the_old_set_only_in_its_order() {
         let old = set(&[
-            &[("__name__", "a")],
-            &[("__name__", "b"), ("x", "1")],
-            &[("__name__", "b"), ("x", "2")],
             &[("__name__", "c")],
+            &[("__name__", "b"), ("x", "1")],
+            &[("__name__", "a")],
+            &[("__name__", "b"), ("x", "2")],
         ]);
         let now = set(&[
+            &[("__name__", "d")],
             &[("__name__", "b"), ("x", "2")],
             &[("__name__", "c")],
-            &[("__name__", "d")],
         ]);
         let missing: Vec<Labels> = old
             .missing_from(&now)
@@ -213,24 +235,29 @@ mod tests {
         assert_eq!(
             missing,
             vec![
-                labels(&[("__name__", "a")]),
-                labels(&[("__name__", "b"), ("x", "1")])
+                labels(&[("__name__", "b"), ("x", "1")]),
+                labels(&[("__name__", "a")])
             ]
         );
         assert!(now.missing_from(&now).is_empty());
         assert_eq!(old.missing_from(&SeriesSet::new()).len(), 4);
+        assert!(SeriesSet::new().missing_from(&old).is_empty());
     }
 
     #[test]
-    fn sealing_sorts_and_removes_duplicates() {
-        let s = set(&[
-            &[("__name__", "b")],
-            &[("__name__", "a")],
-            &[("__name__", "b")],
-        ]);
-        assert_eq!(s.len(), 2);
-        let first = s.iter().next().unwrap();
-        assert_eq!(decode_labels(first).unwrap(), labels(&[("__name__", "a")]));
+    fn a_union_adds_only_the_series_not_there_yet() {
+        let ours = set(&[&[("__name__", "a")], &[("__name__", "b")]]);
+        let theirs = set(&[&[("__name__", "b")], &[("__name__", "c")]]);
+        let union = ours.union(&theirs);
+        let names: Vec<Labels> = union.iter().map(|e| decode_labels(e).unwrap()).collect();
+        assert_eq!(
+            names,
+            vec![
+                labels(&[("__name__", "a")]),
+                labels(&[("__name__", "b")]),
+                labels(&[("__name__", "c")])
+            ]
+        );
     }
 
     #[test]
@@ -242,5 +269,6 @@ mod tests {
         assert!(s.push_front_coded(4, b"").is_none());
         let all: Vec<&[u8]> = s.iter().collect();
         assert_eq!(all, vec![&b"abc"[..], &b"abz"[..]]);
+        assert_eq!(s.byte_len(), 6);
     }
 }

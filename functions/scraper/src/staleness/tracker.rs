@@ -162,14 +162,7 @@ impl StalenessTracker {
     pub fn record(&mut self, outcome: TargetOutcome) {
         let series = match (outcome.sent, outcome.previous) {
             (true, _) | (false, None) => outcome.current,
-            (false, Some(previous)) => {
-                let mut union = outcome.current;
-                for series in previous.series.iter() {
-                    union.push_encoded(series);
-                }
-                union.seal();
-                union
-            }
+            (false, Some(previous)) => outcome.current.union(&previous.series),
         };
         self.next.targets.insert(
             outcome.key,

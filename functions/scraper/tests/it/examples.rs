@@ -12,6 +12,10 @@ use test_support::services as support;
 /// Every example file (relative to `examples/`) and the test that loads it.
 const CLAIMED: &[(&str, &str)] = &[
     (
+        "scraper/pods-with-staleness.yaml",
+        "scraper examples::scraper_examples_validate",
+    ),
+    (
         "scraper/static-exporters.yaml",
         "scraper examples::scraper_examples_validate",
     ),
@@ -204,6 +208,14 @@ fn scraper_examples_validate() {
     assert_eq!(jobs, ["node", "postgres"]);
     assert_eq!(static_exporters.config.remote_write.len(), 1);
     assert!(static_exporters.cloudwatch.is_none());
+
+    let staleness = load("scraper/pods-with-staleness.yaml");
+    assert!(staleness.warnings.is_empty(), "{:?}", staleness.warnings);
+    let state = staleness.config.scraper.state.expect("state block");
+    assert_eq!(
+        state.s3.key(1, 4),
+        "scraper-state/kubernetes-pods/shard-1-of-4.state"
+    );
 
     let cloudwatch = load("scraper/cloudwatch-discovery.yaml");
     assert!(cloudwatch.warnings.is_empty(), "{:?}", cloudwatch.warnings);
