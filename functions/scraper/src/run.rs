@@ -22,7 +22,7 @@ use crate::scrape::{now_millis, scrape_target, ScrapeJob, ScrapeResult, Tracking
 use crate::sender::{Delivery, EndpointSender};
 use crate::staleness::markers::mark_vanished_target;
 use crate::staleness::run_state::TargetState;
-use crate::staleness::series_set::encode_labels;
+use crate::staleness::series_set::{encode_labels, SeriesSet};
 use crate::staleness::{StalenessTracker, TargetOutcome};
 use crate::summary::{RunCounters, RunSummary, TargetReport};
 use crate::target::{Target, TargetBuilder};
@@ -225,25 +225,31 @@ pub async fn run(
                 },
                 None => Tracking::Off,
             };
-            let result = scrape_target(&job, &target, &rules, work_deadline, tracking).await;
+            let mut result = scrape_target(&job, &target, &rules, work_deadline, tracking).await;
             let sent = deliver(&senders, &result.requests, work_deadline).await;
-            (result, remembered, sent, job.config.job_name.clone())
+            // The next state is settled here, in parallel across targets: comparing and
+            // compressing a big target's series is the costly part of staleness.
+            let outcome = remembered.map(|(key, previous)| {
+                TargetOutcome::settle(
+                    key,
+                    job.config.job_name.clone(),
+                    result.scrape_ms,
+                    previous,
+                    result.previous_series.take(),
+                    std::mem::take(&mut result.series),
+                    sent,
+                )
+            });
+            (result, outcome)
         });
     }
     let mut metadata: BTreeMap<String, MetricMetadata> = BTreeMap::new();
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok((mut result, remembered, sent, job)) => {
-                if let (Some(tracker), Some((key, previous))) = (tracker.as_mut(), remembered) {
+            Ok((result, outcome)) => {
+                if let (Some(tracker), Some(outcome)) = (tracker.as_mut(), outcome) {
                     tracker.count_markers(result.stale_markers);
-                    tracker.record(TargetOutcome {
-                        key,
-                        job,
-                        previous,
-                        current: std::mem::take(&mut result.series),
-                        scrape_ms: result.scrape_ms,
-                        sent,
-                    });
+                    tracker.record(outcome);
                 }
                 record(&counters, &mut reports, &mut metadata, result)
             }
@@ -446,7 +452,15 @@ async fn mark_vanished_targets(
     let mut markers = 0;
     let mut encoded = true;
     for (key, target) in &vanished {
-        match mark_vanished_target(&mut outbox, rules, key, target, at_ms) {
+        let series = match target.series.expand() {
+            Ok(series) => series,
+            Err(error) => {
+                // Its synthetic series are still marked; its own cannot be.
+                tracing::warn!(error = %error, "remembered series unreadable");
+                SeriesSet::new()
+            }
+        };
+        match mark_vanished_target(&mut outbox, rules, key, &series, at_ms) {
             Ok(marked) => markers += marked.markers,
             Err(error) => {
                 encoded = false;

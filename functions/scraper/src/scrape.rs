@@ -25,6 +25,7 @@ use crate::outbox::{EncodeError, Outbox, ReadyRequest, SendRules};
 use crate::sample_labels::{attach_target_labels, LabelLimits};
 use crate::staleness::markers::{mark_series, SYNTHETIC_SERIES};
 use crate::staleness::series_set::SeriesSet;
+use crate::staleness::stored::StoredSeries;
 use crate::summary::TargetReport;
 use crate::target::Target;
 use function_cli::error_chain;
@@ -110,6 +111,8 @@ pub struct ScrapeResult {
     pub series: SeriesSet,
     /// Staleness markers added to `requests`.
     pub stale_markers: u64,
+    /// The remembered series, when the scrape had to expand them to compare.
+    pub previous_series: Option<SeriesSet>,
 }
 
 /// Staleness tracking for one scrape.
@@ -121,7 +124,7 @@ pub enum Tracking<'a> {
     /// are gone, or all of them when the target is down.
     On {
         /// What the state remembers of the target, if anything.
-        previous: Option<&'a SeriesSet>,
+        previous: Option<&'a StoredSeries>,
     },
 }
 
@@ -172,19 +175,37 @@ pub async fn scrape_target(
         SeriesSet::new()
     };
     let mut stale_markers = 0;
+    let mut previous_series = None;
     if let Tracking::On {
         previous: Some(previous),
     } = tracking
     {
-        let gone = if up {
-            previous.missing_from(&series)
+        // Unchanged series (the common case) need no expanding and give no markers.
+        let changed = if up {
+            !previous.matches(&series)
         } else {
-            previous.iter().collect()
+            !previous.is_empty()
         };
-        match mark_series(&mut outbox, rules, gone, scrape_ms) {
-            Ok(marked) => stale_markers = marked.markers,
-            Err(e) => {
-                failure.get_or_insert_with(|| e.to_string());
+        if changed {
+            match previous.expand() {
+                Ok(old) => {
+                    let gone = if up {
+                        old.missing_from(&series)
+                    } else {
+                        old.iter().collect()
+                    };
+                    match mark_series(&mut outbox, rules, gone, scrape_ms) {
+                        Ok(marked) => stale_markers = marked.markers,
+                        Err(e) => {
+                            failure.get_or_insert_with(|| e.to_string());
+                        }
+                    }
+                    previous_series = Some(old);
+                }
+                Err(error) => {
+                    rules.counters.add(&rules.counters.state_errors, 1);
+                    tracing::warn!(error = %error, instance = %target.instance(), "remembered series unreadable: no markers for this target");
+                }
             }
         }
     }
@@ -236,6 +257,7 @@ pub async fn scrape_target(
         scrape_ms,
         series,
         stale_markers,
+        previous_series,
     }
 }
 

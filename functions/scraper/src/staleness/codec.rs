@@ -1,31 +1,27 @@
-//! The state object's bytes: a magic and format version in the clear, then a zlib
-//! stream (its Adler-32 catches corruption) of varint-framed records. Each target's
-//! series are stored in exposition order, front-coded (the bytes shared with the
-//! previous series, then the rest): a family's series share long prefixes, so a
-//! million series take a few megabytes before compression and less after.
+//! The state object's bytes: a magic and format version, a body of varint-framed
+//! target records, and a CRC-32 of the body. Each record holds the target's key (its
+//! encoded final labels), job, scrape time, and its series as a [`StoredSeries`] block
+//! (front-coded, zlib-compressed, with count, expanded size and fingerprint in the
+//! clear), so reading the object expands nothing and writing it re-compresses only the
+//! targets whose series changed.
 //!
-//! Layout of the compressed payload (all integers LEB128 varints, `i64` zig-zagged):
-//! `targets`, then per target `key_len key job_len job scraped_ms series bytes` (the
-//! series' count and total size, so decoding allocates once), then per series
-//! `shared suffix_len suffix`.
+//! Body layout (integers LEB128 varints, `i64` zig-zagged, the fingerprint 8 bytes
+//! little-endian): `targets`, then per target `key_len key job_len job scraped_ms
+//! count expanded_bytes fingerprint block_len block`.
 
-use std::io::{Read, Write};
+use flate2::Crc;
 
-use flate2::read::ZlibDecoder;
-use flate2::write::ZlibEncoder;
-use flate2::Compression;
-
+use super::framing::{put_bytes, put_varint, unzigzag, zigzag, Reader};
 use super::run_state::{RunState, TargetState};
-use super::series_set::SeriesSet;
+use super::stored::StoredSeries;
 
 /// Identifies a scraper state object.
 const MAGIC: &[u8; 8] = b"SCRSTALE";
 /// The format written. Any other version is refused (and replaced by a fresh state).
 pub const FORMAT_VERSION: u8 = 1;
-/// Decompressed size refused as corrupt: far above what a run's memory could hold.
-const MAX_PAYLOAD_BYTES: u64 = 2 << 30;
 
-/// Why a state object cannot be used. The run then proceeds without markers.
+/// Why a state object (or one of its series blocks) cannot be used. The run then
+/// proceeds without the markers it would have given.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
     /// The object does not start with the state's magic.
@@ -37,62 +33,57 @@ pub enum DecodeError {
         /// The version in the object.
         found: u8,
     },
-    /// The compressed payload is damaged.
+    /// The object or a block is damaged.
     #[error("state object is corrupt: {0}")]
     Corrupt(String),
 }
 
-/// Why a state could not be encoded (not expected: writing to memory).
+/// Why a state could not be encoded (not expected: compressing into memory).
 #[derive(Debug, thiserror::Error)]
 #[error("cannot encode state: {0}")]
 pub struct EncodeError(#[from] std::io::Error);
 
 /// The object's bytes for `state`.
-pub fn encode(state: &RunState) -> Result<Vec<u8>, EncodeError> {
-    let mut out = Vec::with_capacity(64 + state.series() * 8);
+pub fn encode(state: &RunState) -> Vec<u8> {
+    let blocks: usize = state.targets.values().map(|t| t.series.block().len()).sum();
+    let mut out = Vec::with_capacity(64 + blocks + state.targets.len() * 128);
     out.extend_from_slice(MAGIC);
     out.push(FORMAT_VERSION);
-    let mut zlib = ZlibEncoder::new(out, Compression::fast());
-    let mut buf = Vec::with_capacity(1 << 16);
-    put_varint(&mut buf, state.targets.len() as u64);
+    let body_start = out.len();
+    put_varint(&mut out, state.targets.len() as u64);
     for (key, target) in &state.targets {
-        put_bytes(&mut buf, key);
-        put_bytes(&mut buf, target.job.as_bytes());
-        put_varint(&mut buf, zigzag(target.scraped_ms));
-        put_varint(&mut buf, target.series.len() as u64);
-        put_varint(&mut buf, target.series.byte_len() as u64);
-        let mut previous: &[u8] = &[];
-        for series in target.series.iter() {
-            let shared = common_prefix(previous, series);
-            put_varint(&mut buf, shared as u64);
-            put_bytes(&mut buf, &series[shared..]);
-            previous = series;
-            if buf.len() >= 1 << 16 {
-                zlib.write_all(&buf)?;
-                buf.clear();
-            }
-        }
+        put_bytes(&mut out, key);
+        put_bytes(&mut out, target.job.as_bytes());
+        put_varint(&mut out, zigzag(target.scraped_ms));
+        put_varint(&mut out, target.series.len());
+        put_varint(&mut out, target.series.expanded_bytes());
+        out.extend_from_slice(&target.series.fingerprint().to_le_bytes());
+        put_bytes(&mut out, target.series.block());
     }
-    zlib.write_all(&buf)?;
-    Ok(zlib.finish()?)
+    let mut crc = Crc::new();
+    crc.update(&out[body_start..]);
+    out.extend_from_slice(&crc.sum().to_le_bytes());
+    out
 }
 
-/// The state an object's bytes hold.
+/// The state an object's bytes hold (series blocks still compressed).
 pub fn decode(bytes: &[u8]) -> Result<RunState, DecodeError> {
     let rest = bytes.strip_prefix(MAGIC).ok_or(DecodeError::NotState)?;
-    let (&version, compressed) = rest.split_first().ok_or(DecodeError::NotState)?;
+    let (&version, rest) = rest.split_first().ok_or(DecodeError::NotState)?;
     if version != FORMAT_VERSION {
         return Err(DecodeError::Version { found: version });
     }
-    let mut payload = Vec::with_capacity(compressed.len() * 4);
-    ZlibDecoder::new(compressed)
-        .take(MAX_PAYLOAD_BYTES)
-        .read_to_end(&mut payload)
-        .map_err(|e| DecodeError::Corrupt(format!("decompressing: {e}")))?;
-    let mut reader = Reader {
-        bytes: &payload,
-        at: 0,
-    };
+    let split = rest
+        .len()
+        .checked_sub(4)
+        .ok_or_else(|| DecodeError::Corrupt("shorter than its checksum".into()))?;
+    let (body, stored_crc) = rest.split_at(split);
+    let mut crc = Crc::new();
+    crc.update(body);
+    if crc.sum().to_le_bytes() != stored_crc {
+        return Err(DecodeError::Corrupt("checksum mismatch".into()));
+    }
+    let mut reader = Reader::new(body, "state body");
     let mut state = RunState::default();
     let targets = reader.varint("target count")?;
     for _ in 0..targets {
@@ -102,116 +93,28 @@ pub fn decode(bytes: &[u8]) -> Result<RunState, DecodeError> {
             .to_string();
         let scraped_ms = unzigzag(reader.varint("scrape time")?);
         let count = reader.varint("series count")?;
-        let bytes = reader.varint("series bytes")?;
-        // Capacities are hints from the object: bounded by what the payload can hold.
-        let mut series = SeriesSet::with_capacity(
-            usize::try_from(count).unwrap_or(0).min(payload.len()),
-            usize::try_from(bytes)
-                .unwrap_or(0)
-                .min(payload.len().saturating_mul(64)),
-        );
-        for _ in 0..count {
-            let shared = usize::try_from(reader.varint("shared prefix")?)
-                .map_err(|_| reader.corrupt("shared prefix too long"))?;
-            let suffix = reader.bytes("series suffix")?;
-            series.push_front_coded(shared, suffix).ok_or_else(|| {
-                reader.corrupt("series out of order, or sharing more than the previous one")
-            })?;
-        }
+        let expanded = reader.varint("series bytes")?;
+        let fingerprint = reader.fixed64("fingerprint")?;
+        let block = reader.bytes("series block")?.to_vec();
         state.targets.insert(
             key,
             TargetState {
                 job,
                 scraped_ms,
-                series,
+                series: StoredSeries::from_parts(block, count, expanded, fingerprint),
             },
         );
     }
-    if reader.at != payload.len() {
+    if !reader.is_done() {
         return Err(reader.corrupt("bytes after the last target"));
     }
     Ok(state)
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn corrupt(&self, what: &str) -> DecodeError {
-        DecodeError::Corrupt(format!("{what} (payload byte {})", self.at))
-    }
-
-    fn varint(&mut self, what: &str) -> Result<u64, DecodeError> {
-        let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
-            let Some(&byte) = self.bytes.get(self.at) else {
-                return Err(self.corrupt(&format!("{what} cut short")));
-            };
-            self.at += 1;
-            value |= u64::from(byte & 0x7F) << shift;
-            if byte & 0x80 == 0 {
-                return Ok(value);
-            }
-        }
-        Err(self.corrupt(&format!("{what} is not a varint")))
-    }
-
-    fn bytes(&mut self, what: &str) -> Result<&'a [u8], DecodeError> {
-        let len = self.varint(what)?;
-        let end = usize::try_from(len)
-            .ok()
-            .and_then(|len| self.at.checked_add(len))
-            .filter(|&end| end <= self.bytes.len())
-            .ok_or_else(|| self.corrupt(&format!("{what} runs past the end")))?;
-        let slice = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(slice)
-    }
-}
-
-/// Length of the common prefix of `a` and `b`, eight bytes at a time.
-fn common_prefix(a: &[u8], b: &[u8]) -> usize {
-    let whole = a
-        .chunks_exact(8)
-        .zip(b.chunks_exact(8))
-        .take_while(|(x, y)| x == y)
-        .count()
-        * 8;
-    whole
-        + a[whole..]
-            .iter()
-            .zip(&b[whole..])
-            .take_while(|(x, y)| x == y)
-            .count()
-}
-
-fn put_varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
-    put_varint(out, bytes.len() as u64);
-    out.extend_from_slice(bytes);
-}
-
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-fn unzigzag(v: u64) -> i64 {
-    ((v >> 1) as i64) ^ -((v & 1) as i64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::staleness::series_set::encode_labels;
+    use crate::staleness::series_set::{encode_labels, SeriesSet};
     use prom::Labels;
 
     fn sample_state() -> RunState {
@@ -236,7 +139,7 @@ mod tests {
                 TargetState {
                     job: "node".into(),
                     scraped_ms: -5 + t,
-                    series,
+                    series: StoredSeries::compress(&series).unwrap(),
                 },
             );
         }
@@ -244,19 +147,22 @@ mod tests {
     }
 
     #[test]
-    fn a_state_round_trips() {
+    fn a_state_round_trips_and_its_blocks_expand() {
         let state = sample_state();
-        let bytes = encode(&state).unwrap();
-        assert_eq!(decode(&bytes).unwrap(), state);
+        let decoded = decode(&encode(&state)).unwrap();
+        assert_eq!(decoded, state);
+        for target in decoded.targets.values() {
+            assert_eq!(target.series.expand().unwrap().len(), 60);
+        }
         assert_eq!(
-            decode(&encode(&RunState::default()).unwrap()).unwrap(),
+            decode(&encode(&RunState::default())).unwrap(),
             RunState::default()
         );
     }
 
     #[test]
     fn another_version_a_foreign_object_and_damage_are_each_named() {
-        let mut bytes = encode(&sample_state()).unwrap();
+        let mut bytes = encode(&sample_state());
         assert!(matches!(
             decode(b"{\"json\": 1}"),
             Err(DecodeError::NotState)
@@ -271,41 +177,28 @@ mod tests {
         let middle = bytes.len() / 2;
         bytes[middle] ^= 0x55;
         assert!(matches!(decode(&bytes), Err(DecodeError::Corrupt(_))));
-        bytes.truncate(middle);
-        assert!(matches!(decode(&bytes), Err(DecodeError::Corrupt(_))));
     }
 
     #[test]
-    fn every_truncation_of_the_payload_is_refused_without_panicking() {
-        let state = sample_state();
-        let mut payload_writer = encode(&state).unwrap();
-        // Re-compress every prefix of the payload: framing errors, not zlib's.
-        let mut payload = Vec::new();
-        ZlibDecoder::new(&payload_writer[MAGIC.len() + 1..])
-            .read_to_end(&mut payload)
-            .unwrap();
-        for cut in 0..payload.len() {
-            let mut zlib = ZlibEncoder::new(Vec::new(), Compression::fast());
-            zlib.write_all(&payload[..cut]).unwrap();
-            payload_writer.truncate(MAGIC.len() + 1);
-            payload_writer.extend(zlib.finish().unwrap());
-            assert!(decode(&payload_writer).is_err(), "cut at {cut}");
+    fn every_truncation_is_refused_without_panicking() {
+        let bytes = encode(&sample_state());
+        for cut in 0..bytes.len() {
+            assert!(decode(&bytes[..cut]).is_err(), "cut at {cut}");
         }
     }
 
     #[test]
-    fn common_prefixes_across_the_eight_byte_steps() {
-        assert_eq!(common_prefix(b"", b"abc"), 0);
-        assert_eq!(common_prefix(b"abcdefghij", b"abcdefghik"), 9);
-        assert_eq!(common_prefix(b"abcdefgh", b"abcdefgh"), 8);
-        assert_eq!(common_prefix(b"abcdefgh", b"abcdefghz"), 8);
-        assert_eq!(common_prefix(b"abcXefghijklmnop", b"abcdefghijklmnop"), 3);
-    }
-
-    #[test]
-    fn zigzag_round_trips_extremes() {
-        for v in [0, 1, -1, i64::MAX, i64::MIN, 1_765_000_000_000] {
-            assert_eq!(unzigzag(zigzag(v)), v);
-        }
+    fn a_body_with_a_valid_checksum_but_bad_framing_is_refused() {
+        let mut body = Vec::new();
+        put_varint(&mut body, 2);
+        put_bytes(&mut body, b"key");
+        let mut bytes = MAGIC.to_vec();
+        bytes.push(FORMAT_VERSION);
+        bytes.extend_from_slice(&body);
+        let mut crc = Crc::new();
+        crc.update(&body);
+        bytes.extend_from_slice(&crc.sum().to_le_bytes());
+        let error = decode(&bytes).unwrap_err().to_string();
+        assert!(error.contains("job name"), "{error}");
     }
 }

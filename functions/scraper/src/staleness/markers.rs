@@ -4,8 +4,7 @@
 
 use prom::{Labels, METRIC_NAME};
 
-use super::run_state::TargetState;
-use super::series_set::decode_labels;
+use super::series_set::{decode_labels, SeriesSet};
 use crate::outbox::{EncodeError, Outbox, SendRules};
 
 /// The series every scrape writes besides the target's own, as Prometheus names them.
@@ -63,10 +62,10 @@ pub fn mark_vanished_target(
     outbox: &mut Outbox,
     rules: &SendRules,
     key: &[u8],
-    target: &TargetState,
+    series: &SeriesSet,
     timestamp_ms: i64,
 ) -> Result<Marked, EncodeError> {
-    let mut marked = mark_series(outbox, rules, target.series.iter(), timestamp_ms)?;
+    let mut marked = mark_series(outbox, rules, series.iter(), timestamp_ms)?;
     let target_labels = match decode_labels(key) {
         Ok(labels) => labels,
         Err(error) => {

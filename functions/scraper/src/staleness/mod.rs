@@ -5,10 +5,12 @@
 //! object listing what each target produced, and the next run marks what went away.
 
 pub mod codec;
+pub mod framing;
 pub mod markers;
 pub mod run_state;
 pub mod series_set;
 pub mod store;
+pub mod stored;
 pub mod tracker;
 
 pub use tracker::{StalenessTracker, StateReport, TargetOutcome};

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::series_set::SeriesSet;
+use super::stored::StoredSeries;
 
 /// The remembered state of one target.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -15,9 +15,9 @@ pub struct TargetState {
     pub job: String,
     /// When the state was taken: the scrape time of the run that recorded it.
     pub scraped_ms: i64,
-    /// The series the target's last successful scrape produced (empty while it is
-    /// down: their markers were written when it went down).
-    pub series: SeriesSet,
+    /// The series the target's last successful scrape produced (none while it is
+    /// down: their markers were written when it went down), compressed.
+    pub series: StoredSeries,
 }
 
 /// The state of one config and shard: targets by their encoded final labels.
@@ -32,7 +32,7 @@ pub struct RunState {
 
 impl RunState {
     /// Number of series remembered, all targets together.
-    pub fn series(&self) -> usize {
+    pub fn series(&self) -> u64 {
         self.targets.values().map(|t| t.series.len()).sum()
     }
 
@@ -65,6 +65,7 @@ impl RunState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::staleness::series_set::SeriesSet;
 
     fn target(ms: i64, series: &[&[u8]]) -> TargetState {
         let mut set = SeriesSet::new();
@@ -74,7 +75,7 @@ mod tests {
         TargetState {
             job: "node".into(),
             scraped_ms: ms,
-            series: set,
+            series: StoredSeries::compress(&set).unwrap(),
         }
     }
 

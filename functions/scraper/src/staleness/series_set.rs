@@ -24,6 +24,8 @@ const SEPARATOR: u8 = 0xFF;
 pub struct SeriesSet {
     bytes: Vec<u8>,
     spans: Vec<(usize, usize)>,
+    /// Each series' hash, computed once as it is added.
+    hashes: Vec<u64>,
 }
 
 /// Equal when they hold the same series in the same order, however the arena is laid
@@ -42,7 +44,9 @@ impl Eq for SeriesSet {}
 pub struct MalformedLabels(&'static str);
 
 /// The hash of an encoded label set. Fixed seed: both sides of a comparison are hashed
-/// in the same run, and nothing hashed is ever stored.
+/// in the same run. Only the [`SeriesSet::fingerprint`] built from these hashes is
+/// stored, and only as a shortcut: another build may hash differently, which costs a
+/// full comparison, never a wrong marker (unless 64-bit hashes collide).
 fn series_hash(encoded: &[u8]) -> u64 {
     FixedState::with_seed(0x5eed_5e71_e5ca_1e00).hash_one(encoded)
 }
@@ -58,6 +62,7 @@ impl SeriesSet {
         Self {
             bytes: Vec::with_capacity(bytes),
             spans: Vec::with_capacity(series),
+            hashes: Vec::with_capacity(series),
         }
     }
 
@@ -65,14 +70,21 @@ impl SeriesSet {
     pub fn push_labels(&mut self, labels: &Labels) {
         let start = self.bytes.len();
         encode_labels_into(labels, &mut self.bytes);
-        self.spans.push((start, self.bytes.len()));
+        self.close(start);
+    }
+
+    /// Records the series that starts at `start` and ends at the arena's end.
+    fn close(&mut self, start: usize) {
+        let end = self.bytes.len();
+        self.hashes.push(series_hash(&self.bytes[start..end]));
+        self.spans.push((start, end));
     }
 
     /// Adds one series already encoded.
     pub fn push_encoded(&mut self, encoded: &[u8]) {
         let start = self.bytes.len();
         self.bytes.extend_from_slice(encoded);
-        self.spans.push((start, self.bytes.len()));
+        self.close(start);
     }
 
     /// Adds a series made of the last series' first `shared` bytes and `suffix` (front
@@ -89,7 +101,7 @@ impl SeriesSet {
                 .extend_from_within(last_start..last_start + shared);
         }
         self.bytes.extend_from_slice(suffix);
-        self.spans.push((start, self.bytes.len()));
+        self.close(start);
         Some(())
     }
 
@@ -115,10 +127,21 @@ impl SeriesSet {
             .map(|&(start, end)| &self.bytes[start..end])
     }
 
-    fn hashes(&self) -> HashSet<u64> {
+    fn hash_set(&self) -> HashSet<u64> {
         let mut hashes = HashSet::with_capacity_and_hasher(self.len(), Default::default());
-        hashes.extend(self.iter().map(series_hash));
+        hashes.extend(self.hashes.iter().copied());
         hashes
+    }
+
+    /// A 64-bit fingerprint of the series in their order: equal fingerprints (and
+    /// counts) mean the same series, so a target whose series did not change needs
+    /// neither comparing nor re-compressing.
+    pub fn fingerprint(&self) -> u64 {
+        self.hashes.iter().fold(0xcbf2_9ce4_8422_2325, |acc, &h| {
+            (acc ^ h)
+                .wrapping_mul(0x0000_0100_0000_01b3)
+                .rotate_left(29)
+        })
     }
 
     /// The series of this set that `now` does not have: the ones that went stale.
@@ -126,17 +149,19 @@ impl SeriesSet {
         if now.is_empty() {
             return self.iter().collect();
         }
-        let present = now.hashes();
+        let present = now.hash_set();
         self.iter()
-            .filter(|series| !present.contains(&series_hash(series)))
+            .zip(&self.hashes)
+            .filter(|(_, hash)| !present.contains(hash))
+            .map(|(series, _)| series)
             .collect()
     }
 
     /// This set with the series of `other` it does not have yet appended.
     pub fn union(mut self, other: &SeriesSet) -> SeriesSet {
-        let present = self.hashes();
-        for series in other.iter() {
-            if !present.contains(&series_hash(series)) {
+        let present = self.hash_set();
+        for (series, hash) in other.iter().zip(&other.hashes) {
+            if !present.contains(hash) {
                 self.push_encoded(series);
             }
         }
@@ -258,6 +283,17 @@ mod tests {
                 labels(&[("__name__", "c")])
             ]
         );
+    }
+
+    #[test]
+    fn the_fingerprint_follows_the_series_and_their_order() {
+        let ab = set(&[&[("__name__", "a")], &[("__name__", "b")]]);
+        let ba = set(&[&[("__name__", "b")], &[("__name__", "a")]]);
+        let a = set(&[&[("__name__", "a")]]);
+        assert_eq!(ab.fingerprint(), ab.clone().fingerprint());
+        assert_ne!(ab.fingerprint(), ba.fingerprint());
+        assert_ne!(ab.fingerprint(), a.fingerprint());
+        assert_ne!(a.fingerprint(), SeriesSet::new().fingerprint());
     }
 
     #[test]

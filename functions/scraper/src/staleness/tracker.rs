@@ -18,6 +18,7 @@ use super::codec::{decode, encode};
 use super::run_state::{RunState, TargetState};
 use super::series_set::SeriesSet;
 use super::store::{Precondition, Read, StateObject, StoreError};
+use super::stored::StoredSeries;
 use crate::config::StateSettings;
 use crate::discovery::shard::Shard;
 use crate::summary::RunCounters;
@@ -68,16 +69,63 @@ pub struct StateReport {
 pub struct TargetOutcome {
     /// The target's encoded final labels.
     pub key: Vec<u8>,
-    /// The target's job.
-    pub job: String,
-    /// What the state remembered of it.
-    pub previous: Option<TargetState>,
-    /// The series this scrape produced (empty when the target is down).
-    pub current: SeriesSet,
-    /// The scrape's time.
-    pub scrape_ms: i64,
-    /// Whether all its requests (samples and markers) were delivered.
-    pub sent: bool,
+    /// What the next state remembers of it.
+    pub state: TargetState,
+}
+
+impl TargetOutcome {
+    /// The next state of a scraped target. Sent: its series now (the old block as it
+    /// was when nothing changed). Not (fully) sent: the union of what it had and has,
+    /// so every series that may lack its marker gets one later. `expanded` is
+    /// `previous`' series if the scrape already expanded them.
+    pub fn settle(
+        key: Vec<u8>,
+        job: String,
+        scrape_ms: i64,
+        previous: Option<TargetState>,
+        expanded: Option<SeriesSet>,
+        current: SeriesSet,
+        sent: bool,
+    ) -> Self {
+        let series = match previous {
+            Some(previous) if previous.series.matches(&current) => previous.series,
+            Some(previous) if !sent => {
+                let old = match expanded {
+                    Some(old) => Ok(old),
+                    None => previous.series.expand(),
+                };
+                match old {
+                    Ok(old) => compress_or_keep(&current.union(&old), previous.series),
+                    Err(error) => {
+                        tracing::warn!(error = %error, "remembered series unreadable; kept as they were");
+                        previous.series
+                    }
+                }
+            }
+            Some(previous) => compress_or_keep(&current, previous.series),
+            None => compress_or_keep(&current, StoredSeries::default()),
+        };
+        Self {
+            key,
+            state: TargetState {
+                job,
+                scraped_ms: scrape_ms,
+                series,
+            },
+        }
+    }
+}
+
+/// `set` compressed, or `fallback` if compressing fails (not expected: it is done in
+/// memory).
+fn compress_or_keep(set: &SeriesSet, fallback: StoredSeries) -> StoredSeries {
+    match StoredSeries::compress(set) {
+        Ok(stored) => stored,
+        Err(error) => {
+            tracing::error!(error = %error, "series not compressed; the older record is kept");
+            fallback
+        }
+    }
 }
 
 /// The run's staleness state, from read to write.
@@ -115,7 +163,7 @@ impl StalenessTracker {
                 Ok(state) => {
                     report.read = "loaded";
                     report.targets_loaded = state.targets.len() as u64;
-                    report.series_loaded = state.series() as u64;
+                    report.series_loaded = state.series();
                     (state.targets, Precondition::Matches(etag))
                 }
                 Err(error) => {
@@ -157,21 +205,9 @@ impl StalenessTracker {
         self.counters.add(&self.counters.stale_markers, markers);
     }
 
-    /// Remembers a scraped target. Sent: its series now. Not (fully) sent: the union of
-    /// what it had and has, so every series that may lack its marker gets one later.
+    /// Remembers a scraped target.
     pub fn record(&mut self, outcome: TargetOutcome) {
-        let series = match (outcome.sent, outcome.previous) {
-            (true, _) | (false, None) => outcome.current,
-            (false, Some(previous)) => outcome.current.union(&previous.series),
-        };
-        self.next.targets.insert(
-            outcome.key,
-            TargetState {
-                job: outcome.job,
-                scraped_ms: outcome.scrape_ms,
-                series,
-            },
-        );
+        self.next.targets.insert(outcome.key, outcome.state);
     }
 
     /// Takes the remembered targets that were not scraped this run and whose job is
@@ -216,20 +252,14 @@ impl StalenessTracker {
         let mut state = next.clone();
         state.removed.clear();
         for attempt in 1..=MAX_WRITE_ATTEMPTS {
-            let bytes = match encode(&state) {
-                Ok(bytes) => bytes,
-                Err(error) => {
-                    report.write_error = Some(error.to_string());
-                    break;
-                }
-            };
+            let bytes = encode(&state);
             let size = bytes.len() as u64;
             match object.write(bytes, &precondition, deadline).await {
                 Ok(_) => {
                     report.written = true;
                     report.object_bytes = size;
                     report.targets_saved = state.targets.len() as u64;
-                    report.series_saved = state.series() as u64;
+                    report.series_saved = state.series();
                     break;
                 }
                 Err(StoreError::Conflict { .. }) => {
@@ -282,5 +312,81 @@ async fn reread(
             Ok((theirs, Precondition::Matches(etag)))
         }
         Err(error) => Err(error_chain(&error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prom::Labels;
+
+    fn series(names: &[&str]) -> SeriesSet {
+        let mut set = SeriesSet::new();
+        for name in names {
+            set.push_labels(&Labels::from_pairs([("__name__", *name)]));
+        }
+        set
+    }
+
+    fn remembered(names: &[&str]) -> TargetState {
+        TargetState {
+            job: "node".into(),
+            scraped_ms: 1_000,
+            series: StoredSeries::compress(&series(names)).unwrap(),
+        }
+    }
+
+    fn settle(previous: Option<TargetState>, now: &[&str], sent: bool) -> TargetState {
+        TargetOutcome::settle(
+            b"key".to_vec(),
+            "node".into(),
+            2_000,
+            previous,
+            None,
+            series(now),
+            sent,
+        )
+        .state
+    }
+
+    #[test]
+    fn an_unchanged_target_keeps_its_block_as_it_was() {
+        let previous = remembered(&["a", "b"]);
+        let block = previous.series.block().to_vec();
+        let next = settle(Some(previous), &["a", "b"], true);
+        assert_eq!(next.series.block(), block.as_slice());
+        assert_eq!(next.scraped_ms, 2_000);
+    }
+
+    #[test]
+    fn a_sent_scrape_replaces_the_series_and_an_unsent_one_keeps_both() {
+        let sent = settle(Some(remembered(&["a", "b"])), &["b", "c"], true);
+        assert_eq!(sent.series.expand().unwrap(), series(&["b", "c"]));
+        let unsent = settle(Some(remembered(&["a", "b"])), &["b", "c"], false);
+        assert_eq!(unsent.series.expand().unwrap(), series(&["b", "c", "a"]));
+        let down_and_sent = settle(Some(remembered(&["a"])), &[], true);
+        assert!(down_and_sent.series.is_empty());
+        let first = settle(None, &["a"], false);
+        assert_eq!(first.series.expand().unwrap(), series(&["a"]));
+    }
+
+    #[test]
+    fn an_unreadable_block_is_kept_when_the_send_failed() {
+        let previous = remembered(&["a", "b"]);
+        let damaged = StoredSeries::from_parts(
+            b"not zlib".to_vec(),
+            2,
+            previous.series.expanded_bytes(),
+            previous.series.fingerprint() ^ 1,
+        );
+        let next = settle(
+            Some(TargetState {
+                series: damaged.clone(),
+                ..previous
+            }),
+            &["c"],
+            false,
+        );
+        assert_eq!(next.series, damaged);
     }
 }
