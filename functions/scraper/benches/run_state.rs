@@ -229,8 +229,8 @@ fn main() {
         assert_eq!(expanded as u64, series);
     }
     // The steady state's comparison: fingerprints only.
-    for ((_, set), target) in targets_series.iter().zip(state.targets.values()) {
-        assert!(target.series.matches(set));
+    for (key, set) in &targets_series {
+        assert!(state.targets[key].series.matches(set));
     }
     let location = S3StateLocation {
         bucket: "bench".into(),
