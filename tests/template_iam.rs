@@ -73,6 +73,26 @@ fn grants(resolver: &Resolver, role: &str) -> BTreeMap<String, BTreeSet<String>>
     out
 }
 
+/// Every role the template creates; the scraper's first.
+const ROLES: &[&str] = &[
+    "ScraperRole",
+    "AlarmHandlerRole",
+    "ScalerRole",
+    "SchedulerRole",
+    "AlarmHandlerFlushRole",
+];
+
+/// Asserts that none of `roles` is granted an action of the service `prefix` (`s3:`).
+fn assert_no_grant_of(resolver: &Resolver, roles: &[&str], prefix: &str) {
+    for &role in roles {
+        let granted = grants(resolver, role);
+        assert!(
+            !granted.keys().any(|a| a.starts_with(prefix)),
+            "{role}: no {prefix} grant expected: {granted:#?}"
+        );
+    }
+}
+
 fn expect(entries: &[(&[&str], &[&str])]) -> BTreeMap<String, BTreeSet<String>> {
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (actions, resources) in entries {
@@ -354,19 +374,7 @@ fn optional_grants_are_absent_by_default() {
     );
     let handler = grants(&resolver, "AlarmHandlerRole");
     assert_eq!(handler["sns:Publish"].len(), 2, "{handler:#?}");
-    for role in [
-        "ScraperRole",
-        "AlarmHandlerRole",
-        "ScalerRole",
-        "SchedulerRole",
-        "AlarmHandlerFlushRole",
-    ] {
-        let granted = grants(&resolver, role);
-        assert!(
-            !granted.keys().any(|a| a.starts_with("kms:")),
-            "{role}: no key, no kms grant: {granted:#?}"
-        );
-    }
+    assert_no_grant_of(&resolver, ROLES, "kms:");
     assert!(
         !resolver
             .resources()
@@ -708,18 +716,7 @@ fn the_state_bucket_is_private_expires_orphans_and_the_role_lists_only_its_prefi
         ]
     );
     // No other role touches the bucket.
-    for role in [
-        "AlarmHandlerRole",
-        "ScalerRole",
-        "SchedulerRole",
-        "AlarmHandlerFlushRole",
-    ] {
-        let granted = grants(&resolver, role);
-        assert!(
-            !granted.keys().any(|a| a.starts_with("s3:")),
-            "{role}: {granted:#?}"
-        );
-    }
+    assert_no_grant_of(&resolver, &ROLES[1..], "s3:");
     let problems = iam_check::check_resolved(&resolver).expect("resolves");
     assert!(problems.is_empty(), "{problems:#?}");
 }
@@ -738,19 +735,7 @@ fn without_scraper_state_there_is_no_bucket_and_no_s3_grant() {
             .is_some_and(|t| t.starts_with("AWS::S3::"))),
         "no bucket, no bucket policy"
     );
-    for role in [
-        "ScraperRole",
-        "AlarmHandlerRole",
-        "ScalerRole",
-        "SchedulerRole",
-        "AlarmHandlerFlushRole",
-    ] {
-        let granted = grants(&resolver, role);
-        assert!(
-            !granted.keys().any(|a| a.starts_with("s3:")),
-            "{role}: {granted:#?}"
-        );
-    }
+    assert_no_grant_of(&resolver, ROLES, "s3:");
     // Everything else stays as with every feature on.
     let on = Resolver::new(&template, ALL_ON).expect("resolves");
     let mut expected = grants(&on, "ScraperRole");
@@ -789,13 +774,7 @@ fn a_given_key_is_used_as_it_is_and_encrypts_topics_queues_table_and_logs() {
         !resources.iter().any(|(_, r)| r["Type"] == "AWS::KMS::Key"),
         "a given key: none created"
     );
-    for role in [
-        "ScraperRole",
-        "AlarmHandlerRole",
-        "ScalerRole",
-        "SchedulerRole",
-        "AlarmHandlerFlushRole",
-    ] {
+    for &role in ROLES {
         let granted = grants(&resolver, role);
         assert_eq!(
             granted["kms:GenerateDataKey"],

@@ -221,15 +221,21 @@ async fn function_url_requests_and_the_flush_schedule_are_served() {
     .await;
     assert_eq!(refused["statusCode"], 400, "{refused}");
 
+    // The alarm changed state now: group_wait counts from the group's first alert, so
+    // a fixed past time would make the group due at once (this test once held a date
+    // that became the past).
+    let now = chrono::Utc::now();
+    let changed = now.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string();
+    let published = now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
     let alarm = json!({"AlarmName": "queue-depth", "NewStateValue": "ALARM", "NewStateReason": "Threshold Crossed",
-        "StateChangeTime": "2026-12-07T10:00:00.000+0000", "AlarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:queue-depth",
+        "StateChangeTime": changed, "AlarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:queue-depth",
         "OldStateValue": "OK", "AWSAccountId": "123456789012", "Region": "US East (N. Virginia)"})
     .to_string();
     let sns = json!({"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0",
         "EventSubscriptionArn": "arn:aws:sns:us-east-1:123456789012:alerts:1",
         "Sns": {"Type": "Notification", "MessageId": "b1d1c0a0-0000-4000-8000-000000000001",
             "TopicArn": "arn:aws:sns:us-east-1:123456789012:alerts", "Subject": "ALARM",
-            "Message": alarm, "Timestamp": "2026-12-07T10:00:01.000Z", "SignatureVersion": "1", "Signature": "x",
+            "Message": alarm, "Timestamp": published, "SignatureVersion": "1", "Signature": "x",
             "SigningCertUrl": "https://x", "UnsubscribeUrl": "https://x", "MessageAttributes": {}}}]});
     let held = invoke("alarm.json", sns).await;
     assert_eq!(held["groups_waiting"], 1, "{held}");
