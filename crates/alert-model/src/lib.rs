@@ -6,7 +6,9 @@
 mod alert;
 mod decode;
 mod fingerprint;
+mod label_name;
 
 pub use alert::{Alert, AlertBatch, Status, SCHEMA_VERSION};
 pub use decode::{decode_event, decode_notification, DecodeError, Decoded, Format, Notification};
 pub use fingerprint::fingerprint;
+pub use label_name::sanitize_label_name;

@@ -77,6 +77,14 @@ const FIXTURES: &[(&str, &str)] = &[
         include_str!("fixtures/grafana_legacy.txt"),
     ),
     (
+        "grafana_legacy_tags.txt",
+        include_str!("fixtures/grafana_legacy_tags.txt"),
+    ),
+    (
+        "grafana_legacy_webhook.json",
+        include_str!("fixtures/grafana_legacy_webhook.json"),
+    ),
+    (
         "grafana_webhook.json",
         include_str!("fixtures/grafana_webhook.json"),
     ),
@@ -600,6 +608,102 @@ fn grafana_legacy_text_and_json() {
             .replace("\"state\":\"alerting\"", &format!("\"state\":\"{state}\""));
         assert_eq!(one(&decode(None, &body)).status, status, "{state}");
     }
+}
+
+#[test]
+fn grafana_legacy_sns_text_with_tags_reads_the_tags_as_labels() {
+    let d = decode(Some("State: ALERTING"), fixture("grafana_legacy_tags.txt"));
+    assert_eq!(d.format, Format::GrafanaLegacy);
+    let a = one(&d);
+    assert_eq!(a.status, Status::Firing);
+    assert_eq!(
+        a.labels,
+        map(&[
+            ("account_id", "111122223333"),
+            ("alertname", "CPU usage is above 90% on web-1 for 5 minutes"),
+            ("region", "eu-central-1"),
+            ("severity", "page"),
+            ("source", "grafana_legacy"),
+            ("tag_sample_1", "show this tag"),
+            ("team", "infra"),
+        ])
+    );
+    assert_eq!(
+        a.annotations.get("message").map(String::as_str),
+        Some("CPU usage is above 90% on web-1 for 5 minutes")
+    );
+    // Its ok, tags in another order (Grafana iterates a Go map): resolved, same alert.
+    let ok = decode(
+        Some("State: OK"),
+        "state:ok\nbody:CPU usage is above 90% on web-1 for 5 minutes\ntag-sample-1:show this tag\nseverity:page\nteam:infra\n",
+    );
+    assert_eq!(one(&ok).status, Status::Resolved);
+    assert_eq!(one(&ok).fingerprint, a.fingerprint);
+    // The JSON form of the same channel gives the same labels for the same tags.
+    let json = decode(
+        Some("State: ALERTING"),
+        r#"{"body": "CPU usage is above 90% on web-1 for 5 minutes", "state": "alerting", "team": "infra", "severity": "page", "tag-sample-1": "show this tag"}"#,
+    );
+    assert_eq!(one(&json).labels, a.labels);
+}
+
+#[test]
+fn grafana_legacy_webhook_decodes_and_its_ok_resolves_the_same_alert() {
+    let d = decode(None, fixture("grafana_legacy_webhook.json"));
+    assert_eq!(d.format, Format::GrafanaLegacy);
+    let a = one(&d);
+    assert_eq!(a.status, Status::Firing);
+    assert_eq!(
+        a.labels,
+        map(&[
+            ("_st", "first"),
+            ("account_id", "111122223333"),
+            ("alertname", "High CPU"),
+            ("region", "eu-central-1"),
+            ("source", "grafana_legacy"),
+            ("tag_name", "tag value"),
+            ("team", "infra"),
+        ]),
+        "tag keys become valid label names"
+    );
+    assert_eq!(
+        a.generator_url.as_deref(),
+        Some("https://grafana.example.com/d/node01/node?tab=alert&viewPanel=2&orgId=1")
+    );
+    assert_eq!(
+        a.annotations.get("rule_id").map(String::as_str),
+        Some("7533874832689366674"),
+        "ids above 2^53 kept exactly"
+    );
+    assert_eq!(
+        a.annotations.get("message").map(String::as_str),
+        Some("CPU usage is above 90% for 5 minutes")
+    );
+    assert_eq!(a.values.get("web-1"), Some(&95.5));
+    assert!(!a.values.contains_key("web-2"), "a null value is no value");
+    for (state, title, status) in [
+        ("ok", "[OK] High CPU", Status::Resolved),
+        ("no_data", "[No Data] High CPU", Status::Firing),
+        ("paused", "[Paused] High CPU", Status::Resolved),
+    ] {
+        let body = fixture("grafana_legacy_webhook.json")
+            .replace("\"state\":\"alerting\"", &format!("\"state\":\"{state}\""))
+            .replace("[Alerting] High CPU", title);
+        let other = decode(None, &body);
+        assert_eq!(one(&other).status, status, "{state}");
+        assert_eq!(one(&other).fingerprint, a.fingerprint, "{state}: one alert");
+    }
+    // Grafana 4's body: snake_case urls, no tags, no ids.
+    let old = decode(
+        None,
+        r#"{"title":"[OK] High CPU","ruleId":1,"ruleName":"High CPU","state":"ok","evalMatches":[],"rule_url":"http://grafana:3000/d/x"}"#,
+    );
+    assert_eq!(old.format, Format::GrafanaLegacy);
+    assert_eq!(one(&old).status, Status::Resolved);
+    assert_eq!(
+        one(&old).generator_url.as_deref(),
+        Some("http://grafana:3000/d/x")
+    );
 }
 
 // ---------------------------------------------------------------- Alertmanager

@@ -79,7 +79,10 @@ impl Alarm {
             labels.insert("namespace".to_string(), namespace);
             labels.insert("metric_name".to_string(), metric);
             for (name, value) in dimensions {
-                labels.insert(format!("dimension_{name}"), value);
+                labels.insert(
+                    crate::label_name::sanitize_label_name(&format!("dimension_{name}")),
+                    value,
+                );
             }
         }
         let firing = self.state == "ALARM";

@@ -270,6 +270,14 @@ fn decode_json(json: &Value, n: &Notification<'_>) -> Option<Decoded> {
     {
         return Some(grafana_legacy::decode_json(json, n.subject));
     }
+    // The legacy webhook: no `body`, but the rule's fields.
+    if object.get("state").is_some_and(Value::is_string)
+        && ["ruleName", "ruleId", "evalMatches"]
+            .iter()
+            .any(|k| object.contains_key(*k))
+    {
+        return Some(grafana_legacy::decode_webhook(json));
+    }
     None
 }
 

@@ -340,8 +340,9 @@ impl Notifier {
     ) -> Result<(), DeliveryError> {
         let request_error = |e: reqwest::Error| DeliveryError::Request {
             integration: name.to_string(),
-            // Without the URL: it is a secret for Slack and webhooks.
-            reason: DisplayErrorContext(e.without_url()).to_string(),
+            // Without the URL (a secret for Slack and webhooks), and through the
+            // errors' own texts only: their debug forms carry the host and port.
+            reason: function_cli::error_chain(&e.without_url()),
         };
         let text = serde_json::to_vec(body).map_err(|e| DeliveryError::Encode {
             integration: name.to_string(),

@@ -152,3 +152,35 @@ async fn template_errors_fail_the_delivery_with_the_receiver_named() {
     assert!(err.to_string().contains("nosuchfunc"), "{err}");
     assert!(hook.captured().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_errors_name_no_receiver_url_host_or_port() {
+    // A closed port: the connection is refused, and the error must not say where to.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let url = format!("http://127.0.0.1:{port}/services/T000/B000/XXXXSECRETXXXX");
+    let yaml = format!(
+        "route: {{receiver: r}}\nreceivers:\n  - name: r\n    webhook_configs: [{{url: '{url}'}}]\n    slack_configs: [{{api_url: '{url}'}}]\n"
+    );
+    let config = Config::parse(&yaml, None).expect("config");
+    let aws = common::aws_config_for("http://127.0.0.1:9").await;
+    let mut handler = Handler::new(config, &aws).expect("handler");
+    let err = handler
+        .handle(&grafana_event("m1", "firing"), chrono::Utc::now())
+        .await
+        .expect_err("nothing listens");
+    let text = format!("{err} {err:?}");
+    assert!(
+        text.contains("r/webhook[0]") || text.contains("r/slack[0]"),
+        "{text}"
+    );
+    for secret in [
+        "127.0.0.1",
+        &port.to_string(),
+        "XXXXSECRETXXXX",
+        "/services/",
+    ] {
+        assert!(!text.contains(secret), "{secret:?} in {text}");
+    }
+}
