@@ -1,7 +1,7 @@
 """Seeds moto (at argv[1]) for the CloudWatch test: tagged ECS clusters and services,
-an SQS queue, a tagged EC2 instance, and ECS Container Insights, SQS, EC2 and Auto
-Scaling datapoints at the two minutes starting at epoch second argv[2] (one per scheduled
-run's window). Prints the instance id; any error is a non-zero exit with botocore's
+an SQS queue, a tagged EC2 instance, and ECS Container Insights, SQS, EC2, Auto
+Scaling, DynamoDB (an account-level metric, no table) and custom-namespace datapoints at
+the two minutes starting at epoch second argv[2] (one per scheduled run's window). Prints the instance id; any error is a non-zero exit with botocore's
 message."""
 import datetime
 import sys
@@ -56,4 +56,11 @@ for minute in range(2):
     cw.put_metric_data(Namespace="AWS/AutoScaling", MetricData=[{
         "MetricName": "GroupInServiceInstances", "Timestamp": ts, "Value": float(3 + minute),
         "Dimensions": [{"Name": "AutoScalingGroupName", "Value": "web"}]}])
+    # No table exists: YACE exports nothing for a DynamoDB job, not a global series.
+    cw.put_metric_data(Namespace="AWS/DynamoDB", MetricData=[{
+        "MetricName": "AccountProvisionedReadCapacityUtilization", "Timestamp": ts,
+        "Value": float(30 + minute)}])
+    cw.put_metric_data(Namespace="Shop", MetricData=[{
+        "MetricName": "Orders", "Timestamp": ts, "Value": float(7 + minute),
+        "Dimensions": [{"Name": "Store", "Value": "eu"}]}])
 print(instance)

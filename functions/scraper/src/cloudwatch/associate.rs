@@ -1,8 +1,13 @@
-//! Which tagged resource a CloudWatch metric belongs to, by the service's
-//! ARN-to-dimension rules: the rules are tried most dimensions first; a metric whose
-//! dimensions fit a rule is the resource with those dimension values (skipped when no
-//! discovered resource has them, because it belongs to a resource the search tags
-//! excluded); a metric that fits no rule belongs to no resource (`name="global"`).
+//! Which tagged resource a CloudWatch metric belongs to, as YACE's max-dimension
+//! associator decides it. Each discovered resource belongs to the first of the
+//! service's ARN rules (in the table's order) that matches its ARN; a rule that no
+//! discovered resource matched takes no part. The remaining rules are tried most
+//! dimensions first: a metric that has all of a rule's dimensions is the resource with
+//! those values, or, failing that, tries the next rule. A metric that had a rule's
+//! dimensions but matched no resource is skipped (it belongs to a resource the search
+//! tags excluded); a metric with no dimensions, or none a taking-part rule uses, is
+//! exported as `name="global"`. So an RDS cluster metric is global while no cluster
+//! was discovered, and skipped once another cluster was.
 
 use std::collections::HashMap;
 
@@ -58,43 +63,67 @@ pub fn matches_dimension_requirements(metric: &MetricId, required: &[String]) ->
                 .all(|r| metric.dimensions.iter().any(|(name, _)| name == r)))
 }
 
-/// Resources indexed by the dimension values each rule extracts from their ARNs.
+/// One ARN rule that matched at least one discovered resource.
+struct Mapping<'r> {
+    /// The rule's dimension names, sorted.
+    dimensions: &'r [String],
+    /// Resources by their values of those dimensions (in the names' order).
+    resources: HashMap<Vec<String>, &'r Resource>,
+}
+
+/// Resources indexed by the dimension values their ARN rule extracts.
 pub struct Associator<'r> {
-    service: &'r Service,
-    /// (rule index, sorted dimension values) -> resource.
-    index: HashMap<(usize, Vec<String>), &'r Resource>,
+    /// Rules that matched a resource, most dimensions first (ties in table order).
+    mappings: Vec<Mapping<'r>>,
 }
 
 impl<'r> Associator<'r> {
-    /// Indexes `resources` by the dimension values each of `service`'s ARN patterns extracts.
+    /// Indexes `resources` under the first of `service`'s ARN rules that matches each.
     pub fn new(service: &'r Service, resources: &'r [Resource]) -> Associator<'r> {
-        let mut index = HashMap::new();
-        for resource in resources {
-            for (i, pattern) in service.patterns.iter().enumerate() {
+        let mut rules: Vec<_> = service.patterns.iter().collect();
+        rules.sort_by_key(|p| p.declared);
+        let mut claimed = vec![false; resources.len()];
+        let mut mappings = Vec::new();
+        for pattern in rules {
+            let mut by_values = HashMap::new();
+            for (resource, claimed) in resources.iter().zip(claimed.iter_mut()) {
+                if *claimed {
+                    continue;
+                }
                 let Some(captures) = pattern.regex.captures(&resource.arn) else {
                     continue;
                 };
-                let mut pairs: Vec<(String, String)> = pattern
+                let mut pairs: Vec<(String, &str)> = pattern
                     .regex
                     .capture_names()
                     .flatten()
-                    .filter_map(|n| {
-                        Some((n.replace('_', " "), captures.name(n)?.as_str().to_string()))
-                    })
+                    .filter_map(|n| Some((n.replace('_', " "), captures.name(n)?.as_str())))
                     .collect();
                 pairs.sort();
-                let values = pairs.into_iter().map(|(_, v)| v).collect();
-                index.entry((i, values)).or_insert(resource);
+                let values = pairs.into_iter().map(|(_, v)| v.to_string()).collect();
+                // Two resources with the same values: the later one, as in YACE.
+                by_values.insert(values, resource);
+                *claimed = true;
+            }
+            if !by_values.is_empty() {
+                mappings.push(Mapping {
+                    dimensions: &pattern.dimensions,
+                    resources: by_values,
+                });
             }
         }
-        Associator { service, index }
+        mappings.sort_by_key(|m| std::cmp::Reverse(m.dimensions.len()));
+        Associator { mappings }
     }
 
     /// The resource `metric` belongs to.
     pub fn associate(&self, metric: &MetricId) -> Association<'r> {
+        if metric.dimensions.is_empty() {
+            return Association::Global;
+        }
         let mut fitted_a_rule = false;
-        for (i, pattern) in self.service.patterns.iter().enumerate() {
-            let values: Option<Vec<String>> = pattern
+        for mapping in &self.mappings {
+            let values: Option<Vec<String>> = mapping
                 .dimensions
                 .iter()
                 .map(|name| {
@@ -109,7 +138,7 @@ impl<'r> Associator<'r> {
                 continue;
             };
             fitted_a_rule = true;
-            if let Some(resource) = self.index.get(&(i, values)) {
+            if let Some(resource) = mapping.resources.get(&values) {
                 return Association::Resource(resource);
             }
         }
@@ -223,10 +252,102 @@ mod tests {
     }
 
     #[test]
+    fn api_gateway_v1_and_v2_as_yace_s_associator_tests_have_them() {
+        let (service, _) = lookup("AWS/ApiGateway").expect("known");
+        let resources = vec![
+            resource("arn:aws:apigateway:us-east-2::/restapis/test-api", &[]),
+            resource(
+                "arn:aws:apigateway:us-east-2::/restapis/test-api/stages/test",
+                &[],
+            ),
+            resource("arn:aws:apigateway:us-east-2::/apis/98765fghij", &[]),
+            resource(
+                "arn:aws:apigateway:us-east-2::/apis/98765fghij/stages/$default",
+                &[],
+            ),
+        ];
+        let a = Associator::new(service, &resources);
+        let cases = [
+            (
+                vec![("ApiId", "98765fghij")],
+                Association::Resource(&resources[2]),
+            ),
+            (
+                vec![("ApiId", "98765fghij"), ("Stage", "$default")],
+                Association::Resource(&resources[3]),
+            ),
+            (
+                vec![("ApiName", "test-api"), ("Stage", "test")],
+                Association::Resource(&resources[1]),
+            ),
+            // The stage rule misses, the API rule with fewer dimensions takes it.
+            (
+                vec![("ApiName", "test-api"), ("Stage", "dev")],
+                Association::Resource(&resources[0]),
+            ),
+        ];
+        for (dims, want) in cases {
+            assert_eq!(a.associate(&metric("Count", &dims)), want, "{dims:?}");
+        }
+    }
+
+    #[test]
+    fn a_rule_no_discovered_resource_matched_takes_no_part() {
+        let (rds, _) = lookup("AWS/RDS").expect("known");
+        let instances = vec![resource("arn:aws:rds:eu-west-1:1:db:orders-db", &[])];
+        let cluster_metric = metric("VolumeBytesUsed", &[("DBClusterIdentifier", "orders")]);
+        // Only instances were discovered: the cluster rule takes no part, so a
+        // cluster-level metric is exported as global (YACE does; we used to skip it).
+        let a = Associator::new(rds, &instances);
+        assert_eq!(a.associate(&cluster_metric), Association::Global);
+        assert_eq!(
+            a.associate(&metric(
+                "CPUUtilization",
+                &[("DBInstanceIdentifier", "orders-db")]
+            )),
+            Association::Resource(&instances[0])
+        );
+        assert_eq!(
+            a.associate(&metric(
+                "CPUUtilization",
+                &[("DBInstanceIdentifier", "other")]
+            )),
+            Association::Skip
+        );
+        // Once another cluster was discovered, the cluster rule takes part: skipped.
+        let with_cluster = vec![
+            instances[0].clone(),
+            resource("arn:aws:rds:eu-west-1:1:cluster:billing", &[]),
+        ];
+        let a = Associator::new(rds, &with_cluster);
+        assert_eq!(a.associate(&cluster_metric), Association::Skip);
+        // A metric without dimensions is always global.
+        assert_eq!(
+            a.associate(&metric("AccountQuota", &[])),
+            Association::Global
+        );
+        // Extra dimensions do not stop a match (Lambda's FunctionName + Resource).
+        let (lambda, _) = lookup("AWS/Lambda").expect("known");
+        let functions = vec![resource("arn:aws:lambda:eu-west-1:1:function:resize", &[])];
+        let a = Associator::new(lambda, &functions);
+        assert_eq!(
+            a.associate(&metric(
+                "Errors",
+                &[("FunctionName", "resize"), ("Resource", "resize")]
+            )),
+            Association::Resource(&functions[0])
+        );
+    }
+
+    #[test]
     fn search_tags_and_dimension_requirements() {
         let tags = vec![SearchTag {
             key: "env".into(),
             value: regex::Regex::new("^(?:prod|staging)$").expect("regex"),
+        }];
+        let unanchored = vec![SearchTag {
+            key: "env".into(),
+            value: regex::Regex::new("prod").expect("regex"),
         }];
         assert!(matches_search_tags(
             &resource("a", &[("env", "prod"), ("team", "x")]),
@@ -241,6 +362,17 @@ mod tests {
             "keys are exact"
         );
         assert!(matches_search_tags(&resource("a", &[]), &[]));
+        // YACE matches the value anywhere: `prod` selects `production` and `preprod`.
+        for value in ["prod", "production", "preprod"] {
+            assert!(matches_search_tags(
+                &resource("a", &[("env", value)]),
+                &unanchored
+            ));
+        }
+        assert!(!matches_search_tags(
+            &resource("a", &[("env", "dev")]),
+            &unanchored
+        ));
         let m = metric("CpuUtilized", &[("ClusterName", "a"), ("ServiceName", "b")]);
         assert!(matches_dimension_requirements(&m, &[]));
         assert!(matches_dimension_requirements(

@@ -18,7 +18,7 @@ use super::associate::{
 use super::batch::{cost_usd, plan, QuerySpec};
 use super::config::{Job, JobKind, MetricSpec, Role, Statistic, YaceConfig};
 use super::fetch::{ApiCounters, DataQuery, FetchError, RegionClients};
-use super::series::{info_series, metric_series, CloudWatchSeries, SeriesContext};
+use super::series::{info_series, metric_series, CloudWatchSeries, InfoContext, SeriesContext};
 use super::services::lookup;
 use super::window::window;
 
@@ -52,6 +52,13 @@ pub struct CloudWatchReport {
     pub resources: usize,
     /// Metrics of discovery jobs skipped because no found resource owns them.
     pub metrics_skipped_no_resource: usize,
+    /// Discovery job runs (job x region x role) that found no resource of their type
+    /// through the tagging API: as in YACE, they export nothing (no `name="global"`
+    /// series, no info series) and make no CloudWatch call.
+    pub discovery_without_resources: u64,
+    /// Tag, dimension and custom tag keys left out because their label name is invalid
+    /// even after YACE's cleaning (`1st`, `größe`), as YACE leaves them out.
+    pub labels_dropped: u64,
     /// Failed calls and jobs, each naming the API and region; the rest is still collected.
     pub errors: Vec<String>,
 }
@@ -114,6 +121,7 @@ pub async fn collect(config: &YaceConfig, scheduled: i64, interval: Duration) ->
             for region in &job.regions {
                 let clients = region_clients(region, role, config.sts_region.as_deref()).await;
                 let one = Box::pin(collect_one(
+                    config,
                     job,
                     role,
                     &clients,
@@ -148,6 +156,7 @@ pub async fn collect(config: &YaceConfig, scheduled: i64, interval: Duration) ->
 
 #[allow(clippy::too_many_arguments)]
 async fn collect_one(
+    config: &YaceConfig,
     job: &Job,
     role: &Role,
     clients: &RegionClients,
@@ -178,6 +187,22 @@ async fn collect_one(
             }
         }
         JobKind::Discovery { .. } | JobKind::CustomNamespace { .. } => {
+            let service = match &job.kind {
+                JobKind::Discovery { .. } => lookup(&job.namespace).map(|(s, _)| s),
+                _ => None,
+            };
+            if let Some(service) = service.filter(|s| !s.spec.resource_types.is_empty()) {
+                resources = clients
+                    .resources(service.spec.resource_types, search_tags_of(job), counters)
+                    .await?;
+                if resources.is_empty() {
+                    // YACE: "expected to discover resources but none were found"; the
+                    // job exports nothing rather than global series.
+                    tracing::warn!(namespace = %job.namespace, region = %clients.region, "no tagged resources of this type made it through the search tags: nothing exported for this job");
+                    collected.report.discovery_without_resources += 1;
+                    return Ok(());
+                }
+            }
             let key = (
                 clients.region.clone(),
                 role.role_arn.clone(),
@@ -194,17 +219,6 @@ async fn collect_one(
                     metrics
                 }
             };
-            let service = match &job.kind {
-                JobKind::Discovery { .. } => lookup(&job.namespace).map(|(s, _)| s),
-                _ => None,
-            };
-            if let (Some(service), JobKind::Discovery { .. }) = (service, &job.kind) {
-                if !service.spec.resource_types.is_empty() {
-                    resources = clients
-                        .resources(service.spec.resource_types, search_tags_of(job), counters)
-                        .await?;
-                }
-            }
             // Services whose resources cannot be listed through the tagging API (no
             // resource types) have nothing to associate with: all their metrics are
             // global, as in YACE.
@@ -295,11 +309,17 @@ async fn collect_one(
     let (exported_tags, static_name): (&[String], Option<&str>) = match &job.kind {
         JobKind::Discovery { exported_tags, .. } => (exported_tags, None),
         JobKind::Static { name, .. } => (&[], Some(name.as_str())),
-        JobKind::CustomNamespace { .. } => (&[], None),
+        // YACE names a custom namespace job's series after the job, as a static job's.
+        JobKind::CustomNamespace { name } => (&[], Some(name.as_str())),
     };
+    let mut dropped = 0;
+    let mut answered = false;
     for (call, result) in results {
         let points = match result {
-            Ok(points) => points,
+            Ok(points) => {
+                answered |= !points.is_empty();
+                points
+            }
             Err(e) => {
                 collected.report.errors.push(e.to_string());
                 continue;
@@ -328,28 +348,47 @@ async fn collect_one(
                 custom_tags: &job.custom_tags,
             };
             let datapoints = points.get(id).map(Vec::as_slice).unwrap_or(&[]);
-            if let Some(series) =
-                metric_series(&context, &w.metric, w.spec, w.statistic, datapoints, &owned)
-            {
+            if let Some(series) = metric_series(
+                &context,
+                &w.metric,
+                w.spec,
+                w.statistic,
+                datapoints,
+                &owned,
+                &mut dropped,
+            ) {
                 collected.series.push(series);
             }
         }
     }
-    let info_context = match &job.kind {
-        JobKind::Discovery {
-            include_context_on_info_metrics: true,
-            ..
-        } => Some((clients.region.as_str(), account_id.as_str())),
-        _ => None,
-    };
-    for resource in &resources {
-        collected.series.push(info_series(
-            namespace,
-            resource,
-            scheduled * 1000,
-            info_context,
-        ));
+    // YACE writes a job's info series only when the job got metric data (any query
+    // answered), or for every resource found with `always-return-info-metrics`.
+    if answered || config.always_return_info_metrics {
+        let info_context = match &job.kind {
+            JobKind::Discovery {
+                include_context_on_info_metrics: true,
+                ..
+            } => Some(InfoContext {
+                region: &clients.region,
+                account_id: &account_id,
+                custom_tags: &job.custom_tags,
+            }),
+            _ => None,
+        };
+        for resource in &resources {
+            collected.series.push(info_series(
+                namespace,
+                resource,
+                scheduled * 1000,
+                info_context,
+                &mut dropped,
+            ));
+        }
     }
+    if dropped > 0 {
+        tracing::warn!(namespace = %job.namespace, dropped, "tag, dimension or custom tag keys that are not label names were left out");
+    }
+    collected.report.labels_dropped += dropped as u64;
     Ok(())
 }
 

@@ -93,23 +93,40 @@ pub fn metric_name(namespace: &str, metric: &str, statistic: &str) -> String {
 }
 
 /// Label for a CloudWatch dimension: `dimension_<Name>`, case kept unless
-/// `labels_snake_case` (YACE's option of that name).
-pub fn dimension_label(dimension: &str, labels_snake_case: bool) -> String {
-    format!("dimension_{}", label_part(dimension, labels_snake_case))
+/// `labels_snake_case` (YACE's option of that name); `None` when the cleaned name is
+/// not a valid label name (YACE drops such a label).
+pub fn dimension_label(dimension: &str, labels_snake_case: bool) -> Option<String> {
+    prefixed("dimension_", dimension, labels_snake_case)
 }
 
-/// Label for a resource tag: `tag_<Key>`.
-pub fn tag_label(key: &str, labels_snake_case: bool) -> String {
-    format!("tag_{}", label_part(key, labels_snake_case))
+/// Label for a resource tag: `tag_<Key>`; `None` when the cleaned key is not a valid
+/// label name.
+pub fn tag_label(key: &str, labels_snake_case: bool) -> Option<String> {
+    prefixed("tag_", key, labels_snake_case)
 }
 
-/// Label for a job's `customTags` entry: `custom_tag_<key>`.
-pub fn custom_tag_label(key: &str, labels_snake_case: bool) -> String {
-    format!("custom_tag_{}", label_part(key, labels_snake_case))
+/// Label for a job's `customTags` entry: `custom_tag_<key>`; `None` when the cleaned
+/// key is not a valid label name.
+pub fn custom_tag_label(key: &str, labels_snake_case: bool) -> Option<String> {
+    prefixed("custom_tag_", key, labels_snake_case)
 }
 
-fn label_part(text: &str, labels_snake_case: bool) -> String {
-    convert(text, labels_snake_case)
+/// `prefix` + the cleaned `text`, if the cleaned text alone is a valid label name. YACE
+/// (`PromStringTag`) checks the key before the prefix is added, so `1st` or `größe`
+/// is dropped although `tag_1st` would be valid: a dashboard written against YACE
+/// never sees such a label, so neither do we.
+fn prefixed(prefix: &str, text: &str, labels_snake_case: bool) -> Option<String> {
+    let cleaned = convert(text, labels_snake_case);
+    is_legacy_label_name(&cleaned).then(|| format!("{prefix}{cleaned}"))
+}
+
+/// Prometheus' classic label-name rule, `[a-zA-Z_][a-zA-Z0-9_]*`.
+fn is_legacy_label_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 #[cfg(test)]
@@ -194,17 +211,42 @@ mod tests {
     #[test]
     fn label_names() {
         assert_eq!(
-            dimension_label("ServiceName", false),
-            "dimension_ServiceName"
+            dimension_label("ServiceName", false).as_deref(),
+            Some("dimension_ServiceName")
         );
         assert_eq!(
-            dimension_label("ServiceName", true),
-            "dimension_service_name"
+            dimension_label("ServiceName", true).as_deref(),
+            Some("dimension_service_name")
         );
         assert_eq!(
-            tag_label("kubernetes.io/cluster", false),
-            "tag_kubernetes_io_cluster"
+            tag_label("kubernetes.io/cluster", false).as_deref(),
+            Some("tag_kubernetes_io_cluster")
         );
-        assert_eq!(custom_tag_label("Team-Name", false), "custom_tag_Team_Name");
+        assert_eq!(
+            custom_tag_label("Team-Name", false).as_deref(),
+            Some("custom_tag_Team_Name")
+        );
+    }
+
+    #[test]
+    fn keys_that_stay_invalid_after_cleaning_are_dropped_as_yace_drops_them() {
+        // Checked without the prefix, as YACE's PromStringTag does.
+        for key in [
+            "1st",
+            "größe",
+            "owner#",
+            "a+b",
+            "",
+            "aws:cloudformation:stack-name'",
+        ] {
+            assert_eq!(tag_label(key, false), None, "{key:?}");
+            assert_eq!(custom_tag_label(key, false), None, "{key:?}");
+            assert_eq!(dimension_label(key, false), None, "{key:?}");
+        }
+        assert_eq!(
+            tag_label("aws:cloudformation:stack-name", false).as_deref(),
+            Some("tag_aws_cloudformation_stack_name")
+        );
+        assert_eq!(tag_label("_x9", false).as_deref(), Some("tag__x9"));
     }
 }

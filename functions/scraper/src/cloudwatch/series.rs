@@ -41,7 +41,38 @@ pub struct SeriesContext<'a> {
     pub custom_tags: &'a [(String, String)],
 }
 
-fn common_labels(context: &SeriesContext<'_>) -> Vec<(String, String)> {
+/// The labels YACE's scrape context gives every series of a job (and, with
+/// `includeContextOnInfoMetrics`, its info series): `custom_tag_*`, `region`,
+/// `account_id`. `dropped` counts keys whose label name is invalid.
+fn context_labels(
+    region: &str,
+    account_id: &str,
+    custom_tags: &[(String, String)],
+    dropped: &mut usize,
+) -> Vec<(String, String)> {
+    let mut labels = Vec::with_capacity(custom_tags.len() + 2);
+    for (key, value) in custom_tags {
+        push_named(&mut labels, custom_tag_label(key, false), value, dropped);
+    }
+    labels.push(("region".to_string(), region.to_string()));
+    labels.push(("account_id".to_string(), account_id.to_string()));
+    labels
+}
+
+/// Adds `name = value` when the name is valid; counts it in `dropped` when not.
+fn push_named(
+    labels: &mut Vec<(String, String)>,
+    name: Option<String>,
+    value: &str,
+    dropped: &mut usize,
+) {
+    match name {
+        Some(name) => labels.push((name, value.to_string())),
+        None => *dropped += 1,
+    }
+}
+
+fn common_labels(context: &SeriesContext<'_>, dropped: &mut usize) -> Vec<(String, String)> {
     let mut labels = vec![(
         "name".to_string(),
         match (context.resource, context.static_name) {
@@ -54,20 +85,22 @@ fn common_labels(context: &SeriesContext<'_>) -> Vec<(String, String)> {
         let value = context
             .resource
             .and_then(|r| r.tags.iter().find(|(k, _)| k == key))
-            .map(|(_, v)| v.clone())
+            .map(|(_, v)| v.as_str())
             .unwrap_or_default();
-        labels.push((tag_label(key, false), value));
+        push_named(&mut labels, tag_label(key, false), value, dropped);
     }
-    for (key, value) in context.custom_tags {
-        labels.push((custom_tag_label(key, false), value.clone()));
-    }
-    labels.push(("region".to_string(), context.region.to_string()));
-    labels.push(("account_id".to_string(), context.account_id.to_string()));
+    labels.extend(context_labels(
+        context.region,
+        context.account_id,
+        context.custom_tags,
+        dropped,
+    ));
     labels
 }
 
 /// The series of one metric x statistic from its datapoints (`(epoch seconds,
-/// value)`, any order); `None` when nothing is to be written.
+/// value)`, any order); `None` when nothing is to be written. Labels whose name is
+/// invalid after YACE's cleaning are left out and counted in `dropped`.
 pub fn metric_series(
     context: &SeriesContext<'_>,
     metric: &MetricId,
@@ -75,6 +108,7 @@ pub fn metric_series(
     statistic: &Statistic,
     datapoints: &[(i64, f64)],
     window: &Window,
+    dropped: &mut usize,
 ) -> Option<CloudWatchSeries> {
     let mut owned: Vec<(i64, f64)> = datapoints
         .iter()
@@ -93,9 +127,14 @@ pub fn metric_series(
         let period = i64::try_from(spec.period).ok()?;
         owned.push((window.own_end - period, 0.0));
     }
-    let mut labels = common_labels(context);
+    let mut labels = common_labels(context, dropped);
     for (dimension, value) in &metric.dimensions {
-        labels.push((dimension_label(dimension, false), value.clone()));
+        push_named(
+            &mut labels,
+            dimension_label(dimension, false),
+            value,
+            dropped,
+        );
     }
     Some(CloudWatchSeries {
         name: metric_name(context.namespace, &metric.name, statistic.as_str()),
@@ -104,22 +143,39 @@ pub fn metric_series(
     })
 }
 
+/// What `includeContextOnInfoMetrics` adds to info series: the job's scrape context.
+#[derive(Debug, Clone, Copy)]
+pub struct InfoContext<'a> {
+    /// The region queried.
+    pub region: &'a str,
+    /// The account the credentials belong to.
+    pub account_id: &'a str,
+    /// The job's `customTags`.
+    pub custom_tags: &'a [(String, String)],
+}
+
 /// `aws_<ns>_info{name, tag_<Key>...} 0` for a discovered resource, at
-/// `timestamp_ms`; with `context` (`includeContextOnInfoMetrics`) also `region` and
-/// `account_id`.
+/// `timestamp_ms`, with every tag of the resource; with `context`
+/// (`includeContextOnInfoMetrics`) also `custom_tag_*`, `region` and `account_id`, as
+/// YACE's `contextToLabels`. Invalid label names are left out and counted in `dropped`.
 pub fn info_series(
     namespace: &str,
     resource: &Resource,
     timestamp_ms: i64,
-    context: Option<(&str, &str)>,
+    context: Option<InfoContext<'_>>,
+    dropped: &mut usize,
 ) -> CloudWatchSeries {
     let mut labels = vec![("name".to_string(), resource.arn.clone())];
     for (key, value) in &resource.tags {
-        labels.push((tag_label(key, false), value.clone()));
+        push_named(&mut labels, tag_label(key, false), value, dropped);
     }
-    if let Some((region, account_id)) = context {
-        labels.push(("region".to_string(), region.to_string()));
-        labels.push(("account_id".to_string(), account_id.to_string()));
+    if let Some(context) = context {
+        labels.extend(context_labels(
+            context.region,
+            context.account_id,
+            context.custom_tags,
+            dropped,
+        ));
     }
     CloudWatchSeries {
         name: metric_name(namespace, "info", ""),
@@ -160,6 +216,7 @@ mod tests {
         };
         let exported = vec!["team".to_string(), "missing".to_string()];
         let custom = vec![("kind".to_string(), "fargate".to_string())];
+        let mut dropped = 0;
         let context = SeriesContext {
             namespace: "ECS/ContainerInsights",
             region: "eu-west-1",
@@ -195,6 +252,7 @@ mod tests {
             &stat(),
             &points,
             &window,
+            &mut dropped,
         )
         .expect("series");
         assert_eq!(
@@ -227,6 +285,7 @@ mod tests {
             &stat(),
             &points,
             &window,
+            &mut dropped,
         )
         .expect("series");
         assert_eq!(
@@ -241,12 +300,21 @@ mod tests {
                 &spec(false, false),
                 &stat(),
                 &[(1_000_140, 1.0)],
-                &window
+                &window,
+                &mut dropped,
             ),
             None
         );
-        let zero = metric_series(&context, &metric, &spec(false, true), &stat(), &[], &window)
-            .expect("zero");
+        let zero = metric_series(
+            &context,
+            &metric,
+            &spec(false, true),
+            &stat(),
+            &[],
+            &window,
+            &mut dropped,
+        )
+        .expect("zero");
         assert_eq!(zero.samples, vec![(1_000_080_000, 0.0)]);
         // A global metric.
         let global = SeriesContext {
@@ -260,19 +328,50 @@ mod tests {
             &stat(),
             &points,
             &window,
+            &mut dropped,
         )
         .expect("series");
         assert_eq!(g.labels[0], ("name".to_string(), "global".to_string()));
         assert_eq!(g.labels[1], ("tag_team".to_string(), String::new()));
+        assert_eq!(dropped, 0);
+        // A dimension or custom tag whose name stays invalid is left out, as in YACE.
+        let odd_custom = vec![("2nd".to_string(), "x".to_string())];
+        let odd = SeriesContext {
+            custom_tags: &odd_custom,
+            ..context
+        };
+        let odd_metric = MetricId {
+            name: "CpuUtilized".into(),
+            dimensions: vec![("Größe".into(), "1".into())],
+        };
+        let series = metric_series(
+            &odd,
+            &odd_metric,
+            &spec(false, false),
+            &stat(),
+            &points,
+            &window,
+            &mut dropped,
+        )
+        .expect("series");
+        assert_eq!(dropped, 2);
+        assert!(series
+            .labels
+            .iter()
+            .all(|(k, _)| !k.starts_with("custom_tag_") && !k.starts_with("dimension_")));
     }
 
     #[test]
-    fn info_series_carry_all_tags() {
+    fn info_series_carry_all_tags_and_the_context_only_when_asked() {
         let resource = Resource {
             arn: "arn:aws:sqs:eu-west-1:1:orders".into(),
-            tags: vec![("team".into(), "shop".into())],
+            tags: vec![
+                ("team".into(), "shop".into()),
+                ("1st".into(), "dropped".into()),
+            ],
         };
-        let info = info_series("AWS/SQS", &resource, 5_000, None);
+        let mut dropped = 0;
+        let info = info_series("AWS/SQS", &resource, 5_000, None, &mut dropped);
         assert_eq!(info.name, "aws_sqs_info");
         assert_eq!(
             info.labels,
@@ -282,8 +381,34 @@ mod tests {
             ]
         );
         assert_eq!(info.samples, vec![(5_000, 0.0)]);
-        let with_context = info_series("AWS/SQS", &resource, 5_000, Some(("eu-west-1", "123")));
-        assert_eq!(with_context.labels.len(), 4);
-        assert_eq!(with_context.labels[3], ("account_id".into(), "123".into()));
+        assert_eq!(dropped, 1, "the tag `1st` is not a label name");
+        // includeContextOnInfoMetrics: custom tags as well as region and account.
+        let custom = vec![("platform".to_string(), "fargate".to_string())];
+        let with_context = info_series(
+            "AWS/SQS",
+            &resource,
+            5_000,
+            Some(InfoContext {
+                region: "eu-west-1",
+                account_id: "123",
+                custom_tags: &custom,
+            }),
+            &mut dropped,
+        );
+        let labels: Vec<(&str, &str)> = with_context
+            .labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            labels,
+            vec![
+                ("name", "arn:aws:sqs:eu-west-1:1:orders"),
+                ("tag_team", "shop"),
+                ("custom_tag_platform", "fargate"),
+                ("region", "eu-west-1"),
+                ("account_id", "123"),
+            ]
+        );
     }
 }

@@ -222,6 +222,9 @@ pub struct ArnPattern {
     pub regex: Regex,
     /// The dimension names its groups yield, sorted.
     pub dimensions: Vec<String>,
+    /// Its place in the service's table: a resource belongs to the first pattern, in
+    /// this order, that matches its ARN (YACE's order).
+    pub declared: usize,
 }
 
 /// A service with compiled patterns.
@@ -243,14 +246,19 @@ fn compiled() -> &'static Vec<Service> {
                     .iter()
                     // The table is constant and every entry is compiled by a test.
                     .filter_map(|p| Regex::new(p).ok())
-                    .map(|regex| {
+                    .enumerate()
+                    .map(|(declared, regex)| {
                         let mut dimensions: Vec<String> = regex
                             .capture_names()
                             .flatten()
                             .map(|n| n.replace('_', " "))
                             .collect();
                         dimensions.sort();
-                        ArnPattern { regex, dimensions }
+                        ArnPattern {
+                            regex,
+                            dimensions,
+                            declared,
+                        }
                     })
                     .collect();
                 patterns.sort_by_key(|p| std::cmp::Reverse(p.dimensions.len()));

@@ -73,12 +73,24 @@ cloudwatch:
         period: 60
         length: 60
         metrics: [{{name: GroupInServiceInstances, statistics: [Average]}}]
+      - type: AWS/DynamoDB
+        regions: [eu-west-1]
+        period: 60
+        length: 60
+        metrics: [{{name: AccountProvisionedReadCapacityUtilization, statistics: [Maximum]}}]
   static:
     - name: orders-queue
       namespace: AWS/SQS
       regions: [eu-west-1]
       dimensions: [{{name: QueueName, value: orders}}]
       metrics: [{{name: ApproximateNumberOfMessagesVisible, statistics: [Minimum], period: 60, length: 60}}]
+  customNamespace:
+    - name: shop
+      namespace: Shop
+      regions: [eu-west-1]
+      period: 60
+      length: 60
+      metrics: [{{name: Orders, statistics: [Sum]}}]
 "#,
         prometheus.write_url
     );
@@ -90,10 +102,12 @@ cloudwatch:
         assert!(run.success, "{}\n{}", run.summary, run.stderr);
         let cw = &run.summary["cloudwatch"];
         assert_eq!(cw["errors"], serde_json::json!([]), "{}", run.summary);
-        // 6 metrics x 2 prod services + 1 queue + 1 instance + 1 group + 1 static = 16
-        // queries: one call per job.
-        assert_eq!(cw["metrics_requested"], 16, "{cw}");
-        assert_eq!(cw["get_metric_data_calls"], 5, "{cw}");
+        // 6 metrics x 2 prod services + 1 queue + 1 instance + 1 group + 1 static + 1
+        // custom = 17 queries: one call per job; the DynamoDB job found no table, so
+        // it exports nothing and makes no CloudWatch call (YACE's behaviour).
+        assert_eq!(cw["metrics_requested"], 17, "{cw}");
+        assert_eq!(cw["get_metric_data_calls"], 6, "{cw}");
+        assert_eq!(cw["discovery_without_resources"], 1, "{cw}");
         assert_eq!(
             cw["metrics_skipped_no_resource"], 6,
             "staging is not tagged env=prod: {cw}"
@@ -101,18 +115,18 @@ cloudwatch:
         assert!(
             cw["cost_usd"]
                 .as_f64()
-                .is_some_and(|c| (c - 0.00016).abs() < 1e-9),
+                .is_some_and(|c| (c - 0.00017).abs() < 1e-9),
             "{cw}"
         );
         assert_eq!(run.count("samples_rejected"), 0, "{}", run.summary);
-        assert!(run.count("samples_sent") >= 16, "{}", run.summary);
+        assert!(run.count("samples_sent") >= 17, "{}", run.summary);
     }
 
     // The bill's figures are series too, for the pipeline's dashboard.
     for (series, want) in [
-        ("scraper_cloudwatch_metrics_requested", 16.0),
-        ("scraper_cloudwatch_get_metric_data_calls", 5.0),
-        ("scraper_cloudwatch_cost_usd", 0.00016),
+        ("scraper_cloudwatch_metrics_requested", 17.0),
+        ("scraper_cloudwatch_get_metric_data_calls", 6.0),
+        ("scraper_cloudwatch_cost_usd", 0.00017),
         ("scraper_cloudwatch_errors", 0.0),
     ] {
         let found = prometheus.query_until_found(series).await.expect("query");
@@ -250,4 +264,22 @@ cloudwatch:
         ec2_info[0].0.get("tag_Name").map(String::as_str),
         Some("web-1")
     );
+    // A custom namespace job's series are named after the job, as in YACE.
+    let shop = prometheus
+        .query_until_found("aws_shop_orders_sum")
+        .await
+        .expect("query");
+    assert_eq!(shop.len(), 1, "{shop:?}");
+    assert_eq!(shop[0].0.get("name").map(String::as_str), Some("shop"));
+    assert_eq!(
+        shop[0].0.get("dimension_Store").map(String::as_str),
+        Some("eu")
+    );
+    // The DynamoDB job found no table: no global series (sent with the ones above
+    // if it had been built).
+    let dynamodb = prometheus
+        .query(r#"{__name__=~"aws_dynamodb.*"}"#)
+        .await
+        .expect("query");
+    assert!(dynamodb.is_empty(), "{dynamodb:?}");
 }

@@ -126,7 +126,8 @@ cloudwatch:
     assert!(counts.refused.load(Ordering::Relaxed) >= 1);
     assert_eq!(cw["series"], 501, "{cw}");
     let stored = prometheus
-        .query_until_found("count(aws_shop_orders_sum{name=\"global\", region=\"eu-west-1\"})")
+        // A custom namespace job's series carry the job's name, as in YACE.
+        .query_until_found("count(aws_shop_orders_sum{name=\"shop\", region=\"eu-west-1\"})")
         .await
         .expect("query");
     assert_eq!(stored[0].1, 501.0);

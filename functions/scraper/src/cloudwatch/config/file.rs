@@ -27,6 +27,13 @@ pub struct YaceConfigFile {
     /// none.
     #[serde(rename = "customNamespace")]
     pub custom_namespace: Vec<CustomNamespaceFile>,
+    /// `enable-feature`: YACE's `-enable-feature` command-line flags, written here
+    /// because a Lambda has no command line; entries may be comma-separated as on
+    /// YACE's command line. Known: `always-return-info-metrics` (info series for a
+    /// job's resources even when the job got no metric data). Others are warned about
+    /// and ignored. Default: none.
+    #[serde(rename = "enable-feature")]
+    pub enable_feature: Vec<String>,
 }
 
 /// `discovery`: tag-discovered jobs and the tags exported on their series.
@@ -40,7 +47,7 @@ pub struct DiscoveryFile {
     pub jobs: Vec<DiscoveryJobFile>,
 }
 
-/// `{key, value}`: for `searchTags` the value is a regex (anchored), for
+/// `{key, value}`: for `searchTags` the value is a regex matched anywhere in the tag's value (unanchored, as in YACE: write `^prod$` for exactly `prod`), for
 /// `customTags` a literal.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -113,7 +120,7 @@ pub struct DiscoveryJobFile {
     pub region: Option<String>,
     /// Roles assumed, one pass each. Default: the function's own credentials.
     pub roles: Vec<RoleFile>,
-    /// Only resources with all these tags (values anchored regexes). Default: all.
+    /// Only resources with all these tags (values unanchored regexes, as in YACE). Default: all.
     pub search_tags: Vec<TagFile>,
     /// Labels added to every series of the job. Default: none.
     pub custom_tags: Vec<TagFile>,

@@ -69,12 +69,13 @@ pub struct Role {
     pub external_id: Option<String>,
 }
 
-/// Search tag: key exact, value an anchored regex.
+/// Search tag: key exact, value a regex matched anywhere in the tag's value (YACE's
+/// `FilterThroughTags`), so `^...$` is how a config asks for an exact value.
 #[derive(Debug, Clone)]
 pub struct SearchTag {
     /// The tag key, matched exactly.
     pub key: String,
-    /// The tag value's pattern, anchored at both ends as YACE does.
+    /// The tag value's pattern, unanchored as in YACE.
     pub value: regex::Regex,
 }
 
@@ -135,4 +136,7 @@ pub struct YaceConfig {
     pub jobs: Vec<Job>,
     /// Deprecated spellings seen; logged once at load.
     pub warnings: Vec<String>,
+    /// YACE's `always-return-info-metrics` feature: info series for every resource a
+    /// discovery job found, even when the job got no metric data.
+    pub always_return_info_metrics: bool,
 }

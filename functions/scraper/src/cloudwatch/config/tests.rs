@@ -97,7 +97,9 @@ customNamespace:
             ..
         } => {
             assert!(search_tags[0].value.is_match("staging"));
-            assert!(!search_tags[0].value.is_match("prod-eu"), "anchored");
+            // Unanchored, as YACE's tag filter: `prod|staging` also selects `prod-eu`.
+            assert!(search_tags[0].value.is_match("prod-eu"));
+            assert!(!search_tags[0].value.is_match("dev"));
             assert_eq!(exported_tags, &vec!["team".to_string()]);
         }
         other => panic!("{other:?}"),
@@ -218,4 +220,24 @@ fn a_bad_search_tag_regex_keeps_the_regex_error_as_source() {
     assert_eq!(e.at, "discovery.jobs[0].searchTags[0].value");
     let source = e.source().expect("the regex error is kept");
     assert!(source.downcast_ref::<regex::Error>().is_some(), "{source}");
+}
+
+#[test]
+fn yace_feature_flags_are_read_from_enable_feature() {
+    let job = "discovery:\n  jobs:\n    - type: sqs\n      regions: [us-east-1]\n      metrics: [{name: NumberOfMessagesSent, statistics: [Sum]}]\n";
+    assert!(!load(job).expect("valid").always_return_info_metrics);
+    // As on YACE's command line: comma-separated, or one entry each.
+    let config = load(&format!(
+        "enable-feature: ['always-return-info-metrics,some-future-flag']\n{job}"
+    ))
+    .expect("valid");
+    assert!(config.always_return_info_metrics);
+    assert!(
+        config
+            .warnings
+            .iter()
+            .any(|w| w.contains("\"some-future-flag\" is not a feature")),
+        "{:?}",
+        config.warnings
+    );
 }

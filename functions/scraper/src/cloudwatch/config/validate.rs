@@ -11,6 +11,9 @@ use super::model::{
     DEFAULT_PERIOD_SECONDS,
 };
 
+/// YACE's feature flag for info series of resources without metric data.
+const ALWAYS_RETURN_INFO_METRICS: &str = "always-return-info-metrics";
+
 fn roles(written: &[RoleFile], at: &str) -> Result<Vec<Role>, FieldError> {
     if written.is_empty() {
         return Ok(vec![Role {
@@ -179,6 +182,20 @@ impl YaceConfig {
             ..YaceConfig::default()
         };
         let warnings = &mut config.warnings;
+        for feature in file
+            .enable_feature
+            .iter()
+            .flat_map(|entry| entry.split(','))
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+        {
+            match feature {
+                ALWAYS_RETURN_INFO_METRICS => config.always_return_info_metrics = true,
+                other => warnings.push(format!(
+                    "enable-feature: {other:?} is not a feature this scraper knows (known: {ALWAYS_RETURN_INFO_METRICS}); ignored"
+                )),
+            }
+        }
         let mut discovery_namespaces = Vec::new();
         for (i, job) in file.discovery.jobs.iter().enumerate() {
             let at = format!("discovery.jobs[{i}]");
@@ -219,7 +236,9 @@ impl YaceConfig {
             }
             let mut search_tags = Vec::new();
             for (t, tag) in job.search_tags.iter().enumerate() {
-                let value = regex::Regex::new(&format!("^(?:{})$", tag.value)).map_err(|e| {
+                // Unanchored, as YACE matches search tags: `prod` selects `prod-eu` too;
+                // `^prod$` selects exactly `prod`.
+                let value = regex::Regex::new(&tag.value).map_err(|e| {
                     FieldError::new(
                         format!("{at}.searchTags[{t}].value"),
                         format!("invalid regex {:?}", tag.value),
