@@ -301,10 +301,16 @@ pub async fn run(
             encode_error = Some(e);
         }
     }
-    let self_ms = now_millis();
-    for (labels, value) in summary.self_metrics(&config.scraper.self_metrics_prefix, instance) {
-        if let Err(e) = outbox.add(&rules, labels, value, self_ms) {
-            encode_error = Some(e);
+    let own = &config.scraper.self_metrics;
+    if own.enabled {
+        let self_ms = now_millis();
+        let prefix = &config.scraper.self_metrics_prefix;
+        let job = own.job.as_deref().unwrap_or(prefix);
+        let instance = own.instance.as_deref().unwrap_or(instance);
+        for (labels, value) in summary.self_metrics(prefix, job, instance) {
+            if let Err(e) = outbox.add(&rules, labels, value, self_ms) {
+                encode_error = Some(e);
+            }
         }
     }
     match outbox.finish() {
@@ -527,6 +533,7 @@ fn record(
 
 fn down_report(job: &str, instance: String, url: String, error: String) -> TargetReport {
     TargetReport {
+        openmetrics_violations: Vec::new(),
         job: job.to_string(),
         instance,
         url,

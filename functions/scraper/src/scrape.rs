@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use prom::exposition::{
-    Entry, Format, MetricType, ParseError, Parser, Sample, SCRAPE_ACCEPT_HEADER,
+    Entry, Format, MetricType, OpenMetricsChecker, ParseError, Parser, Sample, SCRAPE_ACCEPT_HEADER,
 };
 use prom::relabel::Relabeler;
 use prom::remote_write::{MetricMetadata, ProtoMetricType};
@@ -20,7 +20,7 @@ use prom::{Labels, METRIC_NAME};
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::StatusCode;
 
-use crate::config::ScrapeConfig;
+use crate::config::{OpenMetricsValidation, ScrapeConfig};
 use crate::outbox::{EncodeError, Outbox, ReadyRequest, SendRules};
 use crate::sample_labels::{attach_target_labels, LabelLimits};
 use crate::staleness::markers::{mark_series, SYNTHETIC_SERIES};
@@ -65,6 +65,9 @@ enum ScrapeError {
     /// More samples than `sample_limit`.
     #[error("sample_limit exceeded: more than {0} samples after metric relabeling")]
     SampleLimit(u64),
+    /// An OpenMetrics rule broken, with `openmetrics_validation: strict`.
+    #[error("exposition breaks OpenMetrics 1.0 (openmetrics_validation: strict): {0}")]
+    OpenMetrics(String),
     /// A request could not be encoded.
     #[error(transparent)]
     Encode(#[from] EncodeError),
@@ -156,6 +159,7 @@ pub async fn scrape_target(
     if failure.is_none() {
         failure = sink.failure.take().map(|e| error_chain(&e));
     }
+    let openmetrics_violations = sink.take_violations();
     let duration = started.elapsed().as_secs_f64();
     let scraped = sink.scraped;
     let (post, added, duplicates) = if failure.is_none() {
@@ -250,6 +254,7 @@ pub async fn scrape_target(
             samples_post_metric_relabeling: post,
             duration_seconds: duration,
             error: failure,
+            openmetrics_violations,
         },
         requests,
         metadata,
@@ -287,7 +292,11 @@ async fn fetch_and_parse(
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let mut parser = Parser::new(Format::from_content_type(content_type.as_deref()));
+    let format = Format::from_content_type(content_type.as_deref());
+    if format == Format::OpenMetrics {
+        sink.checker = Some(OpenMetricsChecker::new());
+    }
+    let mut parser = Parser::new(format);
     let mut carry: Vec<u8> = Vec::new();
     let mut body = response.bytes_stream();
     while let Some(chunk) = body.next().await {
@@ -313,7 +322,9 @@ async fn fetch_and_parse(
     }
     parser
         .finish(&carry, &mut |entry| sink.on_entry(entry))
-        .map_err(ScrapeError::Malformed)
+        .map_err(ScrapeError::Malformed)?;
+    sink.finish_checks();
+    Ok(())
 }
 
 /// Wall-clock time in milliseconds since the epoch, the unit of sample timestamps.
@@ -346,6 +357,8 @@ struct SampleSink<'a> {
     metadata: BTreeMap<String, FamilyMetadata>,
     /// With staleness tracking: the series accepted so far.
     tracked: Option<SeriesSet>,
+    /// For OpenMetrics expositions: the specification's rules, as entries arrive.
+    checker: Option<OpenMetricsChecker>,
 }
 
 impl<'a> SampleSink<'a> {
@@ -363,12 +376,57 @@ impl<'a> SampleSink<'a> {
             failure: None,
             metadata: BTreeMap::new(),
             tracked: None,
+            checker: None,
         }
+    }
+
+    /// In strict mode, the first broken rule fails the scrape.
+    fn enforce_strict(&mut self) {
+        if self.job.config.openmetrics_validation != OpenMetricsValidation::Strict {
+            return;
+        }
+        if let Some(first) = self.checker.as_ref().and_then(|c| c.violations().first()) {
+            if self.failure.is_none() {
+                self.failure = Some(ScrapeError::OpenMetrics(first.to_string()));
+            }
+        }
+    }
+
+    /// The end-of-exposition rules (the last histogram's `+Inf` and count).
+    fn finish_checks(&mut self) {
+        if let Some(checker) = &mut self.checker {
+            checker.finish();
+        }
+        self.enforce_strict();
+    }
+
+    /// The broken rules, counted once: their texts for the report.
+    fn take_violations(&mut self) -> Vec<String> {
+        let Some(checker) = self.checker.take() else {
+            return Vec::new();
+        };
+        if checker.total() > 0 {
+            self.rules
+                .counters
+                .add(&self.rules.counters.openmetrics_violations, checker.total());
+        }
+        checker
+            .violations()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     }
 
     fn on_entry(&mut self, entry: Entry<'_>) {
         if self.failure.is_some() {
             return;
+        }
+        if let Some(checker) = &mut self.checker {
+            checker.observe(&entry);
+            self.enforce_strict();
+            if self.failure.is_some() {
+                return;
+            }
         }
         match entry {
             Entry::Series(sample) => {

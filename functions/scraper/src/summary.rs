@@ -49,6 +49,9 @@ pub struct RunCounters {
     pub state_errors: AtomicU64,
     /// Run state writes refused because another run wrote the object meanwhile.
     pub state_conflicts: AtomicU64,
+    /// OpenMetrics rules broken by the expositions scraped (reported, or the scrape
+    /// refused with `openmetrics_validation: strict`).
+    pub openmetrics_violations: AtomicU64,
 }
 
 impl RunCounters {
@@ -82,6 +85,7 @@ impl RunCounters {
             stale_markers: get(&self.stale_markers),
             state_errors: get(&self.state_errors),
             state_conflicts: get(&self.state_conflicts),
+            openmetrics_violations: get(&self.openmetrics_violations),
         }
     }
 }
@@ -129,6 +133,8 @@ pub struct CountersSnapshot {
     pub state_errors: u64,
     /// Run state writes refused by a concurrent run's write.
     pub state_conflicts: u64,
+    /// OpenMetrics rules broken by the expositions scraped.
+    pub openmetrics_violations: u64,
 }
 
 /// One target's result, for the response.
@@ -152,6 +158,9 @@ pub struct TargetReport {
     /// Why the scrape failed, causes included, worded as Prometheus words it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// OpenMetrics rules the exposition broke (the first 20, `rule: where and what`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub openmetrics_violations: Vec<String>,
 }
 
 /// The invocation's response and log line.
@@ -191,10 +200,11 @@ pub struct RunSummary {
 impl function_cli::Figures for RunSummary {}
 
 impl RunSummary {
-    /// The run's own series (`<prefix>_<figure>`), gauges holding this run's values;
-    /// with a `cloudwatch:` block also `<prefix>_cloudwatch_<figure>` (API calls and
-    /// the GetMetricData list price), the figures that make a CloudWatch bill.
-    pub fn self_metrics(&self, prefix: &str, instance: &str) -> Vec<(Labels, f64)> {
+    /// The run's own series (`<prefix>_<figure>{job, instance}`), gauges holding this
+    /// run's values; with a `cloudwatch:` block also `<prefix>_cloudwatch_<figure>`
+    /// (API calls and the GetMetricData list price), the figures that make a
+    /// CloudWatch bill.
+    pub fn self_metrics(&self, prefix: &str, job: &str, instance: &str) -> Vec<(Labels, f64)> {
         let c = &self.counters;
         let mut figures: Vec<(&str, f64)> = vec![
             ("targets", self.targets as f64),
@@ -213,6 +223,7 @@ impl RunSummary {
             ("bytes_sent", c.bytes_sent as f64),
             ("errors", c.errors as f64),
             ("discovery_failures", c.discovery_failures as f64),
+            ("openmetrics_violations", c.openmetrics_violations as f64),
             (
                 "discovery_objects_malformed",
                 c.discovery_objects_malformed as f64,
@@ -254,7 +265,7 @@ impl RunSummary {
             .map(|(name, value)| {
                 let labels = Labels::from_pairs([
                     (prom::METRIC_NAME, format!("{prefix}_{name}")),
-                    ("job", prefix.to_string()),
+                    ("job", job.to_string()),
                     ("instance", instance.to_string()),
                 ]);
                 (labels, *value)

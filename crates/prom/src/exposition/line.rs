@@ -13,6 +13,8 @@ pub struct SeriesLine<'a> {
     pub name: Cow<'a, str>,
     pub value: f64,
     pub timestamp_ms: Option<i64>,
+    /// With an exemplar: the characters of its label names and values together.
+    pub exemplar_label_chars: Option<usize>,
 }
 
 struct Cursor<'a> {
@@ -96,6 +98,7 @@ fn parse_series_text<'a>(
             name,
             value,
             timestamp_ms,
+            exemplar_label_chars: None,
         });
     }
     if openmetrics {
@@ -108,6 +111,7 @@ fn parse_series_text<'a>(
                     name,
                     value,
                     timestamp_ms,
+                    exemplar_label_chars: None,
                 });
             }
             if !c.rest().starts_with(" # ") {
@@ -118,7 +122,13 @@ fn parse_series_text<'a>(
             }
             c.pos += 1;
         }
-        c.exemplar()?;
+        let chars = c.exemplar()?;
+        return Ok(SeriesLine {
+            name,
+            value,
+            timestamp_ms,
+            exemplar_label_chars: Some(chars),
+        });
     } else {
         c.skip_blanks();
         if c.at_end() {
@@ -126,6 +136,7 @@ fn parse_series_text<'a>(
                 name,
                 value,
                 timestamp_ms,
+                exemplar_label_chars: None,
             });
         }
         let ts = c.token();
@@ -142,6 +153,7 @@ fn parse_series_text<'a>(
         name,
         value,
         timestamp_ms,
+        exemplar_label_chars: None,
     })
 }
 
@@ -390,14 +402,19 @@ impl<'a> Cursor<'a> {
         self.quoted(!exemplar)
     }
 
-    /// `# {labels} value [timestamp]`, validated and dropped.
-    fn exemplar(&mut self) -> Result<(), String> {
+    /// `# {labels} value [timestamp]`, validated and dropped; returns the characters
+    /// of its label names and values together (OpenMetrics limits them to 128).
+    fn exemplar(&mut self) -> Result<usize, String> {
         self.pos += 2; // "# "
         if self.peek() != Some(b'{') {
             return Err(format!("expected exemplar labels {}", self.excerpt()));
         }
         let mut scratch = Vec::new();
         self.label_set(&mut scratch, true)?;
+        let chars = scratch
+            .iter()
+            .map(|(n, v)| n.chars().count() + v.chars().count())
+            .sum();
         if self.peek() != Some(b' ') {
             return Err(format!(
                 "expected value after exemplar labels {}",
@@ -414,7 +431,7 @@ impl<'a> Cursor<'a> {
         }
         parse_value(value).map_err(|e| e.to_string())?;
         if self.at_end() {
-            return Ok(());
+            return Ok(chars);
         }
         self.expect_single_space()?;
         let ts = self.token();
@@ -422,6 +439,6 @@ impl<'a> Cursor<'a> {
         if !self.at_end() {
             return Err(format!("unexpected data after exemplar {}", self.excerpt()));
         }
-        Ok(())
+        Ok(chars)
     }
 }

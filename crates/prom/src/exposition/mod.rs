@@ -6,9 +6,11 @@
 mod format;
 mod line;
 mod number;
+mod openmetrics_rules;
 mod parser;
 
 pub use format::{Format, SCRAPE_ACCEPT_HEADER};
+pub use openmetrics_rules::{OpenMetricsChecker, Violation, MAX_EXEMPLAR_LABEL_CHARS};
 pub use parser::{parse_all, Parser, ParserOptions};
 
 use std::borrow::Cow;
@@ -81,7 +83,8 @@ pub enum Entry<'a> {
 }
 
 /// One sample line: metric name, labels in exposition order (without `__name__`),
-/// value and optional timestamp in milliseconds. Exemplars are validated and dropped.
+/// value and optional timestamp in milliseconds. Exemplars are validated and dropped;
+/// only the size of their labels is kept, for [`OpenMetricsChecker`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample<'a> {
     /// The metric name (`__name__`).
@@ -92,6 +95,8 @@ pub struct Sample<'a> {
     pub value: f64,
     /// The sample's own timestamp in milliseconds, when the target gave one.
     pub timestamp_ms: Option<i64>,
+    /// With an exemplar (OpenMetrics): the characters of its label names and values.
+    pub exemplar_label_chars: Option<usize>,
 }
 
 /// A malformed exposition: the 1-based line in the whole body and what is wrong.

@@ -159,6 +159,7 @@ impl Parser {
             labels,
             value: series.value,
             timestamp_ms: series.timestamp_ms,
+            exemplar_label_chars: series.exemplar_label_chars,
         }));
         Ok(())
     }

@@ -44,7 +44,7 @@ pub struct CloudWatchReport {
     pub get_metric_data_calls: u64,
     /// STS `GetCallerIdentity` calls (one per region and role).
     pub get_caller_identity_calls: u64,
-    /// Metric x statistic queries sent to GetMetricData (what it bills).
+    /// Metrics GetMetricData bills: per call and metric, one per five statistics.
     pub metrics_requested: u64,
     /// GetMetricData list price of this run, USD.
     pub cost_usd: f64,
@@ -256,11 +256,17 @@ async fn collect_one(
     }
     collected.report.resources += resources.len();
 
+    // Each distinct metric gets a number: its statistics are billed together.
+    let mut metric_numbers: HashMap<&MetricId, usize> = HashMap::new();
     let specs: Vec<QuerySpec> = wanted
         .iter()
         .enumerate()
         .map(|(key, w)| QuerySpec {
             key,
+            metric: {
+                let next = metric_numbers.len();
+                *metric_numbers.entry(&w.metric).or_insert(next)
+            },
             period: w.spec.period,
             length: w.spec.length,
             delay: w.spec.delay,
@@ -297,7 +303,13 @@ async fn collect_one(
             (
                 call,
                 clients
-                    .get_metric_data(&queries, range.query_start, range.own_end, counters)
+                    .get_metric_data(
+                        &queries,
+                        call.billed_metrics,
+                        range.query_start,
+                        range.own_end,
+                        counters,
+                    )
                     .await,
             )
         }

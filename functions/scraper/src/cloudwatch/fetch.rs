@@ -178,10 +178,12 @@ impl RegionClients {
     }
 
     /// One planned GetMetricData call over `[start, end)` (epoch seconds), following
-    /// NextToken; datapoints by query id.
+    /// NextToken; datapoints by query id. `billed_metrics` is what AWS bills for it
+    /// (counted in `metrics_requested`).
     pub async fn get_metric_data(
         &self,
         queries: &[DataQuery<'_>],
+        billed_metrics: usize,
         start: i64,
         end: i64,
         counters: &ApiCounters,
@@ -191,7 +193,7 @@ impl RegionClients {
             .map(DataQuery::build)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.fail("cloudwatch:GetMetricData", e))?;
-        ApiCounters::add(&counters.metrics_requested, queries.len() as u64);
+        ApiCounters::add(&counters.metrics_requested, billed_metrics as u64);
         let mut results: HashMap<String, Vec<(i64, f64)>> = HashMap::new();
         let mut token: Option<String> = None;
         loop {

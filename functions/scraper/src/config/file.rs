@@ -153,6 +153,12 @@ pub struct ScrapeConfig {
     /// This job's label value length limit. Default:
     /// `global.label_value_length_limit`.
     pub label_value_length_limit: Option<u64>,
+    /// Ours: what an OpenMetrics exposition that breaks the specification's rules
+    /// (counter totals, bucket order, `+Inf` and count, metadata order, exemplars,
+    /// name clashes, units, state sets, info) gets. `lenient` (as Prometheus): scraped,
+    /// each broken rule in the target's report and counted; `strict`: the scrape is
+    /// refused, naming the rule, as OpenMetrics 1.0 requires. Default: `lenient`.
+    pub openmetrics_validation: OpenMetricsValidation,
     /// Accepted and ignored: the EventBridge schedule sets the interval.
     pub(super) scrape_interval: Option<yaml_serde::Value>,
     /// Accepted and ignored: redirects are always followed.
@@ -187,11 +193,23 @@ impl Default for ScrapeConfig {
             label_limit: None,
             label_name_length_limit: None,
             label_value_length_limit: None,
+            openmetrics_validation: OpenMetricsValidation::default(),
             scrape_interval: None,
             follow_redirects: None,
             enable_http2: None,
         }
     }
+}
+
+/// `openmetrics_validation` of a scrape config.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OpenMetricsValidation {
+    /// Scrape what Prometheus scrapes; report the broken rules.
+    #[default]
+    Lenient,
+    /// Refuse an exposition that breaks a rule.
+    Strict,
 }
 
 /// One `static_configs` entry: targets that share labels.
@@ -380,6 +398,32 @@ impl Default for SeriesLimits {
     }
 }
 
+/// `scraper.self_metrics`: the run's own series (`<prefix>_samples_sent`,
+/// `<prefix>_targets_down` ...). Users who watch the pipeline through CloudWatch (the
+/// summary line) can turn them off; users whose AMP rules expect every series to carry
+/// a target's `job` and `instance` can set those.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SelfMetricsSettings {
+    /// Write the run's own series with each run. Default: true.
+    pub enabled: bool,
+    /// Their `job` label. Default: the `self_metrics_prefix` (`scraper`).
+    pub job: Option<String>,
+    /// Their `instance` label. Default: the function's name
+    /// (`AWS_LAMBDA_FUNCTION_NAME`, `lambda` outside Lambda).
+    pub instance: Option<String>,
+}
+
+impl Default for SelfMetricsSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            job: None,
+            instance: None,
+        }
+    }
+}
+
 /// Ours: the `scraper:` block, settings only a scheduled scraper needs (not part of
 /// Prometheus' format).
 #[derive(Debug, Clone, Deserialize)]
@@ -390,6 +434,9 @@ pub struct ScraperSettings {
     /// Prefix of the run's own series (`<prefix>_samples_sent` ...). Default:
     /// `scraper`.
     pub self_metrics_prefix: String,
+    /// Whether and under which `job` and `instance` the run writes its own series.
+    /// Default: written, `job` = the prefix, `instance` = the function's name.
+    pub self_metrics: SelfMetricsSettings,
     /// Time kept free before the invocation deadline to finish and report.
     /// Default: 1.5s.
     pub deadline_margin: PromDuration,
@@ -407,6 +454,7 @@ impl Default for ScraperSettings {
         Self {
             max_concurrent_scrapes: 16,
             self_metrics_prefix: "scraper".into(),
+            self_metrics: SelfMetricsSettings::default(),
             deadline_margin: PromDuration::from_millis(1500),
             schedule_interval: PromDuration::from_secs(60),
             state: None,

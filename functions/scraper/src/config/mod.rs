@@ -24,8 +24,9 @@ mod validate;
 pub use aws_sd::{AwsAccess, AwsRole, AwsSdConfig, ContainerTargets, Ec2Filter, Ec2SdConfig};
 pub use error::ConfigError;
 pub use file::{
-    ConfigFile, GlobalConfig, MetadataConfig, QueueConfig, RemoteWriteConfig, ScrapeConfig,
-    ScraperSettings, SeriesLimits, SigV4Config, StaticConfig,
+    ConfigFile, GlobalConfig, MetadataConfig, OpenMetricsValidation, QueueConfig,
+    RemoteWriteConfig, ScrapeConfig, ScraperSettings, SelfMetricsSettings, SeriesLimits,
+    SigV4Config, StaticConfig,
 };
 pub use http::{Authorization, BasicAuth, HttpClientSettings, TlsConfig};
 pub use kubernetes_sd::{

@@ -376,3 +376,28 @@ fn aws_discovery_errors_name_the_field() {
         assert!(got.contains(want), "{sd}\n got: {got}\nwant: {want}");
     }
 }
+
+#[test]
+fn the_run_s_own_series_can_be_turned_off_or_labelled() {
+    let base = "scrape_configs: [{job_name: a, static_configs: [{targets: ['h:1']}]}]\nremote_write: [{url: 'http://r/api/v1/write'}]\n";
+    let defaults = Config::from_yaml(base).expect("valid").config;
+    assert!(defaults.scraper.self_metrics.enabled);
+    assert_eq!(defaults.scraper.self_metrics.job, None);
+    let set = Config::from_yaml(&format!(
+        "{base}scraper: {{self_metrics: {{enabled: false, job: pipeline, instance: eu-scraper}}}}\n"
+    ))
+    .expect("valid")
+    .config;
+    assert!(!set.scraper.self_metrics.enabled);
+    assert_eq!(set.scraper.self_metrics.job.as_deref(), Some("pipeline"));
+    assert_eq!(
+        set.scraper.self_metrics.instance.as_deref(),
+        Some("eu-scraper")
+    );
+    let error = error_of(&format!("{base}scraper: {{self_metrics: {{job: ''}}}}\n"));
+    assert!(error.contains("scraper.self_metrics.job"), "{error}");
+    let error = error_of(&format!(
+        "{base}scraper: {{self_metrics: {{enable: false}}}}\n"
+    ));
+    assert!(error.contains("enable"), "{error}");
+}

@@ -482,6 +482,17 @@ fn scraper_settings(s: &ScraperSettings) -> Result<(), FieldError> {
             ),
         ));
     }
+    for (field, value) in [
+        ("job", &s.self_metrics.job),
+        ("instance", &s.self_metrics.instance),
+    ] {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            return Err(FieldError::new(
+                format!("scraper.self_metrics.{field}"),
+                "must not be empty (leave it out for the default)",
+            ));
+        }
+    }
     if let Some(state) = &s.state {
         if state.s3.bucket.trim().is_empty() {
             return Err(FieldError::new(

@@ -90,7 +90,7 @@ cloudwatch:
       regions: [eu-west-1]
       period: 60
       length: 60
-      metrics: [{{name: Orders, statistics: [Sum]}}]
+      metrics: [{{name: Orders, statistics: [Sum, Maximum]}}]
 "#,
         prometheus.write_url
     );
@@ -103,8 +103,10 @@ cloudwatch:
         let cw = &run.summary["cloudwatch"];
         assert_eq!(cw["errors"], serde_json::json!([]), "{}", run.summary);
         // 6 metrics x 2 prod services + 1 queue + 1 instance + 1 group + 1 static + 1
-        // custom = 17 queries: one call per job; the DynamoDB job found no table, so
-        // it exports nothing and makes no CloudWatch call (YACE's behaviour).
+        // custom metric = 17 billed metrics (the custom metric's two statistics share
+        // a request and bill as one: 18 queries), one call per job; the DynamoDB job
+        // found no table, so it exports nothing and makes no CloudWatch call (YACE's
+        // behaviour).
         assert_eq!(cw["metrics_requested"], 17, "{cw}");
         assert_eq!(cw["get_metric_data_calls"], 6, "{cw}");
         assert_eq!(cw["discovery_without_resources"], 1, "{cw}");
@@ -274,6 +276,15 @@ cloudwatch:
     assert_eq!(
         shop[0].0.get("dimension_Store").map(String::as_str),
         Some("eu")
+    );
+    let shop_max = prometheus
+        .query_until_found("aws_shop_orders_maximum")
+        .await
+        .expect("query");
+    assert_eq!(
+        shop_max.len(),
+        1,
+        "the second statistic was fetched: {shop_max:?}"
     );
     // The DynamoDB job found no table: no global series (sent with the ones above
     // if it had been built).

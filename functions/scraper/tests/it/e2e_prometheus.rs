@@ -322,3 +322,49 @@ async fn role_arn_signs_with_assumed_role_credentials() {
         "assumed role's session token: {token:?}"
     );
 }
+
+#[tokio::test]
+async fn the_run_s_own_series_take_the_configured_job_and_instance_or_stay_off() {
+    let prometheus = support::start_prometheus_receiver()
+        .await
+        .expect("prometheus");
+    let node = support::start_node_exporter().await.expect("node-exporter");
+    let config = |own: &str| {
+        format!(
+            "{}scraper: {own}\n",
+            node_config(&node.address, &prometheus.write_url)
+        )
+    };
+    let labelled = harness::run_scraper(
+        &config(
+            "{self_metrics_prefix: own_a, self_metrics: {job: pipeline, instance: eu-scraper}}",
+        ),
+        60.0,
+    )
+    .await;
+    assert!(labelled.success, "{}", labelled.stderr);
+    let off = harness::run_scraper(
+        &config("{self_metrics_prefix: own_b, self_metrics: {enabled: false}}"),
+        60.0,
+    )
+    .await;
+    assert!(off.success, "{}", off.stderr);
+    assert_eq!(off.count("samples_unsent"), 0, "{}", off.summary);
+    let sent = prometheus
+        .query_until_found("own_a_samples_sent")
+        .await
+        .expect("query");
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].0.get("job").map(String::as_str), Some("pipeline"));
+    assert_eq!(
+        sent[0].0.get("instance").map(String::as_str),
+        Some("eu-scraper")
+    );
+    // The second run sent its target's samples, but none of its own series.
+    assert!(off.count("samples_sent") > 0, "{}", off.summary);
+    let own = prometheus
+        .query("{__name__=~\"own_b_.+\"}")
+        .await
+        .expect("query");
+    assert!(own.is_empty(), "{own:?}");
+}

@@ -388,3 +388,85 @@ async fn an_endless_line_fails_the_target_instead_of_growing_memory() {
         "{report}"
     );
 }
+
+#[tokio::test]
+async fn openmetrics_rules_are_reported_by_default_and_refused_when_strict() {
+    // A histogram whose _count disagrees with its +Inf bucket, and a counter total
+    // below zero: Prometheus scrapes both, OpenMetrics 1.0 forbids both.
+    let body = "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 3\nh_count 2\nh_sum 4\n# TYPE c counter\nc_total -1\n# EOF\n";
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    let exporter = FakeServer::start().await;
+    exporter.serve("/metrics", content_type, body.as_bytes().to_vec());
+    let receiver = FakeServer::start().await;
+    let lenient = harness::run_scraper(&config(&exporter, &receiver, ""), 30.0).await;
+    assert!(lenient.success, "{}", lenient.stderr);
+    let report = lenient.target("app");
+    assert_eq!(report["up"], true, "{}", lenient.summary);
+    let violations: Vec<&str> = report["openmetrics_violations"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(violations.len(), 2, "{violations:?}");
+    assert!(
+        violations
+            .iter()
+            .any(|v| v.starts_with("histogram-count: h{}")),
+        "{violations:?}"
+    );
+    assert!(
+        violations
+            .iter()
+            .any(|v| v.starts_with("counter-value: c{}")),
+        "{violations:?}"
+    );
+    assert_eq!(
+        lenient.count("openmetrics_violations"),
+        2,
+        "{}",
+        lenient.summary
+    );
+    assert!(delivered(&receiver)
+        .keys()
+        .any(|k| k.starts_with("h_count{")));
+
+    let strict_receiver = FakeServer::start().await;
+    let strict = harness::run_scraper(
+        &config(
+            &exporter,
+            &strict_receiver,
+            "    openmetrics_validation: strict\n",
+        ),
+        30.0,
+    )
+    .await;
+    assert!(strict.success, "{}", strict.stderr);
+    let report = strict.target("app");
+    assert_eq!(report["up"], false, "{}", strict.summary);
+    let error = report["error"].as_str().unwrap_or_default();
+    assert!(error.contains("openmetrics_validation: strict"), "{error}");
+    assert!(error.contains("histogram-count"), "{error}");
+    assert!(
+        !delivered(&strict_receiver)
+            .keys()
+            .any(|k| k.starts_with("h_count{")),
+        "a refused exposition sends none of its samples"
+    );
+
+    // The same exposition as the text format: the rules are OpenMetrics', not checked.
+    let text = FakeServer::start().await;
+    text.serve(
+        "/metrics",
+        "text/plain; version=0.0.4",
+        "c_total -1\n".as_bytes().to_vec(),
+    );
+    let plain = harness::run_scraper(
+        &config(
+            &text,
+            &strict_receiver,
+            "    openmetrics_validation: strict\n",
+        ),
+        30.0,
+    )
+    .await;
+    assert_eq!(plain.target("app")["up"], true, "{}", plain.summary);
+}
