@@ -10,5 +10,6 @@ mod examples;
 mod lambda_runtime;
 mod real_alertmanager;
 mod receivers_http;
+mod storm;
 mod timers;
 mod timing_oracle;
