@@ -239,6 +239,8 @@ def emf_to_cloudwatch(cloudwatch, path, offset):
         offset = f.tell()
     for line in lines:
         document = json.loads(line)
+        if "_aws" not in document:
+            continue  # a plain log event: CloudWatch extracts nothing from it
         meta = document["_aws"]
         stamp = meta["Timestamp"] / 1000.0
         for directive in meta["CloudWatchMetrics"]:

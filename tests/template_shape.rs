@@ -681,3 +681,88 @@ fn eks_rbac_grants_each_function_exactly_its_verbs() {
     assert!(text.contains("--kubernetes-groups metrics-pipeline-scaler"));
     assert!(text.contains("--kubernetes-groups metrics-pipeline-scraper"));
 }
+
+/// The scraper's health alarms watch figures its summary line really carries: a run
+/// whose samples went unsent and whose targets were down, printed as the Lambda
+/// prints it, gives values over both alarms' thresholds under the alarms' namespace
+/// and dimension. They do not depend on AMP, which may be what is down.
+#[test]
+fn the_scraper_health_alarms_watch_the_emf_figures_of_its_summary_line() {
+    use scraper::summary::{CountersSnapshot, RunSummary};
+
+    let template = template();
+    let resources = resolved(
+        &template,
+        &[
+            ("ScraperAlarmPeriod", "300"),
+            ("ScraperTargetsDownRuns", "4"),
+        ],
+    );
+    let run = RunSummary {
+        targets: 10,
+        counters: CountersSnapshot {
+            targets_up: 7,
+            targets_down: 3,
+            samples_scraped: 900,
+            samples_unsent: 900,
+            requests_failed: 2,
+            ..CountersSnapshot::default()
+        },
+        duration_seconds: 1.5,
+        deadline_seconds: 60.0,
+        deadline_hit: false,
+        target_reports: Vec::new(),
+        discovery: Vec::new(),
+        config_warnings: Vec::new(),
+        cloudwatch: None,
+        state: None,
+    };
+    let lines = function_cli::summary_line_with_figures(true, "scraper", &run, 1_700_000_000_000);
+    let line: Value = serde_json::from_str(&lines[0]).expect("JSON");
+    let directive = &line["_aws"]["CloudWatchMetrics"][0];
+    let alerts_topic = format!("arn:aws:sns:{REGION}:{ACCOUNT}:AlertsTopic");
+    for (id, metric, expected) in [
+        ("ScraperSamplesUnsentAlarm", "SamplesUnsent", 900.0),
+        ("ScraperTargetsDownAlarm", "TargetsDown", 3.0),
+    ] {
+        let alarm = &find(&resources, id)["Properties"];
+        assert_eq!(alarm["Namespace"], directive["Namespace"], "{id}");
+        assert_eq!(alarm["MetricName"], metric, "{id}");
+        assert!(
+            directive["Metrics"]
+                .as_array()
+                .is_some_and(|m| m.iter().any(|d| d["Name"] == metric)),
+            "{id}: the summary line declares {metric}: {line}"
+        );
+        assert_eq!(line[metric], expected, "{id}");
+        let threshold = alarm["Threshold"].as_f64().expect("threshold");
+        assert_eq!(alarm["ComparisonOperator"], "GreaterThanThreshold", "{id}");
+        assert!(expected > threshold, "{id}: the run breaches the alarm");
+        let dimensions = alarm["Dimensions"].as_array().expect("dimensions");
+        assert_eq!(dimensions.len(), 1, "{id}");
+        assert_eq!(
+            line[dimensions[0]["Name"].as_str().expect("name")],
+            dimensions[0]["Value"],
+            "{id}: the alarm's dimension is the line's"
+        );
+        assert_eq!(directive["Dimensions"], json!([["Function"]]), "{id}");
+        assert_eq!(alarm["Period"], "300", "{id}");
+        assert_eq!(alarm["AlarmActions"], json!([alerts_topic]), "{id}");
+        assert_eq!(alarm["OKActions"], json!([alerts_topic]), "{id}");
+    }
+    let down = &find(&resources, "ScraperTargetsDownAlarm")["Properties"];
+    assert_eq!(down["EvaluationPeriods"], "4");
+    assert_eq!(down["DatapointsToAlarm"], "4");
+    let with_extra = resolved(
+        &template,
+        &[(
+            "PipelineAlarmExtraTopicArn",
+            "arn:aws:sns:eu-west-1:123456789012:ops",
+        )],
+    );
+    assert_eq!(
+        find(&with_extra, "ScraperSamplesUnsentAlarm")["Properties"]["AlarmActions"],
+        json!([alerts_topic, "arn:aws:sns:eu-west-1:123456789012:ops"]),
+        "the extra topic bypasses the alarm-handler"
+    );
+}

@@ -1,8 +1,8 @@
 //! The command-line side of a function binary: run the handler once on an event from
 //! `--event FILE` (or stdin) and print the summary as pretty JSON, so a function can be
-//! tried against real services without deploying it; `--emf FILE` appends the
-//! invocation's figures to `FILE` as the Embedded Metric Format lines a Lambda would
-//! log (see [`crate::emf`]). Exit codes: 0 success, 1 the
+//! tried against real services without deploying it; `--emf FILE` appends to `FILE`
+//! the lines a Lambda would log: the summary line carrying the invocation's figures in
+//! Embedded Metric Format, then any other figure sets (see [`crate::emf`]). Exit codes: 0 success, 1 the
 //! invocation failed, 2 bad arguments or an unreadable event (as for a bad config at
 //! start-up, see [`crate::refuse`]).
 
@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::emf::{emf_lines, now_ms, Figures};
+use crate::emf::{now_ms, Figures};
 use crate::error::CliError;
 use crate::error_type::{ErrorType, FailureSummary};
 
@@ -163,7 +163,7 @@ where
     match handler(event, parsed).await {
         Ok(summary) => {
             let printed = print_summary(spec.name, &summary);
-            let written = write_figures(spec.name, emf_path.as_deref(), &summary);
+            let written = write_figures(true, spec.name, emf_path.as_deref(), &summary);
             if printed == ExitCode::SUCCESS {
                 written
             } else {
@@ -175,21 +175,27 @@ where
             if let Some(summary) = e.failure_summary() {
                 // The invocation failed whether or not the summary prints.
                 let _ = print_summary(spec.name, summary);
-                let _ = write_figures(spec.name, emf_path.as_deref(), summary);
+                let _ = write_figures(false, spec.name, emf_path.as_deref(), summary);
             }
             ExitCode::FAILURE
         }
     }
 }
 
-/// Appends the summary's figures to `path` as EMF lines (nothing without a path);
-/// exit code 1 when the file cannot be written.
-fn write_figures<S: Figures>(name: &str, path: Option<&str>, summary: &S) -> ExitCode {
+/// Appends to `path` the lines the invocation would log under Lambda (nothing without
+/// a path): the summary line carrying the function-level figures as EMF, then the
+/// other figure sets as EMF lines. Exit code 1 when the file cannot be written.
+fn write_figures<S: Serialize + Figures>(
+    ok: bool,
+    name: &str,
+    path: Option<&str>,
+    summary: &S,
+) -> ExitCode {
     let Some(path) = path else {
         return ExitCode::SUCCESS;
     };
     let mut text = String::new();
-    for line in emf_lines(name, &summary.figures(), now_ms()) {
+    for line in crate::summary_line_with_figures(ok, name, summary, now_ms()) {
         text.push_str(&line);
         text.push('\n');
     }

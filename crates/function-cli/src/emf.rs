@@ -79,9 +79,17 @@ impl MetricSet {
 /// What a function's summary publishes as figures. The default publishes nothing: the
 /// scraper writes its own series to AMP with the samples it sends.
 pub trait Figures {
-    /// The metric sets of one invocation.
+    /// The metric sets of one invocation. The first set, when it has no dimension
+    /// besides the function's, rides on the invocation summary line itself.
     fn figures(&self) -> Vec<MetricSet> {
         Vec::new()
+    }
+
+    /// The summary as the log line carries it, when the response is too large for a
+    /// log event (CloudWatch Logs takes 256 KB; the scraper's response has a report per
+    /// target). `None`: the whole summary.
+    fn logged_summary(&self) -> Option<Value> {
+        None
     }
 }
 
@@ -104,6 +112,18 @@ pub fn now_ms() -> u64 {
 }
 
 fn emf_line(function: &str, set: &MetricSet, timestamp_ms: u64) -> String {
+    Value::Object(emf_document(function, set, timestamp_ms)).to_string()
+}
+
+/// The EMF document of one set: the `Function` and other dimension values and the
+/// metric values as root members, and the `_aws` metadata naming them. Other members
+/// may be added beside them (CloudWatch Logs keeps them as log properties), which is
+/// how the invocation summary line carries its figures.
+pub(crate) fn emf_document(
+    function: &str,
+    set: &MetricSet,
+    timestamp_ms: u64,
+) -> Map<String, Value> {
     let mut dimension_names = vec![Value::from(FUNCTION_DIMENSION)];
     let mut root = Map::new();
     root.insert(FUNCTION_DIMENSION.into(), Value::from(function));
@@ -130,7 +150,7 @@ fn emf_line(function: &str, set: &MetricSet, timestamp_ms: u64) -> String {
             }],
         }),
     );
-    Value::Object(root).to_string()
+    root
 }
 
 #[cfg(test)]

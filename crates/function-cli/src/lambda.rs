@@ -10,15 +10,16 @@ use lambda_runtime::{service_fn, LambdaEvent};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::emf::{emf_lines, now_ms, Figures};
+use crate::emf::{now_ms, Figures};
 use crate::error_type::{diagnostic, ErrorType, FailureSummary};
 
-/// Whether each invocation prints [`crate::summary_line`] on stdout.
+/// Whether each invocation prints [`crate::summary_line_with_figures`] on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SummaryLine {
     /// One line per invocation, `INFO` with the summary or `ERROR` with the failure's
-    /// summary (for Logs Insights queries over invocations), followed by the summary's
-    /// [`Figures`] as Embedded Metric Format lines for function `function`.
+    /// summary (for Logs Insights queries over invocations), which is also an Embedded
+    /// Metric Format document with the function-level [`Figures`] for function
+    /// `function`; figure sets with more dimensions follow as EMF lines.
     Print {
         /// The `Function` dimension of the figures.
         function: &'static str,
@@ -65,15 +66,9 @@ where
     E::Summary: Figures,
 {
     match (summary_line, result) {
-        (SummaryLine::Print { function }, Ok(summary)) => {
-            println!("{}", crate::summary_line(true, summary));
-            print_figures(function, summary);
-        }
+        (SummaryLine::Print { function }, Ok(summary)) => print_lines(true, function, summary),
         (SummaryLine::Print { function }, Err(e)) => match e.failure_summary() {
-            Some(summary) => {
-                println!("{}", crate::summary_line(false, summary));
-                print_figures(function, summary);
-            }
+            Some(summary) => print_lines(false, function, summary),
             None => println!("{}", crate::summary_line(false, &Value::Null)),
         },
         (SummaryLine::Off, Ok(_)) => {}
@@ -85,9 +80,10 @@ where
     }
 }
 
-/// The summary's figures, one EMF line each, for CloudWatch Logs to extract.
-fn print_figures<S: Figures>(function: &str, summary: &S) {
-    for line in emf_lines(function, &summary.figures(), now_ms()) {
+/// The summary line, carrying the function-level figures as EMF, then the other
+/// figure sets as EMF lines, for CloudWatch Logs to extract.
+fn print_lines<S: Serialize + Figures>(ok: bool, function: &str, summary: &S) {
+    for line in crate::summary_line_with_figures(ok, function, summary, now_ms()) {
         println!("{line}");
     }
 }

@@ -15,10 +15,9 @@ pub mod emf;
 mod error;
 mod error_type;
 mod lambda;
+mod summary_line;
 
 use std::process::ExitCode;
-
-use serde::Serialize;
 
 pub use chain::error_chain;
 pub use cli::{run_cli, CliArgs, CliSpec, NonJson};
@@ -26,6 +25,7 @@ pub use emf::{Figures, MetricSet};
 pub use error::CliError;
 pub use error_type::{diagnostic, variant_name, ErrorType, FailureSummary};
 pub use lambda::{run_lambda, SummaryLine};
+pub use summary_line::{summary_line, summary_line_with_figures};
 
 /// Whether the binary runs under the Lambda Runtime API.
 pub fn in_lambda() -> bool {
@@ -59,30 +59,4 @@ pub fn refuse(name: &str, error: impl Into<Box<dyn std::error::Error>>) -> ExitC
     tracing::error!(error = %message, "cannot start");
     eprintln!("{name}: {message}");
     ExitCode::from(2)
-}
-
-/// The one JSON line logged per Lambda invocation:
-/// `{"level":"INFO|ERROR","message":"invocation summary","summary":{...}}`, the
-/// summary nested so CloudWatch Logs Insights can query its fields.
-pub fn summary_line<S: Serialize>(ok: bool, summary: &S) -> String {
-    serde_json::json!({
-        "level": if ok { "INFO" } else { "ERROR" },
-        "message": "invocation summary",
-        "summary": summary,
-    })
-    .to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn summary_line_nests_the_summary() {
-        let line = summary_line(false, &serde_json::json!({"errors": 1}));
-        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
-        assert_eq!(value["level"], "ERROR");
-        assert_eq!(value["message"], "invocation summary");
-        assert_eq!(value["summary"]["errors"], 1);
-    }
 }

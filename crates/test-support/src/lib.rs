@@ -18,6 +18,7 @@
 )]
 
 pub mod child_usage;
+pub mod emf;
 pub mod cloudwatch_proxy;
 pub mod fake_http;
 pub mod kubernetes_stack;

@@ -62,7 +62,9 @@ pub async fn handle(
     let shard = event::shard(&event)?;
     let summary = run::run(loaded, deadline, instance, scheduled, shard).await?;
     let c = &summary.counters;
-    tracing::info!(
+    // Under Lambda the invocation's summary line (with its EMF figures) is the record;
+    // this is for `RUST_LOG=debug` on the command line, where stdout has the response.
+    tracing::debug!(
         targets = summary.targets,
         targets_up = c.targets_up,
         targets_down = c.targets_down,

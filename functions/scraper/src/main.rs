@@ -22,8 +22,8 @@ async fn main() -> std::process::ExitCode {
         // Self-metrics carry the function name as `instance`.
         let instance =
             std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "lambda".into());
-        // The handler logs its own `run summary`.
-        function_cli::run_lambda(SummaryLine::Off, |event| {
+        // One summary line per run, carrying the run's health as EMF.
+        function_cli::run_lambda(SummaryLine::Print { function: "scraper" }, |event| {
             let instance = instance.clone();
             async move {
                 let deadline = scraper::deadline::invocation_deadline(event.context.deadline);

@@ -195,9 +195,48 @@ pub struct RunSummary {
     pub state: Option<crate::staleness::StateReport>,
 }
 
-/// No EMF figures: the scraper writes its own series (`scraper_*`, `up`, `scrape_*`)
-/// to AMP with the samples of every run.
-impl function_cli::Figures for RunSummary {}
+/// The run's health as EMF on the summary line. The scraper also writes its own series
+/// (`scraper_*`, `up`, `scrape_*`) to AMP, but those go to the AMP that may be the
+/// thing failing; these reach CloudWatch through the log group alone, and the
+/// template alarms on `SamplesUnsent` and `TargetsDown`.
+impl function_cli::Figures for RunSummary {
+    fn figures(&self) -> Vec<function_cli::MetricSet> {
+        let c = &self.counters;
+        let duration_ms = (self.duration_seconds * 1000.0).round();
+        vec![function_cli::MetricSet::new()
+            .count("Invocations", 1)
+            .count("Targets", self.targets)
+            .count("TargetsUp", c.targets_up)
+            .count("TargetsDown", c.targets_down)
+            .count("SamplesScraped", c.samples_scraped)
+            .count("SamplesSent", c.samples_sent)
+            .count("SamplesRejected", c.samples_rejected)
+            .count("SamplesUnsent", c.samples_unsent)
+            .count("RequestsFailed", c.requests_failed)
+            .count("Retries", c.retries)
+            .count("DiscoveryFailures", c.discovery_failures)
+            .count("StaleMarkers", c.stale_markers)
+            .count("StateErrors", c.state_errors)
+            .count("DeadlineHit", u64::from(self.deadline_hit))
+            .milliseconds("DurationMs", duration_ms as u64)]
+    }
+
+    /// The run's counts without the per-target, per-discovery and CloudWatch reports:
+    /// the response with a report per target can pass the 256 KB a log event may
+    /// hold, and Logs Insights queries the counts.
+    fn logged_summary(&self) -> Option<serde_json::Value> {
+        let mut logged = match serde_json::to_value(&self.counters) {
+            Ok(serde_json::Value::Object(counters)) => counters,
+            _ => serde_json::Map::new(),
+        };
+        logged.insert("targets".into(), self.targets.into());
+        logged.insert("duration_seconds".into(), self.duration_seconds.into());
+        logged.insert("deadline_seconds".into(), self.deadline_seconds.into());
+        logged.insert("deadline_hit".into(), self.deadline_hit.into());
+        logged.insert("config_warnings".into(), self.config_warnings.len().into());
+        Some(serde_json::Value::Object(logged))
+    }
+}
 
 impl RunSummary {
     /// The run's own series (`<prefix>_<figure>{job, instance}`), gauges holding this

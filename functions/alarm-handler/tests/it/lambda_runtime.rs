@@ -113,6 +113,17 @@ async fn failures_reach_the_runtime_and_summaries_are_logged() {
     assert_eq!(lines[0]["summary"]["deliveries"]["failed"], 1);
     assert_eq!(lines[1]["level"], "INFO");
     assert_eq!(lines[1]["summary"]["alerts"], 1);
+    // Each summary line is an EMF document with the invocation's figures, valid as
+    // CloudWatch reads it, followed by the per-receiver set.
+    let log = std::fs::read_to_string(logs.path().join("stdout.log")).unwrap_or_default();
+    let summaries: Vec<test_support::emf::Extracted> = test_support::emf::extract(&log)
+        .into_iter()
+        .filter(|e| e.message.as_deref() == Some("invocation summary"))
+        .collect();
+    assert_eq!(summaries.len(), 2, "{log}");
+    assert_eq!(summaries[0].metrics["DeliveriesFailed"], 1.0);
+    assert_eq!(summaries[1].metrics["DeliveriesSent"], 1.0);
+    assert_eq!(summaries[1].dimensions["Function"], "alarm-handler");
     let hooks = hook.captured();
     assert_eq!(hooks.len(), 2);
     let payload: Value = serde_json::from_slice(&hooks[1].body).expect("JSON");

@@ -101,5 +101,13 @@ async fn unknown_events_fail_and_reconciles_scale_under_the_runtime_api() -> Res
     assert_eq!(lines[0]["summary"]["errors"], 1);
     assert_eq!(lines[1]["level"], "INFO");
     assert_eq!(lines[1]["summary"]["changes"], 1);
+    // Each summary line is an EMF document with the invocation's figures, valid as
+    // CloudWatch reads it: the failure counted, then the change.
+    let log = std::fs::read_to_string(logs.path().join("stdout.log")).unwrap_or_default();
+    let summaries = test_support::emf::extract(&log);
+    assert_eq!(summaries.len(), 2, "{log}");
+    assert_eq!(summaries[0].metrics["Errors"], 1.0);
+    assert_eq!(summaries[1].metrics["Changes"], 1.0);
+    assert_eq!(summaries[1].dimensions["Function"], "scaler");
     Ok(())
 }
