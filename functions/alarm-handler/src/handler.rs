@@ -169,6 +169,36 @@ impl Handler {
             .count();
         summary.resolved = summary.alerts - summary.firing;
 
+        if self.config.file.alarm_handler.timers {
+            // Boxed: the flush's future is deep, and inlining it here overflows the
+            // compiler's layout depth for the runtime's future.
+            Box::pin(self.collect(&messages, &all_alerts, now, &mut summary)).await;
+        } else {
+            // Only the immediate path reads what fires elsewhere (for inhibition); the
+            // timers path decides at the flush, so a storm's invocations do not each
+            // read the whole firing list for nothing.
+            let firing_elsewhere = self.firing_elsewhere(&all_alerts, now, &mut summary).await;
+            // Without the silences nothing is sent: the failure makes Lambda retry.
+            if let Some(silences) = self.active_silences(now, &mut summary).await {
+                for message in &messages {
+                    self.send_now(message, &firing_elsewhere, &silences, now, &mut summary)
+                        .await;
+                }
+            }
+            self.record_firing(&all_alerts, now, &mut summary).await;
+        }
+        summary.duration_ms = started.elapsed().as_millis() as u64;
+        finish(summary)
+    }
+
+    /// The alerts the state table records as firing, less those this invocation has
+    /// news about (its news supersedes the record).
+    async fn firing_elsewhere(
+        &self,
+        all_alerts: &[Alert],
+        now: DateTime<Utc>,
+        summary: &mut Summary,
+    ) -> Vec<BTreeMap<String, String>> {
         let mut firing_elsewhere = Vec::new();
         if let Some(state) = &self.state {
             match state.firing(now).await {
@@ -183,28 +213,11 @@ impl Handler {
                 Err(e) => summary.failures.push(e.to_string()),
             }
         }
-
-        // This invocation's news about an alert supersedes the recorded state.
         let current: std::collections::HashSet<&str> =
             all_alerts.iter().map(|a| a.fingerprint.as_str()).collect();
         firing_elsewhere
             .retain(|labels| !current.contains(alert_model::fingerprint(labels).as_str()));
-        if self.config.file.alarm_handler.timers {
-            // Boxed: the flush's future is deep, and inlining it here overflows the
-            // compiler's layout depth for the runtime's future.
-            Box::pin(self.collect(&messages, &all_alerts, now, &mut summary)).await;
-        } else {
-            // Without the silences nothing is sent: the failure makes Lambda retry.
-            if let Some(silences) = self.active_silences(now, &mut summary).await {
-                for message in &messages {
-                    self.send_now(message, &firing_elsewhere, &silences, now, &mut summary)
-                        .await;
-                }
-            }
-            self.record_firing(&all_alerts, now, &mut summary).await;
-        }
-        summary.duration_ms = started.elapsed().as_millis() as u64;
-        finish(summary)
+        firing_elsewhere
     }
 
     /// The timers path: store each group's alerts, then flush at once the groups that

@@ -82,6 +82,11 @@ impl Ledger {
         now: DateTime<Utc>,
     ) -> Result<Claim, LedgerError> {
         let now_s = now.timestamp();
+        // The claim's own token: when the SDK retries a put whose first attempt took
+        // effect but whose answer was lost, the retry finds its own token and succeeds
+        // instead of taking the claim for another invocation's and failing for the
+        // whole lease.
+        let token = uuid::Uuid::new_v4().to_string();
         let result = self
             .client
             .put_item()
@@ -89,14 +94,16 @@ impl Ledger {
             .item("pk", s(Self::key(message_id)))
             .item("sk", s(delivery))
             .item("state", s("pending"))
+            .item("claim_token", s(&token))
             .item("lease_until", n(now_s + self.lease.as_secs() as i64))
             .item("expires_at", n(now_s + self.ttl.as_secs() as i64))
             .condition_expression(
-                "attribute_not_exists(pk) OR (#state = :pending AND lease_until < :now)",
+                "attribute_not_exists(pk) OR (#state = :pending AND (lease_until < :now OR claim_token = :token))",
             )
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":pending", s("pending"))
             .expression_attribute_values(":now", n(now_s))
+            .expression_attribute_values(":token", s(&token))
             .send()
             .await;
         match result {

@@ -8,6 +8,7 @@ mod config_reload;
 mod delivery_e2e;
 mod examples;
 mod lambda_runtime;
+mod ledger_lost_answer;
 mod real_alertmanager;
 mod receivers_http;
 mod storm;
