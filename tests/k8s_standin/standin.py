@@ -27,7 +27,8 @@ checks; dryRun=All; unknown fields dropped with a Warning header (fieldValidatio
 no-op writes that keep the resourceVersion; and Kubernetes Status error bodies.
 
 A small unauthenticated control API under /_standin/ lets tests seed objects, inject
-concurrent edits and read the request log. See README.md next to this file.
+concurrent edits and faults (409, 500, dropped connections), read the request log and
+an object's history. See README.md next to this file.
 
 Usage:
   standin.py --port PORT --cert CERT.pem --key KEY.pem --cluster NAME --region REGION
@@ -1189,6 +1190,7 @@ class Request:
         self.warnings = []
         self.verb = None  # the audit verb: get, list, watch, patch, update, create, proxy
         self.raw_query = ""
+        self.fault = None  # the injected fault's answer, when one fired
 
     def param(self, name):
         values = self.query.get(name)
@@ -1220,6 +1222,7 @@ class Store:
             self.event_origin = {}  # (namespace, name) -> Kind it was created through
             self.event_order = []
             self.conflicts = {}
+            self.faults = []  # armed by POST /_standin/faults, in arming order
             self.requests = []
             self.counter = getattr(self, "counter", 1000)
             self.compact()
@@ -1648,7 +1651,51 @@ class StandIn:
         req.verb = {"GET": "get", "PATCH": "patch", "PUT": "update", "POST": "create"}[req.method]
         if name is None and req.method == "GET":
             req.verb = "watch" if watch in PARSE_BOOL_TRUE else "list"
-        return handler(req, kind, namespace, name)
+        fault = self.take_fault(req)
+        if fault is None:
+            return handler(req, kind, namespace, name)
+        return self.faulted(fault, req, handler, kind, namespace, name)
+
+    # -- injected faults (POST /_standin/faults) ------------------------------
+
+    def take_fault(self, req):
+        """The armed fault this request meets, if any; every fault matching the request
+        counts it (its `after` first lets that many matching requests through)."""
+        chosen = None
+        with self.store.lock:
+            for fault in self.store.faults:
+                if fault["path"] != req.path or req.method not in fault["methods"]:
+                    continue
+                if fault["after"] > 0:
+                    fault["after"] -= 1
+                elif fault["remaining"] > 0 and chosen is None:
+                    fault["remaining"] -= 1
+                    fault["fired"] += 1
+                    chosen = fault
+        if chosen is not None:
+            req.fault = chosen["answer"]
+        return chosen
+
+    def faulted(self, fault, req, handler, kind, namespace, name):
+        """Answers a request that met an injected fault."""
+        answer = fault["answer"]
+        if answer == "internal_error":
+            raise ApiError(err_internal(INJECTED_INTERNAL_ERROR).status,
+                           "fault injected: internal_error")
+        if answer == "drop":
+            raise DropConnection(None, "fault injected: connection closed before the request "
+                                       "was processed")
+        if answer == "conflict":
+            # Another writer updates the object just before this request is processed, so
+            # a resourceVersion precondition meets the real 409 (and a write without one
+            # applies on top, as on the real server).
+            with self.store.lock:
+                self.stored(kind, namespace, name)
+                self.other_writer(kind, namespace, name, fault["mutate"])
+                return handler(req, kind, namespace, name)
+        code, payload = handler(req, kind, namespace, name)  # drop_after_write
+        raise DropConnection(code, "fault injected: connection closed after the request was "
+                                   f"processed ({code}), before the response")
 
     # -- reads --------------------------------------------------------------
 
@@ -1996,16 +2043,22 @@ class StandIn:
         pending = self.store.conflicts.get(key)
         if not pending or pending["remaining"] <= 0:
             return
+        self.other_writer(kind, namespace, name, pending["mutate"])
+        pending["remaining"] -= 1
+        pending["applied"] += 1
+
+    def other_writer(self, kind, namespace, name, mutate):
+        """Another client's update of the stored object (a merge patch; none is a write
+        that changes only the resourceVersion, as a controller's status update does)."""
+        key = (kind.storage, namespace, name)
         old = self.store.objects[key]
-        new = merge_patch(old, pending["mutate"] or {})
+        new = merge_patch(old, mutate or {})
         for field in ("name", "namespace", "uid", "creationTimestamp"):
             new["metadata"][field] = old["metadata"][field]
         bump_generation(kind, new, old)
         normalize(new)
         new["metadata"]["resourceVersion"] = self.store.next_version()
         self.store.put(key, new)
-        pending["remaining"] -= 1
-        pending["applied"] += 1
 
     def commit_update(self, kind, old, new, dry_run):
         """The generic registry's Update: precondition, BeforeUpdate, no-op detection."""
@@ -2191,6 +2244,22 @@ class StandIn:
             elif parts == ["conflicts"] and method == "GET":
                 return 200, [{"resource": k[0], "namespace": k[1], "name": k[2], **v}
                              for k, v in store.conflicts.items()]
+            elif parts == ["faults"] and method == "POST":
+                return self.control_fault(body)
+            elif parts == ["faults"] and method == "GET":
+                return 200, store.faults
+            elif parts == ["faults"] and method == "DELETE":
+                store.faults = []
+                return 200, []
+            elif parts[:1] == ["history"] and len(parts) == 4 and method == "GET":
+                kind = CONTROL_KINDS.get(parts[1])
+                if kind is None or not kind.namespaced:
+                    raise err_bad_request(f"unknown namespaced resource {parts[1]!r}; use one of "
+                                          f"{sorted(k for k, v in CONTROL_KINDS.items() if v.namespaced)}")
+                key = (kind.storage, parts[2], parts[3])
+                return 200, [{"resourceVersion": str(rv),
+                              "object": None if new is None else render(kind, new)}
+                             for rv, k, _old, new in store.history if k == key]
             elif parts == ["requests"] and method == "GET":
                 return 200, store.requests
             elif parts == ["requests"] and method == "DELETE":
@@ -2285,6 +2354,61 @@ class StandIn:
         self.store.conflicts[key] = {"remaining": count, "applied": 0, "mutate": mutate}
         return 200, {"resource": key[0], "namespace": key[1], "name": key[2],
                      **self.store.conflicts[key]}
+
+
+    def control_fault(self, body):
+        """Arms a fault for writes to one API path (see FAULT_ANSWERS)."""
+        try:
+            spec = json.loads(body.decode("utf-8"))
+            if not isinstance(spec, dict):
+                raise ValueError("not a JSON object")
+            unknown = set(spec) - {"path", "methods", "after", "count", "answer", "mutate"}
+            if unknown:
+                raise ValueError(f"unknown fields {sorted(unknown)}")
+            path, answer = spec["path"], spec["answer"]
+            methods = spec.get("methods", ["PATCH", "PUT", "POST"])
+            after, count = int(spec.get("after", 0)), int(spec.get("count", 1))
+            mutate = spec.get("mutate")
+            if not isinstance(path, str) or self.route(path) is None:
+                raise ValueError(f"path {path!r} is not an API path the stand-in serves")
+            if answer not in FAULT_ANSWERS:
+                raise ValueError(f"answer {answer!r} is not one of {sorted(FAULT_ANSWERS)}")
+            if not isinstance(methods, list) or not set(methods) <= {"PATCH", "PUT", "POST"} \
+                    or not methods:
+                raise ValueError("methods must be a non-empty list of PATCH, PUT, POST")
+            if after < 0 or count < 1:
+                raise ValueError("after must be >= 0 and count >= 1")
+            if mutate is not None and (answer != "conflict" or not isinstance(mutate, dict)):
+                raise ValueError("mutate (a JSON merge patch object) goes with answer conflict")
+            if answer == "conflict" and self.route(path)[2] is None:
+                raise ValueError("answer conflict needs the path of one object")
+        except (UnicodeDecodeError, ValueError, KeyError, TypeError) as e:
+            raise err_bad_request(f"fault spec: {e}; expected {{path, answer, methods, after, "
+                                  f"count, mutate}}") from e
+        fault = {"path": path, "methods": methods, "after": after, "remaining": count,
+                 "fired": 0, "answer": answer, "mutate": mutate}
+        self.store.faults.append(fault)
+        return 200, fault
+
+
+class DropConnection(Exception):
+    """The connection is closed without a response (an injected fault): `code` is the
+    status the request got when it was processed before the drop, else None."""
+
+    def __init__(self, code, detail):
+        super().__init__(detail)
+        self.code, self.detail = code, detail
+
+
+# Faults POST /_standin/faults can inject into writes to one path:
+#   conflict          another writer updates the object first (resourceVersion bumped, an
+#                     optional merge patch `mutate` applied): a precondition meets the real 409
+#   internal_error    500 InternalError Status (as an etcd timeout gives); nothing stored
+#   drop              the connection closes before the request is processed; nothing stored
+#   drop_after_write  the request is processed (stored), then the connection closes before
+#                     the response: the client cannot know the write happened
+FAULT_ANSWERS = ("conflict", "internal_error", "drop", "drop_after_write")
+INJECTED_INTERNAL_ERROR = "etcdserver: request timed out"
 
 
 def _reject_constant(name):
@@ -2522,6 +2646,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             code, payload = standin.handle(req)
         except ApiError as e:
             code, payload, detail = e.code, e.status, e.detail
+        except DropConnection as e:
+            self.log_request_entry(req, e.code, e.detail)
+            self.close_connection = True  # no response: the client sees the connection end
+            return
         except Exception as e:
             traceback.print_exc()
             code, payload, detail = 500, err_internal(repr(e)).status, traceback.format_exc()
@@ -2595,8 +2723,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "query": {k: v[-1] for k, v in req.query.items()},
             "content_type": req.headers.get("Content-Type"), "status": code, "body": parsed,
             "auth_ok": req.auth_error is None, "auth_error": req.auth_error,
-            "error": detail if code >= 400 else None,
+            "error": detail if code is None or code >= 400 or req.fault else None,
         }
+        if req.fault is not None:
+            entry["fault"] = req.fault
         with self.server.standin.store.lock:
             self.server.standin.store.requests.append(entry)
 

@@ -1002,6 +1002,140 @@ class ConflictTest(StandInTestCase):
 
 
 # ---------------------------------------------------------------------------
+# Faults injected into writes (POST /_standin/faults) and object history
+# ---------------------------------------------------------------------------
+
+
+class FaultTest(StandInTestCase):
+    def arm(self, path, answer, expect=200, **fields):
+        return self.control("POST", "/_standin/faults", {"path": path, "answer": answer, **fields},
+                            expect=expect)
+
+    def annotate(self, value, rv=None, client=None):
+        meta = {"annotations": {"note": value}}
+        if rv is not None:
+            meta["resourceVersion"] = rv
+        return (client or self.client).request("PATCH", DEPLOY_PATH, {"metadata": meta}, MERGE)
+
+    def test_internal_error_stores_nothing_and_passes_once_spent(self):
+        self.arm(DEPLOY_PATH, "internal_error")
+        response = self.annotate("a")
+        self.assertEqual(response.body, {
+            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": "Internal error occurred: etcdserver: request timed out",
+            "reason": "InternalError",
+            "details": {"causes": [{"message": "etcdserver: request timed out"}]}, "code": 500})
+        self.assertEqual(self.stored("deployments", "web"), self.deployment)
+        self.assertStatus(self.annotate("b"), 200)
+        (fault,) = self.control("GET", "/_standin/faults")
+        self.assertEqual((fault["remaining"], fault["fired"]), (0, 1))
+        log = self.requests_log()
+        self.assertEqual([(e["status"], e.get("fault")) for e in log],
+                         [(500, "internal_error"), (200, None)])
+        self.assertIn("fault injected", log[0]["error"])
+
+    def test_after_counts_only_matching_writes_on_that_path(self):
+        self.arm(DEPLOY_PATH + "/scale", "internal_error", after=1, methods=["PATCH"])
+        scale = {"spec": {"replicas": 4}}
+        self.assertStatus(self.annotate("not counted: other path"), 200)
+        self.assertStatus(self.api("GET", DEPLOY_PATH + "/scale"), 200)  # not a write
+        self.assertStatus(self.api("PATCH", DEPLOY_PATH + "/scale", scale, MERGE), 200)
+        self.assertStatus(self.api("PATCH", DEPLOY_PATH + "/scale", {"spec": {"replicas": 5}},
+                                   MERGE), 500, "InternalError")
+        self.assertStatus(self.api("PATCH", DEPLOY_PATH + "/scale", {"spec": {"replicas": 6}},
+                                   MERGE), 200)
+        self.assertEqual(self.stored("deployments", "web")["spec"]["replicas"], 6)
+
+    def test_conflict_is_another_writer_then_the_real_precondition(self):
+        rv = self.deployment["metadata"]["resourceVersion"]
+        self.arm(DEPLOY_PATH + "/scale", "conflict", count=2,
+                 mutate={"status": {"observedGeneration": 7}})
+        response = self.api("PATCH", DEPLOY_PATH + "/scale", {
+            "metadata": {"resourceVersion": rv}, "spec": {"replicas": 6}}, MERGE)
+        self.assertEqual(response.body["message"],
+                         f'Operation cannot be fulfilled on deployments.apps "web": {MODIFIED}')
+        self.assertStatus(response, 409, "Conflict")
+        stored = self.stored("deployments", "web")
+        self.assertEqual(stored["spec"]["replicas"], 3)
+        self.assertEqual(stored["status"]["observedGeneration"], 7)
+        self.assertGreater(int(stored["metadata"]["resourceVersion"]), int(rv))
+        # Without a precondition the write applies on top of the other writer's.
+        response = self.api("PATCH", DEPLOY_PATH + "/scale", {"spec": {"replicas": 6}}, MERGE)
+        self.assertStatus(response, 200)
+        self.assertEqual(self.stored("deployments", "web")["spec"]["replicas"], 6)
+        self.assertEqual([e.get("fault") for e in self.requests_log()], ["conflict", "conflict"])
+
+    def test_drop_closes_the_connection_before_processing(self):
+        self.arm(DEPLOY_PATH, "drop")
+        with self.assertRaises((http.client.RemoteDisconnected, ConnectionError, ssl.SSLError)):
+            self.annotate("lost")
+        self.client.close()
+        self.client = self.new_client()
+        self.assertEqual(self.stored("deployments", "web"), self.deployment)
+        (entry,) = self.requests_log()
+        self.assertEqual((entry["status"], entry["fault"]), (None, "drop"))
+        self.assertStatus(self.annotate("then fine"), 200)
+
+    def test_drop_after_write_stores_then_closes(self):
+        self.arm(HPA_PATH, "drop_after_write", methods=["PATCH"])
+        with self.assertRaises((http.client.RemoteDisconnected, ConnectionError, ssl.SSLError)):
+            self.api("PATCH", HPA_PATH, {"spec": {"maxReplicas": 15}}, MERGE)
+        self.client.close()
+        self.client = self.new_client()
+        self.assertEqual(self.stored("horizontalpodautoscalers", "web")["spec"]["maxReplicas"], 15)
+        (entry,) = self.requests_log()
+        self.assertEqual((entry["status"], entry["fault"]), (200, "drop_after_write"))
+
+    def test_event_creation_can_fail_and_faults_reset(self):
+        self.arm(EVENTS_PATH, "internal_error", methods=["POST"])
+        response = self.api("POST", EVENTS_PATH, CORE_EVENT)
+        self.assertStatus(response, 500, "InternalError")
+        self.assertEqual(self.control("GET", "/_standin/events"), [])
+        self.arm(EVENTS_PATH, "internal_error", methods=["POST"])
+        self.control("POST", "/_standin/reset")
+        self.assertEqual(self.control("GET", "/_standin/faults"), [])
+        self.arm(HPA_PATH, "drop")
+        self.control("DELETE", "/_standin/faults")
+        self.assertEqual(self.control("GET", "/_standin/faults"), [])
+
+    def test_auth_and_routing_come_before_faults(self):
+        self.arm(DEPLOY_PATH, "internal_error")
+        anonymous = self.new_client(token=None)
+        self.assertStatus(self.annotate("x", client=anonymous), 401)
+        anonymous.close()
+        self.assertStatus(self.api("POST", DEPLOY_PATH, {}), 405)
+        (fault,) = self.control("GET", "/_standin/faults")
+        self.assertEqual(fault["remaining"], 1)
+
+    def test_bad_fault_specs(self):
+        for spec in ({"path": DEPLOY_PATH}, {"path": DEPLOY_PATH, "answer": "teapot"},
+                     {"path": "/nowhere", "answer": "drop"},
+                     {"path": DEPLOY_PATH, "answer": "drop", "count": 0},
+                     {"path": DEPLOY_PATH, "answer": "drop", "methods": ["GET"]},
+                     {"path": DEPLOY_PATH, "answer": "drop", "mutate": {}},
+                     {"path": "/apis/apps/v1/namespaces/prod/deployments", "answer": "conflict"},
+                     {"path": DEPLOY_PATH, "answer": "drop", "extra": 1}):
+            body = self.control("POST", "/_standin/faults", spec, expect=400)
+            self.assertTrue(body["message"].startswith("fault spec: "), body)
+        self.assertEqual(self.control("GET", "/_standin/faults"), [])
+
+    def test_history_lists_every_version_in_order(self):
+        first = self.annotate("one").body
+        second = self.api("PATCH", DEPLOY_PATH + "/scale", {"spec": {"replicas": 5}}, MERGE)
+        history = self.control("GET", f"/_standin/history/deployments/{NS}/web")
+        self.assertEqual([h["resourceVersion"] for h in history], [
+            self.deployment["metadata"]["resourceVersion"], first["metadata"]["resourceVersion"],
+            second.body["metadata"]["resourceVersion"]])
+        self.assertEqual(history[0]["object"], self.deployment)
+        self.assertEqual(history[1]["object"]["metadata"]["annotations"], {"note": "one"})
+        self.assertEqual(history[2]["object"]["spec"]["replicas"], 5)
+        self.control("DELETE", f"/_standin/objects/deployments/{NS}/web")
+        self.assertIsNone(self.control("GET", f"/_standin/history/deployments/{NS}/web")[-1][
+            "object"])
+        self.control("GET", f"/_standin/history/secrets/{NS}/x", expect=400)
+
+
+# ---------------------------------------------------------------------------
 # Events
 # ---------------------------------------------------------------------------
 

@@ -215,6 +215,58 @@ impl StandIn {
         .map(|_| ())
     }
 
+    /// Arms a fault for writes to API path `path` (see the stand-in's README):
+    /// `answer` is `conflict`, `internal_error`, `drop` or `drop_after_write`; the
+    /// first `after` matching writes pass, the next `count` meet it.
+    pub async fn fault(
+        &self,
+        path: &str,
+        answer: &str,
+        after: u32,
+        count: u32,
+    ) -> Result<(), String> {
+        self.call(
+            reqwest::Method::POST,
+            "/_standin/faults",
+            Some(json!({"path": path, "answer": answer, "after": after, "count": count})),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The armed faults, with `fired` and `remaining`.
+    pub async fn faults(&self) -> Result<Vec<Value>, String> {
+        let faults = self
+            .call(reqwest::Method::GET, "/_standin/faults", None)
+            .await?;
+        Ok(faults.as_array().cloned().unwrap_or_default())
+    }
+
+    /// Disarms every fault.
+    pub async fn clear_faults(&self) -> Result<(), String> {
+        self.call(reqwest::Method::DELETE, "/_standin/faults", None)
+            .await
+            .map(|_| ())
+    }
+
+    /// Every version of an object the stand-in stored since its last reset, oldest
+    /// first: `{resourceVersion, object}` (`object` null for a deletion).
+    pub async fn history(
+        &self,
+        resource: &str,
+        ns: &str,
+        name: &str,
+    ) -> Result<Vec<Value>, String> {
+        let history = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/_standin/history/{resource}/{ns}/{name}"),
+                None,
+            )
+            .await?;
+        Ok(history.as_array().cloned().unwrap_or_default())
+    }
+
     /// The request log.
     pub async fn requests(&self) -> Result<Vec<Value>, String> {
         let log = self

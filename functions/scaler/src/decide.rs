@@ -144,7 +144,20 @@ pub fn decide(
         }
     };
 
-    match (signal, state.applied.clone()) {
+    // A restore whose value write landed but whose record removal did not (it failed
+    // after the value was back; see `crate::write_plan`) is finished, not resumed: the
+    // episode is over, so firing again starts a new one from step 1 instead of
+    // continuing the old episode's escalation. The restore's value change is counted.
+    let applied = match state.applied.clone() {
+        Some(a) if signal == Signal::Firing && restore_landed(policy, &a, current, now) => {
+            next.applied = None;
+            next.changes.push(now);
+            None
+        }
+        other => other,
+    };
+
+    match (signal, applied) {
         (Signal::Firing, None) => {
             let original: Values = current
                 .iter()
@@ -234,6 +247,24 @@ pub fn decide(
             state: next,
         },
     }
+}
+
+/// Whether `applied` is a restore that wrote the original values but not the removal
+/// of its record: the cooldown is over and the object holds the original, which is
+/// not what the policy applied.
+fn restore_landed(
+    policy: &Policy,
+    applied: &Applied,
+    current: &Values,
+    now: DateTime<Utc>,
+) -> bool {
+    let cooldown = Duration::from_std(policy.cooldown).unwrap_or(Duration::MAX);
+    let cooled = applied.ok_since.is_some_and(|t| now - t >= cooldown);
+    let holds_original = applied
+        .original
+        .iter()
+        .all(|(f, v)| current.get(f) == Some(v));
+    cooled && holds_original && applied.applied != applied.original
 }
 
 /// The recorded state when a change is refused: unchanged except for pruning.
@@ -529,6 +560,44 @@ mod tests {
             targets(&p4, &Values::from([(Field::Replicas, 3)]), 1000),
             Values::from([(Field::Replicas, 40)])
         );
+    }
+
+    #[test]
+    fn a_restore_whose_record_removal_failed_is_finished_not_resumed() {
+        let mut p = policy(Kind::Deployment, &[(Field::Replicas, Adjust::Add(2))]);
+        p.escalation = Some(Escalation {
+            every: std::time::Duration::from_secs(600),
+            max_steps: 3,
+        });
+        let three = Values::from([(Field::Replicas, 3)]);
+        let applied = decide(&p, &three, &ScalerState::default(), Signal::Firing, at(0));
+        let five = Values::from([(Field::Replicas, 5)]);
+        let cooling = decide(&p, &five, &applied.state, Signal::Ok, at(1));
+        // The restore wrote 3 and failed to remove the record: the object holds the
+        // original with the record of the old episode still on it.
+        let ok = decide(&p, &three, &cooling.state, Signal::Ok, at(40));
+        assert_eq!((ok.action, ok.write), (Action::Restore, None));
+        assert_eq!(ok.state.applied, None);
+        let held = decide(&p, &three, &cooling.state, Signal::Unknown, at(40));
+        assert_eq!((held.action, held.write), (Action::Hold, None));
+        // Firing again 40 minutes in: a new episode at step 1, not the old one's step 3.
+        let again = decide(&p, &three, &cooling.state, Signal::Firing, at(40));
+        assert_eq!(again.action, Action::Apply { step: 1 });
+        assert_eq!(again.write, Some(five.clone()));
+        let a = again
+            .state
+            .applied
+            .clone()
+            .unwrap_or_else(|| panic!("not applied"));
+        assert_eq!(
+            (a.step, a.firing_since, a.original),
+            (1, at(40), three.clone())
+        );
+        assert_eq!(again.state.changes, vec![at(0), at(40), at(40)]);
+        // Within the cooldown the same object is drift of a cooling episode: cancelled
+        // and reasserted, as before.
+        let early = decide(&p, &three, &cooling.state, Signal::Firing, at(5));
+        assert_eq!(early.action, Action::Reassert { step: 1 });
     }
 
     #[test]

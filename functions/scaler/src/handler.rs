@@ -21,6 +21,7 @@ use crate::signal::{policy_signal, record_alerts, AlarmState};
 use crate::state::ScalerState;
 use crate::summary::{PolicyReport, Summary};
 use crate::values::Kind;
+use crate::write_plan::{self, Record};
 use function_cli::error_chain;
 
 /// Why an invocation failed.
@@ -283,6 +284,7 @@ impl Scaler {
             }
         }
         let attempts = self.config.conflict_retries.saturating_add(1);
+        let mut last_incomplete: Option<String> = None;
         for _ in 0..attempts {
             let observed = match kubernetes::read(&client, target).await {
                 Ok(o) => o,
@@ -332,7 +334,7 @@ impl Scaler {
                     decision.state.changes.len()
                 ));
             }
-            let annotations: BTreeMap<&'static str, Option<String>> = decision
+            let annotations: write_plan::AnnotationChanges = decision
                 .state
                 .to_annotations()
                 .into_iter()
@@ -359,15 +361,14 @@ impl Scaler {
                 summary.stale_alerts += recorded.stale;
                 return report;
             }
-            match kubernetes::write(
-                &client,
-                target,
-                &observed.resource_version,
-                &annotations,
-                decision.write.as_ref(),
-            )
-            .await
-            {
+            let record = if decision.state.applied.is_some() {
+                Record::Kept
+            } else {
+                Record::Removed
+            };
+            let writes =
+                write_plan::plan(target.kind, &annotations, decision.write.as_ref(), record);
+            match kubernetes::write(&client, target, &observed.resource_version, &writes).await {
                 Ok(()) => {
                     summary.stale_alerts += recorded.stale;
                     if decision.write.is_some() {
@@ -401,19 +402,30 @@ impl Scaler {
                 Err(e) if e.is_conflict() => {
                     report.conflicts += 1;
                     summary.conflicts += 1;
-                    tracing::info!(policy = %policy.name, target = %target, "409 conflict; re-reading");
+                    last_incomplete = e.is_incomplete().then(|| e.to_string());
+                    tracing::info!(policy = %policy.name, target = %target, error = %e, "409 conflict; re-reading");
                 }
                 Err(e) => {
+                    // The invocation fails (Lambda retries it, the reconcile schedule
+                    // runs again) and the next run finishes from what is on the object.
+                    if e.is_incomplete() {
+                        summary.incomplete_changes += 1;
+                    }
+                    tracing::warn!(policy = %policy.name, target = %target, error = %e, "write failed");
                     report.error = Some(e.to_string());
                     return report;
                 }
             }
         }
+        if last_incomplete.is_some() {
+            summary.incomplete_changes += 1;
+        }
         report.error = Some(
             KubeError::Unusable {
                 target: target.to_string(),
                 reason: format!(
-                    "still conflicting after {attempts} attempts (another writer keeps changing it)"
+                    "still conflicting after {attempts} attempts (another writer keeps changing it){}",
+                    last_incomplete.map_or(String::new(), |e| format!("; last attempt: {e}"))
                 ),
             }
             .to_string(),

@@ -1,8 +1,9 @@
 //! The Kubernetes calls the scaler makes, and nothing more: read a target (values,
-//! annotations, `resourceVersion`), write it with `resourceVersion` as a
-//! precondition (HPAs in one merge patch; Deployments and StatefulSets record their
-//! annotations on the object, then scale through the `scale` subresource), list HPAs
-//! to see who owns a Deployment, and create an Event on the target.
+//! annotations, `resourceVersion`), make the writes of a change in the order
+//! [`crate::write_plan`] gives them, each with the `resourceVersion` the previous one
+//! returned as a precondition (HPAs in one merge patch; Deployments and StatefulSets
+//! annotations on the object and `replicas` through the `scale` subresource), list
+//! HPAs to see who owns a Deployment, and create an Event on the target.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +16,7 @@ use serde_json::{json, Map, Value};
 
 use crate::config::Target;
 use crate::values::{Field, Kind, Values};
+use crate::write_plan::{AnnotationChanges, Write};
 
 /// Field manager name the API server records for our writes.
 pub const FIELD_MANAGER: &str = "metrics-pipeline-scaler";
@@ -55,12 +57,35 @@ pub enum KubeError {
         /// What is missing or wrong.
         reason: String,
     },
+    /// A change of several writes stopped part way: the first ones landed, one
+    /// failed. The order of the writes keeps the original recorded whenever a value
+    /// differs from it, so the next run finishes the change from the object.
+    #[error(
+        "change incomplete: {done} written, then {failed}; the next run finishes it from \
+         what the object holds"
+    )]
+    Incomplete {
+        /// The writes that landed, described.
+        done: String,
+        /// The write that failed.
+        failed: Box<KubeError>,
+    },
 }
 
 impl KubeError {
-    /// 409: someone wrote the object since we read it.
+    /// 409: someone wrote the object since we read it (also when that stopped a
+    /// change part way: a re-read finishes it).
     pub fn is_conflict(&self) -> bool {
-        matches!(self, KubeError::Api { code: 409, .. })
+        match self {
+            KubeError::Api { code, .. } => *code == 409,
+            KubeError::Incomplete { failed, .. } => failed.is_conflict(),
+            _ => false,
+        }
+    }
+
+    /// Whether the change stopped after some of its writes landed.
+    pub fn is_incomplete(&self) -> bool {
+        matches!(self, KubeError::Incomplete { .. })
     }
 
     fn from_kube(target: &Target, verb: &'static str, e: kube::Error) -> KubeError {
@@ -165,24 +190,60 @@ fn unusable(target: &Target, reason: &str) -> KubeError {
     }
 }
 
-/// Writes `annotations` (a `None` value removes the key) and `values` with the
-/// observed `resourceVersion` as precondition, so a concurrent writer makes this a
-/// 409 instead of a lost update. HPAs take both in one merge patch; Deployments and
-/// StatefulSets first record the annotations (so the original is on the object
-/// before anything changes), then scale through `scale` with the new
-/// `resourceVersion` as precondition.
+/// Makes `writes` in order, the first with the observed `resource_version` as a
+/// precondition and each next one with the version the previous write returned, so a
+/// concurrent writer makes this a 409 instead of a lost update. A write failing after
+/// others landed is [`KubeError::Incomplete`].
 pub async fn write(
     client: &kube::Client,
     target: &Target,
     resource_version: &str,
-    annotations: &BTreeMap<&'static str, Option<String>>,
-    values: Option<&Values>,
+    writes: &[Write],
 ) -> Result<(), KubeError> {
-    let ns = target.namespace.as_str();
-    let params = PatchParams {
+    let mut version = resource_version.to_string();
+    for (done, write) in writes.iter().enumerate() {
+        let result = match write {
+            Write::Object { annotations, spec } => {
+                patch_object(client, target, &version, annotations, spec).await
+            }
+            Write::Scale { replicas } => patch_scale(client, target, &version, *replicas).await,
+        };
+        match result {
+            Ok(next) => version = next,
+            Err(e) if done == 0 => return Err(e),
+            Err(e) => {
+                return Err(KubeError::Incomplete {
+                    done: writes[..done]
+                        .iter()
+                        .map(Write::describe)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    failed: Box::new(e),
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
+fn patch_params() -> PatchParams {
+    PatchParams {
         field_manager: Some(FIELD_MANAGER.to_string()),
         ..PatchParams::default()
-    };
+    }
+}
+
+/// A merge patch of the object: annotations (`null` removes one) and, for an HPA,
+/// `spec` fields. Returns the new `resourceVersion`.
+async fn patch_object(
+    client: &kube::Client,
+    target: &Target,
+    resource_version: &str,
+    annotations: &AnnotationChanges,
+    spec: &Values,
+) -> Result<String, KubeError> {
+    let ns = target.namespace.as_str();
+    let params = patch_params();
     let annotation_map: Map<String, Value> = annotations
         .iter()
         .map(|(k, v)| {
@@ -196,66 +257,76 @@ pub async fn write(
     if !annotation_map.is_empty() {
         metadata["annotations"] = Value::Object(annotation_map);
     }
-    match target.kind {
+    let mut body = json!({ "metadata": metadata });
+    if !spec.is_empty() {
+        let fields: Map<String, Value> = spec
+            .iter()
+            .map(|(f, v)| (f.spec_name().to_string(), Value::from(*v)))
+            .collect();
+        body["spec"] = Value::Object(fields);
+    }
+    let patch = Patch::Merge(&body);
+    let meta = match target.kind {
         Kind::HorizontalPodAutoscaler => {
-            let mut body = json!({ "metadata": metadata });
-            if let Some(values) = values {
-                let spec: Map<String, Value> = values
-                    .iter()
-                    .map(|(f, v)| (f.spec_name().to_string(), Value::from(*v)))
-                    .collect();
-                body["spec"] = Value::Object(spec);
-            }
             let api: Api<HorizontalPodAutoscaler> = Api::namespaced(client.clone(), ns);
-            api.patch(&target.name, &params, &Patch::Merge(&body))
+            api.patch(&target.name, &params, &patch)
                 .await
-                .map_err(|e| KubeError::from_kube(target, "patch", e))?;
+                .map(|o| o.metadata)
         }
-        Kind::Deployment | Kind::StatefulSet => {
-            let body = json!({ "metadata": metadata });
-            let new_version = if annotations.is_empty() {
-                resource_version.to_string()
-            } else {
-                let meta = match target.kind {
-                    Kind::Deployment => {
-                        let api: Api<Deployment> = Api::namespaced(client.clone(), ns);
-                        api.patch(&target.name, &params, &Patch::Merge(&body))
-                            .await
-                            .map(|d| d.metadata)
-                    }
-                    _ => {
-                        let api: Api<StatefulSet> = Api::namespaced(client.clone(), ns);
-                        api.patch(&target.name, &params, &Patch::Merge(&body))
-                            .await
-                            .map(|s| s.metadata)
-                    }
-                }
-                .map_err(|e| KubeError::from_kube(target, "patch", e))?;
-                meta.resource_version
-                    .ok_or_else(|| unusable(target, "patch returned no resourceVersion"))?
-            };
-            if let Some(replicas) = values.and_then(|v| v.get(&Field::Replicas)) {
-                let scale = json!({
-                    "metadata": { "resourceVersion": new_version },
-                    "spec": { "replicas": replicas },
-                });
-                let result = match target.kind {
-                    Kind::Deployment => {
-                        let api: Api<Deployment> = Api::namespaced(client.clone(), ns);
-                        api.patch_scale(&target.name, &params, &Patch::Merge(&scale))
-                            .await
-                    }
-                    _ => {
-                        let api: Api<StatefulSet> = Api::namespaced(client.clone(), ns);
-                        api.patch_scale(&target.name, &params, &Patch::Merge(&scale))
-                            .await
-                    }
-                };
-                result.map_err(|e| KubeError::from_kube(target, "patch scale", e))?;
-            }
+        Kind::Deployment => {
+            let api: Api<Deployment> = Api::namespaced(client.clone(), ns);
+            api.patch(&target.name, &params, &patch)
+                .await
+                .map(|o| o.metadata)
+        }
+        Kind::StatefulSet => {
+            let api: Api<StatefulSet> = Api::namespaced(client.clone(), ns);
+            api.patch(&target.name, &params, &patch)
+                .await
+                .map(|o| o.metadata)
         }
     }
-    Ok(())
+    .map_err(|e| KubeError::from_kube(target, "patch", e))?;
+    meta.resource_version
+        .ok_or_else(|| unusable(target, "patch returned no resourceVersion"))
+}
+
+/// `replicas` through the `scale` subresource of a Deployment or StatefulSet.
+/// Returns the object's new `resourceVersion` (a Scale carries its parent's).
+async fn patch_scale(
+    client: &kube::Client,
+    target: &Target,
+    resource_version: &str,
+    replicas: i32,
+) -> Result<String, KubeError> {
+    let ns = target.namespace.as_str();
+    let params = patch_params();
+    let scale = json!({
+        "metadata": { "resourceVersion": resource_version },
+        "spec": { "replicas": replicas },
+    });
+    let patch = Patch::Merge(&scale);
+    let result = match target.kind {
+        Kind::Deployment => {
+            let api: Api<Deployment> = Api::namespaced(client.clone(), ns);
+            api.patch_scale(&target.name, &params, &patch).await
+        }
+        Kind::StatefulSet => {
+            let api: Api<StatefulSet> = Api::namespaced(client.clone(), ns);
+            api.patch_scale(&target.name, &params, &patch).await
+        }
+        Kind::HorizontalPodAutoscaler => {
+            return Err(unusable(
+                target,
+                "has no scale subresource the scaler writes",
+            ))
+        }
+    };
+    let scale = result.map_err(|e| KubeError::from_kube(target, "patch scale", e))?;
+    scale
+        .metadata
+        .resource_version
+        .ok_or_else(|| unusable(target, "patch scale returned no resourceVersion"))
 }
 
 /// Names of the HPAs in the target's namespace whose `scaleTargetRef` is the target

@@ -14,6 +14,7 @@ pub mod signal;
 pub mod state;
 pub mod summary;
 pub mod values;
+pub mod write_plan;
 
 pub use config::{Config, ConfigError};
 pub use handler::{Failure, HandleError, Scaler};

@@ -32,6 +32,9 @@ pub struct Summary {
     pub rate_limited: usize,
     /// 409 responses that were retried.
     pub conflicts: u32,
+    /// Changes whose writes stopped part way (a later write failed after an earlier
+    /// one landed); the invocation fails and the next run finishes them.
+    pub incomplete_changes: usize,
     /// Policies that failed, plus one when the invocation itself failed.
     pub errors: usize,
     /// Wall time of the invocation.

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod config_live;
+mod crash_safety;
 mod describe_alarms;
 mod eks_e2e;
 mod examples;
