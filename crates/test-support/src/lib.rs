@@ -18,8 +18,8 @@
 )]
 
 pub mod child_usage;
-pub mod emf;
 pub mod cloudwatch_proxy;
+pub mod emf;
 pub mod fake_http;
 pub mod kubernetes_stack;
 pub mod services;

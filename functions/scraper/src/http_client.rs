@@ -44,14 +44,34 @@ pub enum ClientError {
     },
 }
 
+/// Idle connections kept per host by clients that send many requests to one host
+/// (remote write, discovery).
+const IDLE_CONNECTIONS_PER_HOST: usize = 4;
+
 /// Builds a client with the TLS settings of `settings`; `at` names the config block in
 /// errors. Redirects are followed (Prometheus' default) and compression is negotiated.
 pub fn build_client(settings: &HttpClientSettings, at: &str) -> Result<Client, ClientError> {
+    client_keeping_idle(settings, at, IDLE_CONNECTIONS_PER_HOST)
+}
+
+/// [`build_client`] for scraping, keeping no idle connection. A scrape client lives one
+/// run and scrapes each target once, so a connection kept after a scrape is almost never
+/// used again, yet it stays open until the run ends: one open file per target, and
+/// Lambda allows a function 1,024, fewer than a shard's targets.
+pub fn build_scrape_client(settings: &HttpClientSettings, at: &str) -> Result<Client, ClientError> {
+    client_keeping_idle(settings, at, 0)
+}
+
+fn client_keeping_idle(
+    settings: &HttpClientSettings,
+    at: &str,
+    idle_per_host: usize,
+) -> Result<Client, ClientError> {
     let mut builder = Client::builder()
         .user_agent(USER_AGENT)
         .gzip(true)
         .no_proxy()
-        .pool_max_idle_per_host(4);
+        .pool_max_idle_per_host(idle_per_host);
     let tls = &settings.tls_config;
     if let Some(ca) = pem_source(&tls.ca, &tls.ca_file, &format!("{at}.tls_config.ca"))? {
         let certs = Certificate::from_pem_bundle(&ca).map_err(|source| ClientError::Tls {

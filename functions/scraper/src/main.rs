@@ -23,16 +23,21 @@ async fn main() -> std::process::ExitCode {
         let instance =
             std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "lambda".into());
         // One summary line per run, carrying the run's health as EMF.
-        function_cli::run_lambda(SummaryLine::Print { function: "scraper" }, |event| {
-            let instance = instance.clone();
-            async move {
-                let deadline = scraper::deadline::invocation_deadline(event.context.deadline);
-                // Boxed: the handler's future nests deep enough (the AWS SDK, EKS
-                // access) that the compiler's layout query overflows when it is
-                // inlined into `main`'s.
-                Box::pin(scraper::handle(event.payload, deadline, &instance)).await
-            }
-        })
+        function_cli::run_lambda(
+            SummaryLine::Print {
+                function: "scraper",
+            },
+            |event| {
+                let instance = instance.clone();
+                async move {
+                    let deadline = scraper::deadline::invocation_deadline(event.context.deadline);
+                    // Boxed: the handler's future nests deep enough (the AWS SDK, EKS
+                    // access) that the compiler's layout query overflows when it is
+                    // inlined into `main`'s.
+                    Box::pin(scraper::handle(event.payload, deadline, &instance)).await
+                }
+            },
+        )
         .await
     } else {
         let args: Vec<String> = std::env::args().skip(1).collect();

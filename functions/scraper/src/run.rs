@@ -15,7 +15,7 @@ use crate::config::{LoadedConfig, ScrapeConfig};
 use crate::discovery::discover_job;
 use crate::discovery::eks::{eks_client, outside_the_cluster, EksClientError};
 use crate::discovery::shard::Shard;
-use crate::http_client::{authorization_header, build_client, ClientError};
+use crate::http_client::{authorization_header, build_scrape_client, ClientError};
 use crate::outbox::{EndpointRules, Outbox, ReadyRequest, SendRules};
 use crate::sample_labels::LabelLimits;
 use crate::scrape::{now_millis, scrape_target, ScrapeJob, ScrapeResult, Tracking};
@@ -218,7 +218,7 @@ pub async fn run(
             (key, previous)
         });
         tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await.ok();
+            let permit = limit.acquire_owned().await.ok();
             let tracking = match &remembered {
                 Some((_, previous)) => Tracking::On {
                     previous: previous.as_ref().map(|p| &p.series),
@@ -226,6 +226,11 @@ pub async fn run(
                 None => Tracking::Off,
             };
             let mut result = scrape_target(&job, &target, &rules, work_deadline, tracking).await;
+            // The permit bounds scrapes, not deliveries: held while a slow or refusing
+            // receiver is retried, it would keep the other targets from being scraped
+            // until the deadline, and they would be reported down for a scrape that
+            // never ran.
+            drop(permit);
             let sent = deliver(&senders, &result.requests, work_deadline).await;
             // The next state is settled here, in parallel across targets: comparing and
             // compressing a big target's series is the costly part of staleness.
@@ -288,7 +293,7 @@ pub async fn run(
         counters: counters.snapshot(),
         duration_seconds: started.elapsed().as_secs_f64(),
         deadline_seconds: deadline.saturating_duration_since(started).as_secs_f64(),
-        deadline_hit: Instant::now() >= work_deadline,
+        deadline_hit: Instant::now() >= work_deadline || deadline_cut_sends(&senders),
         target_reports: reports,
         config_warnings: loaded.warnings,
         cloudwatch,
@@ -325,6 +330,7 @@ pub async fn run(
     }
     summary.counters = counters.snapshot();
     summary.duration_seconds = started.elapsed().as_secs_f64();
+    summary.deadline_hit |= deadline_cut_sends(&senders);
     Ok(summary)
 }
 
@@ -411,7 +417,7 @@ async fn prepare_job(
         None => {
             let settings = sc.http_settings();
             (
-                build_client(&settings, &at)?,
+                build_scrape_client(&settings, &at)?,
                 authorization_header(&settings, &at)?,
                 None,
             )
@@ -485,6 +491,13 @@ async fn mark_vanished_targets(
     for (key, target) in vanished {
         tracker.record_vanished(key, target, sent, at_ms);
     }
+}
+
+/// Whether an endpoint gave up a request for lack of time: retries that stop short of
+/// the deadline (the next wait would pass it) end every task before it, yet the run
+/// was cut short.
+fn deadline_cut_sends(senders: &[EndpointSender]) -> bool {
+    senders.iter().any(EndpointSender::deadline_reached)
 }
 
 /// Sends requests concurrently (each endpoint bounds its own requests in flight).

@@ -3,6 +3,7 @@
 //! exponential backoff and jitter, honouring `Retry-After`; never another 4xx), all
 //! inside the invocation's deadline.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -61,6 +62,9 @@ pub struct EndpointSender {
     max_backoff: Duration,
     retry_on_429: bool,
     counters: Arc<RunCounters>,
+    /// Set when a request was given up for lack of time: the run was cut short by
+    /// its deadline even if every task ended before it.
+    deadline_reached: AtomicBool,
 }
 
 /// Setting up an endpoint failed (bad TLS files, no AWS region, ...). The text names
@@ -150,7 +154,13 @@ impl EndpointSender {
             max_backoff: q.max_backoff.0,
             retry_on_429: q.retry_on_http_429,
             counters,
+            deadline_reached: AtomicBool::new(false),
         })
+    }
+
+    /// Whether a request was given up because the deadline left no time for it.
+    pub fn deadline_reached(&self) -> bool {
+        self.deadline_reached.load(Ordering::Relaxed)
     }
 
     /// Delivers one request, retrying what Prometheus retries, until `deadline`.
@@ -202,6 +212,7 @@ impl EndpointSender {
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining < MIN_ATTEMPT_TIME {
+                self.deadline_reached.store(true, Ordering::Relaxed);
                 return Delivery::Unsent {
                     reason: format!(
                         "deadline reached after {attempt} attempt(s); no time left to send"
@@ -234,6 +245,7 @@ impl EndpointSender {
             backoff = (backoff * 2).min(self.max_backoff);
             let left = deadline.saturating_duration_since(Instant::now());
             if wait + MIN_ATTEMPT_TIME > left {
+                self.deadline_reached.store(true, Ordering::Relaxed);
                 return Delivery::Unsent {
                     reason: format!(
                         "gave up after {attempt} attempt(s): next retry in {:.3}s would pass the invocation deadline",

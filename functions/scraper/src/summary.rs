@@ -29,7 +29,7 @@ pub struct RunCounters {
     pub samples_unsent: AtomicU64,
     /// Metric metadata entries (TYPE/HELP/UNIT) in accepted requests.
     pub metadata_sent: AtomicU64,
-    /// Remote-write requests attempted (retries not included).
+    /// Remote-write requests attempted, every retry included.
     pub requests: AtomicU64,
     /// Requests finally not accepted (rejected or unsent).
     pub requests_failed: AtomicU64,
@@ -113,7 +113,7 @@ pub struct CountersSnapshot {
     pub samples_unsent: u64,
     /// Metric metadata entries (TYPE/HELP/UNIT) in accepted requests.
     pub metadata_sent: u64,
-    /// Remote-write requests attempted (retries not included).
+    /// Remote-write requests attempted, every retry included.
     pub requests: u64,
     /// Requests finally not accepted (rejected or unsent).
     pub requests_failed: u64,
@@ -225,7 +225,7 @@ impl function_cli::Figures for RunSummary {
     /// the response with a report per target can pass the 256 KB a log event may
     /// hold, and Logs Insights queries the counts.
     fn logged_summary(&self) -> Option<serde_json::Value> {
-        let mut logged = match serde_json::to_value(&self.counters) {
+        let mut logged = match serde_json::to_value(self.counters) {
             Ok(serde_json::Value::Object(counters)) => counters,
             _ => serde_json::Map::new(),
         };

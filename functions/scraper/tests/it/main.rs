@@ -15,6 +15,7 @@ mod kubernetes_sd;
 mod kubernetes_vs_vmagent;
 mod lambda_runtime;
 mod remote_write_faults;
+mod scale_faults;
 mod scrape_formats;
 mod scrape_tls;
 mod staleness;
