@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need (scripts/setup.sh), then checks
 # formatting and lints, the SAM template (cfn-lint, sam validate), runs every test
-# against real local services, the demo with every dashboard panel checked against its
-# Prometheus, and builds the arm64 Lambda zips (scripts/package.sh).
+# against real local services, every fuzz target briefly on its corpus, the demo with
+# every dashboard panel checked against its Prometheus, and builds the arm64 Lambda
+# zips (scripts/package.sh).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -54,6 +55,10 @@ cargo test --workspace --locked 2>&1 | tee "$log"
 # which is usually an empty doc-test run).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+echo "== fuzz: every target replays its corpus, then fuzzes new inputs briefly"
+# cargo-fuzz on the nightly toolchain, into fuzz/target (a build of its own: a few
+# minutes); the long campaigns are `bash scripts/fuzz.sh long <target>` (docs/testing.md).
+BRIEF_SECONDS="${BRIEF_SECONDS:-5}" bash scripts/fuzz.sh brief
 echo "== dashboards/pipeline.json: Grafana's dashboard schema, and the checker's self-test"
 python scripts/check_dashboard.py schema dashboards/pipeline.json
 python scripts/check_dashboard.py selftest dashboards/pipeline.json

@@ -14,6 +14,11 @@ use crate::TemplateError;
 const MAX_DEPTH: usize = 100;
 const MAX_STEPS: usize = 1_000_000;
 const MAX_OUTPUT: usize = 1 << 20;
+/// Largest value a function may return: bytes of text plus one per list item or map
+/// entry. The step and output limits do not bound values kept in variables, so
+/// without it a loop that doubles one (`$x = print $x $x`, `$l = stringSlice $l $l`)
+/// would grow memory exponentially within the step limit (found by fuzzing).
+const MAX_VALUE: usize = MAX_OUTPUT;
 
 pub struct Exec<'a> {
     pub defines: &'a HashMap<String, Vec<Node>>,
@@ -297,7 +302,9 @@ impl<'a> Exec<'a> {
                     args.push(self.arg(arg, dot)?);
                 }
                 args.extend(piped);
-                call_function(name, args).map_err(at)
+                call_function(name, args)
+                    .and_then(|value| within_value_limit(name, value))
+                    .map_err(at)
             }
             Arg::Field(chain) | Arg::Var(_, chain) if !rest.is_empty() || piped.is_some() => {
                 // A method call with arguments: `.CommonLabels.Remove .GroupLabels.Names`.
@@ -351,6 +358,32 @@ impl<'a> Exec<'a> {
             }
         }
     }
+}
+
+/// `value` if it is no larger than [`MAX_VALUE`], else an error naming `function`.
+fn within_value_limit(function: &str, value: Value) -> Result<Value, TemplateError> {
+    let mut budget = MAX_VALUE;
+    let mut pending = vec![&value];
+    while let Some(v) = pending.pop() {
+        let cost = match v {
+            Value::String(s) => s.len(),
+            Value::Array(items) => items.len(),
+            Value::Object(map) => map.len() + map.keys().map(String::len).sum::<usize>(),
+            _ => 1,
+        };
+        let Some(left) = budget.checked_sub(cost) else {
+            return Err(exec_error(format!(
+                "{function}: result exceeds {MAX_VALUE} bytes"
+            )));
+        };
+        budget = left;
+        match v {
+            Value::Array(items) => pending.extend(items),
+            Value::Object(map) => pending.extend(map.values()),
+            _ => {}
+        }
+    }
+    Ok(value)
 }
 
 /// `.A.B` on a value: map keys first, then Alertmanager's methods without

@@ -107,6 +107,9 @@ fn title_case(text: &str) -> String {
     out
 }
 
+/// The largest `%.Nf` precision `printf` accepts.
+const MAX_PRECISION: usize = u16::MAX as usize;
+
 /// Go's fmt verbs that templates use: `%s %v %d %q %f %.Nf %%`.
 fn sprintf(format: &str, args: &[Value]) -> Result<String, TemplateError> {
     let mut out = String::new();
@@ -126,6 +129,16 @@ fn sprintf(format: &str, args: &[Value]) -> Result<String, TemplateError> {
                 chars.next();
             }
             precision = digits.parse::<usize>().ok();
+            // Rust's formatter takes at most u16::MAX digits and panics beyond
+            // (found by fuzzing); Go would print them, but no notification needs
+            // that many.
+            if precision.is_some_and(|p| p > MAX_PRECISION)
+                || (precision.is_none() && !digits.is_empty())
+            {
+                return Err(fail(format!(
+                    "printf: precision .{digits} is too large (at most {MAX_PRECISION})"
+                )));
+            }
         }
         let Some(verb) = chars.next() else {
             out.push_str("%!(NOVERB)");

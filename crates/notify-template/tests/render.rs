@@ -340,3 +340,42 @@ fn a_stray_end_names_its_line() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Found by fuzzing (fuzz/fuzz_targets/template.rs): a `printf` precision beyond what
+/// Rust's formatter takes panicked instead of failing the render.
+#[test]
+fn a_huge_printf_precision_is_an_error() {
+    let t = Templates::with_defaults();
+    let err = t
+        .render_str(r#"{{ printf "%.3000000000f" 1.5 }}"#, &json!({}))
+        .expect_err("precision too large");
+    assert!(err.to_string().contains("precision"), "{err}");
+    assert_eq!(
+        t.render_str(r#"{{ printf "%.3f" 1.5 }}"#, &json!({}))
+            .unwrap(),
+        "1.500"
+    );
+}
+
+/// Found by fuzzing: doubling a variable in a loop grew memory exponentially within
+/// the step limit (the output limit never saw it); a function's result is bounded.
+#[test]
+fn a_value_doubling_in_a_loop_is_stopped() {
+    let t = Templates::with_defaults();
+    for body in ["{{ $x = print $x $x }}", "{{ $x = stringSlice $x $x }}"] {
+        let text = format!(
+            r#"{{{{ $x := "aaaaaaaaaaaaaaaa" }}}}{{{{ range 40 }}}}{body}{{{{ end }}}}{{{{ len $x }}}}"#
+        );
+        let err = t
+            .render_str(&text, &json!({}))
+            .expect_err("value too large");
+        assert!(err.to_string().contains("exceeds"), "{body}: {err}");
+    }
+    let ten = t
+        .render_str(
+            r#"{{ $x := "a" }}{{ range 10 }}{{ $x = print $x $x }}{{ end }}{{ len $x }}"#,
+            &json!({}),
+        )
+        .unwrap();
+    assert_eq!(ten, "1024");
+}

@@ -177,3 +177,35 @@ fn prometheus_loading_details() {
     assert!(Relabeler::new(&[again]).expect("valid").apply(&mut labels));
     assert_eq!(labels.get("t"), Some("x;y"));
 }
+
+/// Found by fuzzing (fuzz/fuzz_targets/relabel.rs): a source label holding a flow
+/// indicator was written unquoted into the `[...]` list and did not read back.
+#[test]
+fn written_yaml_reads_back_with_flow_indicators_in_names() {
+    for name in ["__tmp_po[t", "a,b", "x]", "{y}", "z:"] {
+        let config: RelabelConfig = yaml_serde::from_str(&format!(
+            "source_labels: [{name:?}]\ntarget_label: t\naction: dropequal\n"
+        ))
+        .expect("parses");
+        let yaml = config.to_yaml();
+        let again: RelabelConfig = yaml_serde::from_str(&yaml)
+            .unwrap_or_else(|e| panic!("{yaml:?} does not read back: {e}"));
+        assert_eq!(again.source_labels(), [name.to_string()], "{yaml}");
+    }
+    // YAML's own line breaks and the byte-order mark, given as YAML escapes.
+    for (escaped, name) in [
+        ("\\u2028zz", "\u{2028}zz"),
+        ("a\\u2029b", "a\u{2029}b"),
+        ("\\ufeffc", "\u{feff}c"),
+    ] {
+        let config: RelabelConfig = yaml_serde::from_str(&format!(
+            "source_labels: [\"{escaped}\"]\ntarget_label: t\naction: dropequal\n"
+        ))
+        .expect("parses");
+        assert_eq!(config.source_labels(), [name.to_string()]);
+        let yaml = config.to_yaml();
+        let again: RelabelConfig = yaml_serde::from_str(&yaml)
+            .unwrap_or_else(|e| panic!("{yaml:?} does not read back: {e}"));
+        assert_eq!(again.source_labels(), [name.to_string()], "{yaml:?}");
+    }
+}

@@ -8,7 +8,7 @@ mod cloudwatch;
 mod generic;
 mod grafana;
 mod grafana_legacy;
-mod lenient_json;
+pub mod lenient_json;
 mod text_list;
 mod time;
 

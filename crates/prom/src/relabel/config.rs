@@ -361,9 +361,17 @@ fn yaml_scalar(s: &str) -> String {
             '%', '@', '`',
         ])
         && !s.ends_with(' ')
+        // Flow indicators end an item of the flow sequence `source_labels` is written
+        // as (`[a[b]` did not read back; found by fuzzing), and a trailing `:` makes
+        // a key of it.
+        && !s.contains([',', '[', ']', '{', '}'])
+        && !s.ends_with(':')
         && !s.contains(": ")
         && !s.contains(" #")
-        && !s.chars().any(|c| c.is_control())
+        // YAML also breaks lines at U+2028 and U+2029 and drops a byte-order mark, in
+        // plain and double-quoted scalars alike (a label starting with U+2028 read back
+        // without it; found by fuzzing): those are written escaped.
+        && !s.chars().any(|c| c.is_control() || yaml_special(c))
         && !matches!(
             s.to_ascii_lowercase().as_str(),
             "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "~" | "y" | "n"
@@ -379,13 +387,21 @@ fn yaml_scalar(s: &str) -> String {
                 '\\' => out.push_str("\\\\"),
                 '\n' => out.push_str("\\n"),
                 '\t' => out.push_str("\\t"),
-                c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c if c.is_control() || yaml_special(c) => {
+                    out.push_str(&format!("\\u{:04x}", c as u32))
+                }
                 c => out.push(c),
             }
         }
         out.push('"');
         out
     }
+}
+
+/// Characters YAML treats as line breaks (U+2028, U+2029) or drops (the byte-order
+/// mark) although Rust does not count them as control characters.
+fn yaml_special(c: char) -> bool {
+    matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
 }
 
 /// A label name under `scheme`.
