@@ -345,6 +345,7 @@ async fn timed_phase(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alert_storm_reaches_every_receiver_exactly_once() {
+    let _alone = crate::CPU_OR_CLOCK_BOUND.lock().await;
     let moto = services::start_moto().await.expect("moto");
     let aws = sns_sqs::aws_config_for(&moto.address).await;
     crate::delivery_e2e::create_table(&aws, "storm-ledger").await;
