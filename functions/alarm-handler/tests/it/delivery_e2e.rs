@@ -114,7 +114,13 @@ fn grafana_message(alerts: &[(&str, &str, &str, &str)]) -> String {
     .to_string()
 }
 
-fn sns_event(message_id: &str, topic: &str, subject: Option<&str>, message: &str) -> Value {
+/// The Lambda event SNS delivers for one message (one record).
+pub(crate) fn sns_event(
+    message_id: &str,
+    topic: &str,
+    subject: Option<&str>,
+    message: &str,
+) -> Value {
     json!({"Records": [{
         "EventSource": "aws:sns",
         "EventVersion": "1.0",

@@ -125,25 +125,12 @@ fn amp_message(message: &StormMessage) -> String {
 
 /// The Lambda event SNS delivers for `message` (one record, as always from SNS).
 fn sns_event(message: &StormMessage) -> Value {
-    let topic = "arn:aws:sns:us-east-1:123456789012:alerts";
-    json!({"Records": [{
-        "EventSource": "aws:sns",
-        "EventVersion": "1.0",
-        "EventSubscriptionArn": format!("{topic}:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55"),
-        "Sns": {
-            "Type": "Notification",
-            "MessageId": message.id,
-            "TopicArn": topic,
-            "Subject": null,
-            "Message": amp_message(message),
-            "Timestamp": "2026-11-23T10:00:08.123Z",
-            "SignatureVersion": "1",
-            "Signature": "EXAMPLE",
-            "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService.pem",
-            "UnsubscribeUrl": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
-            "MessageAttributes": {}
-        }
-    }]})
+    crate::delivery_e2e::sns_event(
+        &message.id,
+        "arn:aws:sns:us-east-1:123456789012:alerts",
+        None,
+        &amp_message(message),
+    )
 }
 
 /// What identifies a notification: its group, its status and its alerts (instance,
