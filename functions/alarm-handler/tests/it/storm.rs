@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use alarm_handler::{Config, Handler, InvocationError, Summary};
 use fake_http::{FakeServer, Reply};
-use serde_json::{json, Value};
+use serde_json::Value;
 use test_support::{fake_http, services, sns_sqs};
 
 const MESSAGES: usize = 200;
