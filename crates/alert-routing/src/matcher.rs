@@ -145,7 +145,10 @@ fn go_quote(s: &str) -> String {
             '\u{b}' => out.push_str("\\v"),
             c if c.is_control() => {
                 let n = c as u32;
-                if n < 0x100 {
+                // Go writes `\x` only below 0x80: there it is a byte. C1 controls
+                // (U+0080..U+009F) are runes, `\u0080`; `\x80` would read back as a
+                // lone byte that is not UTF-8 (found by the `matchers` fuzz target).
+                if n < 0x80 {
                     out.push_str(&format!("\\x{n:02x}"));
                 } else if n < 0x10000 {
                     out.push_str(&format!("\\u{n:04x}"));
@@ -178,5 +181,21 @@ impl fmt::Display for Matcher {
             }
         }
         write!(f, "{}{op}\"{value}\"", self.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A quoted name or value with C1 controls renders as Go does (`\u009d`) and
+    /// reads back; `\x9d` read back as a lone non-UTF-8 byte (fuzz finding).
+    #[test]
+    fn c1_controls_render_as_go_and_round_trip() {
+        let m = Matcher::new(MatchType::Equal, "a b\u{9d}", "x\u{80}\u{1}").expect("valid");
+        let text = m.to_string();
+        assert_eq!(text, "\"a b\\u009d\"=\"x\\u0080\\x01\"");
+        let again = crate::utf8_parser::parse_matcher(&text).expect("reads back");
+        assert_eq!(again, m);
     }
 }
