@@ -4,7 +4,9 @@
 //! pushed, in order (values compared bit for bit, NaN payloads included; -0.0 reads
 //! as 0.0, as proto3 defines). Each
 //! request's counts match its contents, and a request of more than one entry stays
-//! within the byte limit.
+//! within the byte limit. The bytes are prost's own encoding of what they decode to
+//! (the builder writes the wire format by hand), and a one-sample series goes through
+//! the borrowed-label path the scraper uses.
 #![no_main]
 
 use fuzz_support::prompb;
@@ -12,6 +14,7 @@ use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use prom::remote_write::{
     EncodedRequest, MetricMetadata, ProtoLabel, ProtoSample, RequestBuilder, TimeSeries,
+    WriteRequest,
 };
 use prost::Message;
 
@@ -58,6 +61,10 @@ fn decode(request: &EncodedRequest) -> prompb::WriteRequest {
         .decompress_vec(&request.body)
         .unwrap_or_else(|e| panic!("not a snappy block: {e}"));
     assert_eq!(raw.len(), request.uncompressed_bytes, "uncompressed size");
+    let canonical = WriteRequest::decode(raw.as_slice())
+        .unwrap_or_else(|e| panic!("prost cannot decode the request: {e}"))
+        .encode_to_vec();
+    assert!(canonical == raw, "the bytes differ from prost's encoding");
     prompb::WriteRequest::decode(raw.as_slice())
         .unwrap_or_else(|e| panic!("not a WriteRequest: {e}"))
 }
@@ -77,6 +84,13 @@ fuzz_target!(|input: Input| {
                     .map(|(bits, timestamp)| (value_bits(f64::from_bits(*bits)), *timestamp))
                     .collect();
                 pushed_series.push(Seen::Series(labels.clone(), sent));
+                if let [(bits, timestamp)] = samples.as_slice() {
+                    let pairs: Vec<(&str, &str)> = labels
+                        .iter()
+                        .map(|(name, value)| (name.as_str(), value.as_str()))
+                        .collect();
+                    builder.push_sample(&pairs, f64::from_bits(*bits), *timestamp)
+                } else {
                 builder.push_series(TimeSeries {
                     labels: labels
                         .into_iter()
@@ -90,6 +104,7 @@ fuzz_target!(|input: Input| {
                         })
                         .collect(),
                 })
+                }
             }
             Item::Metadata {
                 metric_type,

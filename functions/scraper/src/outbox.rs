@@ -11,9 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use prom::relabel::{RelabelConfigError, Relabeler};
-use prom::remote_write::{
-    EncodedRequest, ProtoLabel, ProtoSample, RequestBuilder, TimeSeries, MAX_REQUEST_BYTES,
-};
+use prom::remote_write::{EncodedRequest, RequestBuilder, MAX_REQUEST_BYTES};
 use prom::Labels;
 
 use crate::config::{RemoteWriteConfig, SeriesLimits};
@@ -143,6 +141,8 @@ pub struct ReadyRequest {
 pub struct Outbox {
     builders: Vec<RequestBuilder>,
     ready: Vec<ReadyRequest>,
+    /// Scratch for an endpoint's `write_relabel_configs`, reused from sample to sample.
+    relabeled: Labels,
 }
 
 /// Encoding failed (only possible for absurdly large inputs; reported, never panics).
@@ -160,6 +160,7 @@ impl Outbox {
                 .map(|e| RequestBuilder::new(e.max_samples_per_send, MAX_REQUEST_BYTES))
                 .collect(),
             ready: Vec::new(),
+            relabeled: Labels::new(),
         }
     }
 
@@ -171,44 +172,43 @@ impl Outbox {
         value: f64,
         timestamp_ms: i64,
     ) -> Result<(), EncodeError> {
+        self.add_labels(rules, &mut labels, value, timestamp_ms)
+    }
+
+    /// [`Outbox::add`] for a label set the caller reuses (it gets the external labels
+    /// added): the per-sample path, which copies no label. Only an endpoint with
+    /// `write_relabel_configs` works on a copy, in a set this outbox reuses.
+    pub fn add_labels(
+        &mut self,
+        rules: &SendRules,
+        labels: &mut Labels,
+        value: f64,
+        timestamp_ms: i64,
+    ) -> Result<(), EncodeError> {
         for (name, v) in &rules.external_labels {
             if !labels.contains(name) {
-                labels.set(name.as_str(), v.as_str());
+                labels.set_str(name, v);
             }
         }
-        let last = rules.endpoints.len().saturating_sub(1);
-        let mut owned = Some(labels);
         for (index, endpoint) in rules.endpoints.iter().enumerate() {
-            let mut series = if index == last {
-                owned.take().unwrap_or_default()
+            let series: &Labels = if endpoint.write_relabeler.is_empty() {
+                labels
             } else {
-                owned.clone().unwrap_or_default()
+                self.relabeled.clone_from(labels);
+                if !endpoint.write_relabeler.apply(&mut self.relabeled) {
+                    continue;
+                }
+                &self.relabeled
             };
-            if !endpoint.write_relabeler.is_empty() && !endpoint.write_relabeler.apply(&mut series)
-            {
-                continue;
-            }
-            if let Some(reason) = endpoint.rejection(&series) {
+            if let Some(reason) = endpoint.rejection(series) {
                 rules.counters.add(&rules.counters.series_dropped_limits, 1);
                 rules.log_drop(&endpoint.name, &reason);
                 continue;
             }
-            let ts = TimeSeries {
-                labels: series
-                    .into_vec()
-                    .into_iter()
-                    .map(|l| ProtoLabel {
-                        name: l.name,
-                        value: l.value,
-                    })
-                    .collect(),
-                samples: vec![ProtoSample {
-                    value,
-                    timestamp: timestamp_ms,
-                }],
-            };
             if let Some(builder) = self.builders.get_mut(index) {
-                if let Some(request) = builder.push_series(ts)? {
+                if let Some(request) =
+                    builder.push_sample(series.as_slice(), value, timestamp_ms)?
+                {
                     self.ready.push(ReadyRequest {
                         endpoint: index,
                         request,

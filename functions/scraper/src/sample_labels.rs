@@ -12,18 +12,15 @@ use prom::Labels;
 pub fn attach_target_labels(series: &mut Labels, target: &Labels, honor_labels: bool) {
     if honor_labels {
         for label in target {
-            if !series.contains(&label.name) {
-                series.set(label.name.as_str(), label.value.as_str());
-            }
+            series.insert_new_str(&label.name, &label.value);
         }
         return;
     }
     let mut conflicts: Vec<(String, String)> = Vec::new();
     for label in target {
-        if let Some(existing) = series.get(&label.name) {
-            conflicts.push((label.name.clone(), existing.to_string()));
+        if let Some(existing) = series.replace_str(&label.name, &label.value) {
+            conflicts.push((label.name.clone(), existing));
         }
-        series.set(label.name.as_str(), label.value.as_str());
     }
     conflicts.sort_by_key(|(name, _)| name.len());
     for (name, value) in conflicts {

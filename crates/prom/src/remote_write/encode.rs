@@ -1,15 +1,24 @@
 //! Batching series into remote-write requests and encoding them (protobuf, then one
 //! snappy block), split by sample count and by size so no request exceeds what the
 //! receiver accepts.
+//!
+//! Series are written to the protobuf buffer as they are pushed ([`super::wire`]), so
+//! no message structs are built on the way; the buffers and the snappy encoder are
+//! reused from request to request.
 
 use prost::Message;
 
-use super::proto::{MetricMetadata, TimeSeries, WriteRequest};
+use super::proto::{MetricMetadata, Sample, TimeSeries, WriteRequest};
+use super::wire::{put_metadata, put_series_body, put_series_entry, LabelPair};
 
 /// Upper bound on one request's uncompressed protobuf size. Prometheus' receiver and AMP
 /// both reject very large bodies; 1 MiB keeps every request well inside their limits
 /// while 2000 typical samples (about 200 KiB) never reach it.
 pub const MAX_REQUEST_BYTES: usize = 1 << 20;
+
+/// What one entry counts against the byte limit beyond its message body (its key and
+/// length prefix, rounded up), so the split never depends on varint widths.
+const ENTRY_OVERHEAD: usize = 8;
 
 /// A finished, compressed request body and what it carries.
 #[derive(Debug, Clone)]
@@ -42,13 +51,42 @@ pub fn encode_request(request: &WriteRequest) -> Result<EncodedRequest, snap::Er
 
 /// Collects series until a request is full (by samples or bytes), then hands back the
 /// encoded request, so a scrape of any size is sent in bounded pieces.
-#[derive(Debug)]
+///
+/// The bytes are those of prost encoding a `WriteRequest` of the same series and
+/// metadata: every series first, then every metadata entry, each in push order.
 pub struct RequestBuilder {
     max_samples: usize,
     max_bytes: usize,
-    pending: WriteRequest,
+    /// The pending `timeseries` entries, already encoded.
+    series_bytes: Vec<u8>,
+    /// The series being pushed: its length decides whether it fits before it is
+    /// framed into `series_bytes`.
+    series_body: Vec<u8>,
+    /// The pending `metadata` entries, already encoded.
+    metadata_bytes: Vec<u8>,
+    /// Room for one compressed request, reused.
+    compressed: Vec<u8>,
+    snappy: snap::raw::Encoder,
+    series: usize,
     samples: usize,
+    metadata: usize,
+    /// Samples plus metadata entries, counted against `max_samples`.
+    counted: usize,
+    /// Message bodies plus [`ENTRY_OVERHEAD`] per entry, counted against `max_bytes`.
     bytes: usize,
+}
+
+impl std::fmt::Debug for RequestBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestBuilder")
+            .field("max_samples", &self.max_samples)
+            .field("max_bytes", &self.max_bytes)
+            .field("series", &self.series)
+            .field("samples", &self.samples)
+            .field("metadata", &self.metadata)
+            .field("bytes", &self.bytes)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RequestBuilder {
@@ -57,10 +95,33 @@ impl RequestBuilder {
         Self {
             max_samples: max_samples.max(1),
             max_bytes: max_bytes.max(1),
-            pending: WriteRequest::default(),
+            series_bytes: Vec::new(),
+            series_body: Vec::new(),
+            metadata_bytes: Vec::new(),
+            compressed: Vec::new(),
+            snappy: snap::raw::Encoder::new(),
+            series: 0,
             samples: 0,
+            metadata: 0,
+            counted: 0,
             bytes: 0,
         }
+    }
+
+    /// Adds one series with one sample, encoded from borrowed labels (sorted by name,
+    /// as remote write requires); returns the encoded request when adding it filled
+    /// the batch, or when the series would not fit into the current one.
+    pub fn push_sample<L: LabelPair>(
+        &mut self,
+        labels: &[L],
+        value: f64,
+        timestamp_ms: i64,
+    ) -> Result<Option<EncodedRequest>, snap::Error> {
+        let sample = [Sample {
+            value,
+            timestamp: timestamp_ms,
+        }];
+        self.push(labels, &sample)
     }
 
     /// Adds a series; returns the encoded request when adding it filled the batch, or
@@ -69,16 +130,27 @@ impl RequestBuilder {
         &mut self,
         series: TimeSeries,
     ) -> Result<Option<EncodedRequest>, snap::Error> {
-        let size = series.encoded_len() + 8;
-        let samples = series.samples.len();
+        self.push(&series.labels, &series.samples)
+    }
+
+    fn push<L: LabelPair>(
+        &mut self,
+        labels: &[L],
+        samples: &[Sample],
+    ) -> Result<Option<EncodedRequest>, snap::Error> {
+        self.series_body.clear();
+        put_series_body(&mut self.series_body, labels, samples);
+        let size = self.series_body.len() + ENTRY_OVERHEAD;
         let mut flushed = None;
         if !self.is_empty() && self.bytes + size > self.max_bytes {
             flushed = self.flush()?;
         }
-        self.pending.timeseries.push(series);
-        self.samples += samples;
+        put_series_entry(&mut self.series_bytes, &self.series_body);
+        self.series += 1;
+        self.samples += samples.len();
+        self.counted += samples.len();
         self.bytes += size;
-        if flushed.is_none() && (self.samples >= self.max_samples || self.bytes >= self.max_bytes) {
+        if flushed.is_none() && (self.counted >= self.max_samples || self.bytes >= self.max_bytes) {
             flushed = self.flush()?;
         }
         Ok(flushed)
@@ -89,15 +161,16 @@ impl RequestBuilder {
         &mut self,
         metadata: MetricMetadata,
     ) -> Result<Option<EncodedRequest>, snap::Error> {
-        let size = metadata.encoded_len() + 8;
+        let size = metadata.encoded_len() + ENTRY_OVERHEAD;
         let mut flushed = None;
         if !self.is_empty() && self.bytes + size > self.max_bytes {
             flushed = self.flush()?;
         }
-        self.pending.metadata.push(metadata);
-        self.samples += 1;
+        put_metadata(&mut self.metadata_bytes, &metadata);
+        self.metadata += 1;
+        self.counted += 1;
         self.bytes += size;
-        if flushed.is_none() && (self.samples >= self.max_samples || self.bytes >= self.max_bytes) {
+        if flushed.is_none() && (self.counted >= self.max_samples || self.bytes >= self.max_bytes) {
             flushed = self.flush()?;
         }
         Ok(flushed)
@@ -108,15 +181,33 @@ impl RequestBuilder {
         if self.is_empty() {
             return Ok(None);
         }
-        let request = std::mem::take(&mut self.pending);
+        self.series_bytes.extend_from_slice(&self.metadata_bytes);
+        let protobuf = &self.series_bytes;
+        self.compressed
+            .resize(snap::raw::max_compress_len(protobuf.len()), 0);
+        let written = self.snappy.compress(protobuf, &mut self.compressed);
+        let request = written.map(|written| EncodedRequest {
+            // An exact-size copy: requests wait in memory until their scrape completes,
+            // and the worst-case room snappy asks for is a sixth larger than the input.
+            body: self.compressed.get(..written).unwrap_or_default().to_vec(),
+            series: self.series,
+            samples: self.samples,
+            metadata: self.metadata,
+            uncompressed_bytes: protobuf.len(),
+        });
+        self.series_bytes.clear();
+        self.metadata_bytes.clear();
+        self.series = 0;
         self.samples = 0;
+        self.metadata = 0;
+        self.counted = 0;
         self.bytes = 0;
-        encode_request(&request).map(Some)
+        request.map(Some)
     }
 
     /// Whether the batch holds nothing to send.
     pub fn is_empty(&self) -> bool {
-        self.pending.timeseries.is_empty() && self.pending.metadata.is_empty()
+        self.series == 0 && self.metadata == 0
     }
 }
 
@@ -167,6 +258,55 @@ mod tests {
             .map(|s| s.samples[0].value)
             .collect();
         assert_eq!(values, [0., 1., 2., 3., 4., 5., 6.]);
+    }
+
+    /// Series and metadata pushed in any order come out as prost encodes the same
+    /// `WriteRequest`, byte for byte, through the borrowed-label path too.
+    #[test]
+    fn requests_are_prosts_bytes() {
+        let metadata = |i: usize| MetricMetadata {
+            r#type: (i % 8) as i32,
+            metric_family_name: format!("family_{i}"),
+            help: if i.is_multiple_of(2) {
+                format!("help {i}")
+            } else {
+                String::new()
+            },
+            unit: String::new(),
+        };
+        let mut b = RequestBuilder::new(5, MAX_REQUEST_BYTES);
+        let mut expected = WriteRequest::default();
+        let mut out = Vec::new();
+        for i in 0..4 {
+            let s = series(i);
+            expected.timeseries.push(s.clone());
+            if i.is_multiple_of(2) {
+                out.extend(b.push_series(s).expect("encode"));
+            } else {
+                let pairs: Vec<(&str, &str)> = s
+                    .labels
+                    .iter()
+                    .map(|l| (l.name.as_str(), l.value.as_str()))
+                    .collect();
+                let sample = &s.samples[0];
+                out.extend(
+                    b.push_sample(&pairs, sample.value, sample.timestamp)
+                        .expect("encode"),
+                );
+            }
+            if i == 1 {
+                expected.metadata.push(metadata(i));
+                out.extend(b.push_metadata(metadata(i)).expect("encode"));
+            }
+        }
+        out.extend(b.flush().expect("encode"));
+        assert_eq!(out.len(), 1, "{out:?}");
+        let raw = snap::raw::Decoder::new()
+            .decompress_vec(&out[0].body)
+            .expect("valid snappy");
+        assert_eq!(raw, expected.encode_to_vec());
+        assert_eq!(out[0].uncompressed_bytes, raw.len());
+        assert_eq!((out[0].series, out[0].samples, out[0].metadata), (4, 4, 1));
     }
 
     #[test]

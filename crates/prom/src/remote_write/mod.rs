@@ -3,10 +3,12 @@
 
 mod encode;
 mod proto;
+mod wire;
 
 pub use encode::{encode_request, EncodedRequest, RequestBuilder, MAX_REQUEST_BYTES};
 /// Compression failure (only for inputs beyond snappy's size limit).
 pub use snap::Error as SnappyError;
+pub use wire::LabelPair;
 
 pub use proto::{
     metric_metadata::MetricType as ProtoMetricType, Label as ProtoLabel, MetricMetadata,
