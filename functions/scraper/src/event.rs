@@ -133,22 +133,55 @@ pub fn shard(event: &Value) -> Result<Shard, EventError> {
     shard.validate().map_err(|e| field_error(e.to_string()))
 }
 
-/// Loads and validates the configuration an event asks for ([`config_source`]). SSM
-/// parameters are cached per warm container for 30 s, so a `put-parameter` applies
-/// to the runs that start after that, with no redeploy.
-pub async fn load_config(event: &Value) -> Result<LoadedConfig, EventError> {
+/// The configuration text an event asks for ([`config_source`]), with where it came
+/// from. SSM parameters are cached per warm container for 30 s, so a `put-parameter`
+/// applies to the runs that start after that, with no redeploy.
+pub async fn load_config_text(event: &Value) -> Result<EventConfig, EventError> {
     let source = config_source(event)?;
     let text = source.load().await?;
-    let mut loaded = Config::from_yaml(&text.text).map_err(|source_error| EventError::Config {
+    Ok(EventConfig {
         origin: source.describe(),
-        source: source_error,
-    })?;
-    if let Some(reason) = text.stale {
-        loaded.warnings.push(format!(
-            "using the last good config from {}: refreshing it failed: {reason}",
-            source.describe()
-        ));
+        text: text.text,
+        stale: text.stale,
+    })
+}
+
+/// A configuration's text as an event named it, not yet parsed.
+#[derive(Debug, Clone)]
+pub struct EventConfig {
+    /// Where it came from (`inline config`, `SSM parameter /x`...), for messages.
+    pub origin: String,
+    /// The YAML (or JSON) text.
+    pub text: std::sync::Arc<str>,
+    /// Set when refreshing the config failed and the last good text is used: why.
+    pub stale: Option<String>,
+}
+
+impl EventConfig {
+    /// Parses and validates the text.
+    pub fn parse(&self) -> Result<LoadedConfig, EventError> {
+        Config::from_yaml(&self.text).map_err(|source| EventError::Config {
+            origin: self.origin.clone(),
+            source,
+        })
     }
+
+    /// The warning to report while a stale config is in use.
+    pub fn stale_warning(&self) -> Option<String> {
+        self.stale.as_ref().map(|reason| {
+            format!(
+                "using the last good config from {}: refreshing it failed: {reason}",
+                self.origin
+            )
+        })
+    }
+}
+
+/// Loads and validates the configuration an event asks for ([`config_source`]).
+pub async fn load_config(event: &Value) -> Result<LoadedConfig, EventError> {
+    let named = load_config_text(event).await?;
+    let mut loaded = named.parse()?;
+    loaded.warnings.extend(named.stale_warning());
     Ok(loaded)
 }
 

@@ -1,11 +1,14 @@
 //! Building HTTP clients from Prometheus' client settings (TLS, basic auth,
-//! authorization), shared by scraping and remote write.
+//! authorization), shared by scraping and remote write. A client whose config names no
+//! CA trusts the compiled-in roots ([`crate::tls_roots`]); one that names a CA trusts
+//! only that CA; `insecure_skip_verify` verifies nothing.
 
 use base64::Engine;
 use reqwest::header::HeaderValue;
 use reqwest::{Certificate, Client, Identity};
 
 use crate::config::{HttpClientSettings, TlsConfig};
+use crate::tls_roots::{compiled_in, compiled_in_with_client_cert, MinVersion, RootsError};
 
 /// `User-Agent` sent on scrapes and remote-write requests.
 pub const USER_AGENT: &str = concat!("serverless-pipeline-scraper/", env!("CARGO_PKG_VERSION"));
@@ -31,6 +34,16 @@ pub enum ClientError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The TLS settings with the compiled-in roots could not be made (a client
+    /// certificate or key that cannot be used).
+    #[error("{at}: {source}")]
+    Roots {
+        /// The config block.
+        at: String,
+        /// Why.
+        #[source]
+        source: RootsError,
+    },
     /// TLS material or the client itself that the HTTP library refuses.
     #[error("{at}: {reason}")]
     Tls {
@@ -48,22 +61,63 @@ pub enum ClientError {
 /// (remote write, discovery).
 const IDLE_CONNECTIONS_PER_HOST: usize = 4;
 
+/// The PEM contents a client's TLS settings name (`ca`/`ca_file`, `cert`/`cert_file`,
+/// `key`/`key_file`), read once per run. A warm container compares them with the
+/// contents its client was built from, so a rotated CA or client certificate is picked
+/// up by the next run while an unchanged one keeps the client.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsMaterial {
+    /// The CA bundle trusted instead of the compiled-in roots.
+    pub ca: Option<Vec<u8>>,
+    /// The client certificate.
+    pub cert: Option<Vec<u8>>,
+    /// The client certificate's private key.
+    pub key: Option<Vec<u8>>,
+}
+
+impl TlsMaterial {
+    /// Reads the inline values or files of `settings`; `at` names the config block.
+    pub fn read(settings: &HttpClientSettings, at: &str) -> Result<Self, ClientError> {
+        let tls = &settings.tls_config;
+        Ok(Self {
+            ca: pem_source(&tls.ca, &tls.ca_file, &format!("{at}.tls_config.ca"))?,
+            cert: pem_source(&tls.cert, &tls.cert_file, &format!("{at}.tls_config.cert"))?,
+            key: pem_source(&tls.key, &tls.key_file, &format!("{at}.tls_config.key"))?,
+        })
+    }
+}
+
 /// Builds a client with the TLS settings of `settings`; `at` names the config block in
 /// errors. Redirects are followed (Prometheus' default) and compression is negotiated.
 pub fn build_client(settings: &HttpClientSettings, at: &str) -> Result<Client, ClientError> {
-    client_keeping_idle(settings, at, IDLE_CONNECTIONS_PER_HOST)
+    let material = TlsMaterial::read(settings, at)?;
+    client_keeping_idle(settings, &material, at, IDLE_CONNECTIONS_PER_HOST)
 }
 
-/// [`build_client`] for scraping, keeping no idle connection. A scrape client lives one
-/// run and scrapes each target once, so a connection kept after a scrape is almost never
-/// used again, yet it stays open until the run ends: one open file per target, and
-/// Lambda allows a function 1,024, fewer than a shard's targets.
-pub fn build_scrape_client(settings: &HttpClientSettings, at: &str) -> Result<Client, ClientError> {
-    client_keeping_idle(settings, at, 0)
+/// [`build_client`] from TLS material already read.
+pub fn build_client_with(
+    settings: &HttpClientSettings,
+    material: &TlsMaterial,
+    at: &str,
+) -> Result<Client, ClientError> {
+    client_keeping_idle(settings, material, at, IDLE_CONNECTIONS_PER_HOST)
+}
+
+/// [`build_client`] for scraping, keeping no idle connection. A scrape client scrapes
+/// each target once per run, so a connection kept after a scrape is almost never used
+/// again before it times out, yet it stays open: one open file per target, and Lambda
+/// allows a function 1,024, fewer than a shard's targets.
+pub fn build_scrape_client(
+    settings: &HttpClientSettings,
+    material: &TlsMaterial,
+    at: &str,
+) -> Result<Client, ClientError> {
+    client_keeping_idle(settings, material, at, 0)
 }
 
 fn client_keeping_idle(
     settings: &HttpClientSettings,
+    material: &TlsMaterial,
     at: &str,
     idle_per_host: usize,
 ) -> Result<Client, ClientError> {
@@ -73,32 +127,53 @@ fn client_keeping_idle(
         .no_proxy()
         .pool_max_idle_per_host(idle_per_host);
     let tls = &settings.tls_config;
-    if let Some(ca) = pem_source(&tls.ca, &tls.ca_file, &format!("{at}.tls_config.ca"))? {
-        let certs = Certificate::from_pem_bundle(&ca).map_err(|source| ClientError::Tls {
-            at: format!("{at}.tls_config.ca"),
-            reason: "not a PEM certificate bundle",
-            source,
-        })?;
-        builder = builder.tls_certs_only(certs);
+    if material.ca.is_none() && !tls.insecure_skip_verify {
+        // No CA named (AMP, public endpoints, plain-http exporters): the compiled-in
+        // roots, so building this client reads no file.
+        let min = match tls.min_version.as_deref() {
+            Some("TLS13") => MinVersion::Tls13,
+            _ => MinVersion::Tls12,
+        };
+        let config = match &material.cert {
+            None => compiled_in(min).map_err(|source| ClientError::Roots {
+                at: format!("{at}.tls_config"),
+                source,
+            })?,
+            Some(cert) => {
+                compiled_in_with_client_cert(min, cert, material.key.as_deref().unwrap_or_default())
+                    .map_err(|source| ClientError::Roots {
+                        at: format!("{at}.tls_config.cert"),
+                        source,
+                    })?
+            }
+        };
+        builder = builder.tls_backend_preconfigured(config);
+    } else {
+        if let Some(ca) = &material.ca {
+            let certs = Certificate::from_pem_bundle(ca).map_err(|source| ClientError::Tls {
+                at: format!("{at}.tls_config.ca"),
+                reason: "not a PEM certificate bundle",
+                source,
+            })?;
+            builder = builder.tls_certs_only(certs);
+        }
+        if let Some(cert) = &material.cert {
+            let mut identity_pem = cert.clone();
+            identity_pem.push(b'\n');
+            identity_pem.extend_from_slice(material.key.as_deref().unwrap_or_default());
+            let identity =
+                Identity::from_pem(&identity_pem).map_err(|source| ClientError::Tls {
+                    at: format!("{at}.tls_config.cert"),
+                    reason: "client certificate and key are not valid PEM",
+                    source,
+                })?;
+            builder = builder.identity(identity);
+        }
+        if tls.insecure_skip_verify {
+            builder = builder.tls_danger_accept_invalid_certs(true);
+        }
+        builder = apply_min_version(builder, tls);
     }
-    if let Some(mut identity_pem) =
-        pem_source(&tls.cert, &tls.cert_file, &format!("{at}.tls_config.cert"))?
-    {
-        let key = pem_source(&tls.key, &tls.key_file, &format!("{at}.tls_config.key"))?
-            .unwrap_or_default();
-        identity_pem.push(b'\n');
-        identity_pem.extend_from_slice(&key);
-        let identity = Identity::from_pem(&identity_pem).map_err(|source| ClientError::Tls {
-            at: format!("{at}.tls_config.cert"),
-            reason: "client certificate and key are not valid PEM",
-            source,
-        })?;
-        builder = builder.identity(identity);
-    }
-    if tls.insecure_skip_verify {
-        builder = builder.tls_danger_accept_invalid_certs(true);
-    }
-    builder = apply_min_version(builder, tls);
     builder.build().map_err(|source| ClientError::Tls {
         at: at.to_string(),
         reason: "cannot build HTTP client",

@@ -14,6 +14,8 @@ pub mod discovery;
 pub mod error_type;
 pub mod event;
 pub mod http_client;
+pub mod invocation_summary;
+pub mod job_setup;
 pub mod outbox;
 pub mod run;
 pub mod sample_labels;
@@ -22,9 +24,12 @@ pub mod sender;
 pub mod staleness;
 pub mod summary;
 pub mod target;
+pub mod tls_roots;
+pub mod warm;
 
 use std::time::Instant;
 
+pub use invocation_summary::InvocationSummary;
 pub use run::RunError;
 pub use summary::RunSummary;
 
@@ -45,43 +50,72 @@ pub enum HandlerError {
     Run(#[from] RunError),
 }
 
-/// Handles one invocation event; `deadline` is when the invocation must have returned.
-pub async fn handle(
-    event: serde_json::Value,
-    deadline: Instant,
-    instance: &str,
-) -> Result<RunSummary, HandlerError> {
-    let loaded = event::load_config(&event).await?;
-    for warning in &loaded.warnings {
-        tracing::warn!(warning = %warning, "config");
+/// The function, alive as long as its process: under Lambda one per container,
+/// serving every invocation the container gets, so what one run built from its
+/// config is reused by the next ([`warm`]); on the command line, one invocation.
+#[derive(Debug, Default)]
+pub struct Scraper {
+    /// Invocations of one container are sequential; the lock only makes that explicit.
+    warm: tokio::sync::Mutex<warm::WarmState>,
+}
+
+impl Scraper {
+    /// A scraper that has built nothing yet.
+    pub fn new() -> Self {
+        Self::default()
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let scheduled = event::scheduled_time(&event, now);
-    let shard = event::shard(&event)?;
-    let summary = run::run(loaded, deadline, instance, scheduled, shard).await?;
-    let c = &summary.counters;
-    // Under Lambda the invocation's summary line (with its EMF figures) is the record;
-    // this is for `RUST_LOG=debug` on the command line, where stdout has the response.
-    tracing::debug!(
-        targets = summary.targets,
-        targets_up = c.targets_up,
-        targets_down = c.targets_down,
-        samples_scraped = c.samples_scraped,
-        samples_sent = c.samples_sent,
-        samples_rejected = c.samples_rejected,
-        samples_unsent = c.samples_unsent,
-        series_dropped_limits = c.series_dropped_limits,
-        requests = c.requests,
-        retries = c.retries,
-        bytes_sent = c.bytes_sent,
-        errors = c.errors,
-        duration_seconds = summary.duration_seconds,
-        deadline_hit = summary.deadline_hit,
-        "run summary"
-    );
-    Ok(summary)
+
+    /// Handles one invocation event; `deadline` is when the invocation must have
+    /// returned.
+    pub async fn handle(
+        &self,
+        event: serde_json::Value,
+        deadline: Instant,
+        instance: &str,
+    ) -> Result<InvocationSummary, HandlerError> {
+        let named = event::load_config_text(&event).await?;
+        let inputs = self.warm.lock().await.prepare(&named).await?;
+        let prepared = inputs.report;
+        let mut warnings = inputs.loaded.warnings.clone();
+        warnings.extend(named.stale_warning());
+        for warning in &warnings {
+            tracing::warn!(warning = %warning, "config");
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let scheduled = event::scheduled_time(&event, now);
+        let shard = event::shard(&event)?;
+        let summary = run::run(inputs, warnings, deadline, instance, scheduled, shard).await?;
+        let c = &summary.counters;
+        // Under Lambda the invocation's summary line (with its EMF figures) is the
+        // record; this is for `RUST_LOG=debug` on the command line, where stdout has
+        // the response.
+        tracing::debug!(
+            targets = summary.targets,
+            targets_up = c.targets_up,
+            targets_down = c.targets_down,
+            samples_scraped = c.samples_scraped,
+            samples_sent = c.samples_sent,
+            samples_rejected = c.samples_rejected,
+            samples_unsent = c.samples_unsent,
+            series_dropped_limits = c.series_dropped_limits,
+            requests = c.requests,
+            retries = c.retries,
+            bytes_sent = c.bytes_sent,
+            errors = c.errors,
+            duration_seconds = summary.duration_seconds,
+            deadline_hit = summary.deadline_hit,
+            config = ?prepared.config,
+            clients_built = prepared.clients_built,
+            clients_reused = prepared.clients_reused,
+            "run summary"
+        );
+        Ok(InvocationSummary {
+            run: summary,
+            prepared,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -93,7 +127,10 @@ mod tests {
         let yaml =
             "scrape_configs: [{job_name: a, relabel_configs: [{regex: '(x', action: drop}]}]";
         let deadline = Instant::now() + Duration::from_secs(5);
-        let Err(e) = super::handle(serde_json::json!({ "config": yaml }), deadline, "test").await
+        let scraper = super::Scraper::new();
+        let Err(e) = scraper
+            .handle(serde_json::json!({ "config": yaml }), deadline, "test")
+            .await
         else {
             panic!("an unclosed group compiled")
         };

@@ -18,6 +18,9 @@ const CLI: CliSpec = CliSpec {
 async fn main() -> std::process::ExitCode {
     let in_lambda = function_cli::in_lambda();
     function_cli::init_logging(in_lambda);
+    // One per process: a warm container reuses what earlier invocations built.
+    let scraper = scraper::Scraper::new();
+    let scraper = &scraper;
     if in_lambda {
         // Self-metrics carry the function name as `instance`.
         let instance =
@@ -34,7 +37,7 @@ async fn main() -> std::process::ExitCode {
                     // Boxed: the handler's future nests deep enough (the AWS SDK, EKS
                     // access) that the compiler's layout query overflows when it is
                     // inlined into `main`'s.
-                    Box::pin(scraper::handle(event.payload, deadline, &instance)).await
+                    Box::pin(scraper.handle(event.payload, deadline, &instance)).await
                 }
             },
         )
@@ -44,7 +47,7 @@ async fn main() -> std::process::ExitCode {
         function_cli::run_cli(&CLI, &args, |event, args| async move {
             let instance = std::env::var("HOSTNAME").unwrap_or_else(|_| "cli".into());
             let timeout = args.timeout.unwrap_or(Duration::from_secs(60));
-            Box::pin(scraper::handle(event, Instant::now() + timeout, &instance)).await
+            Box::pin(scraper.handle(event, Instant::now() + timeout, &instance)).await
         })
         .await
     }

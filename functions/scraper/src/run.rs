@@ -6,26 +6,25 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use prom::relabel::{RelabelConfigError, Relabeler};
+use prom::relabel::RelabelConfigError;
 use prom::remote_write::MetricMetadata;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::config::{LoadedConfig, ScrapeConfig};
 use crate::discovery::discover_job;
-use crate::discovery::eks::{eks_client, outside_the_cluster, EksClientError};
+use crate::discovery::eks::outside_the_cluster;
 use crate::discovery::shard::Shard;
-use crate::http_client::{authorization_header, build_scrape_client, ClientError};
+use crate::job_setup::{eks_job_client, scrape_job};
 use crate::outbox::{EndpointRules, Outbox, ReadyRequest, SendRules};
-use crate::sample_labels::LabelLimits;
 use crate::scrape::{now_millis, scrape_target, ScrapeJob, ScrapeResult, Tracking};
-use crate::sender::{Delivery, EndpointSender};
+use crate::sender::{Delivery, RunEndpoints};
 use crate::staleness::markers::mark_vanished_target;
 use crate::staleness::run_state::TargetState;
 use crate::staleness::series_set::{encode_labels, SeriesSet};
 use crate::staleness::{StalenessTracker, TargetOutcome};
 use crate::summary::{RunCounters, RunSummary, TargetReport};
 use crate::target::{Target, TargetBuilder};
+use crate::warm::{PreparedJob, RunInputs};
 use function_cli::error_chain;
 
 /// A run that could not start (an endpoint could not be set up).
@@ -46,55 +45,43 @@ pub enum RunError {
     },
 }
 
-/// Why one scrape job cannot be prepared; its targets are then reported down with
-/// this error's text (causes included), and the other jobs still run.
-#[derive(Debug, thiserror::Error)]
-enum JobSetupError {
-    #[error(transparent)]
-    Client(#[from] ClientError),
-    #[error("{at}.eks")]
-    Eks {
-        at: String,
-        #[source]
-        source: EksClientError,
-    },
-    #[error("{at}.metric_relabel_configs: relabel rules do not compile")]
-    Relabel {
-        at: String,
-        #[source]
-        source: RelabelConfigError,
-    },
-}
-
 /// Runs one invocation until `deadline` (the Lambda deadline); work stops
 /// `scraper.deadline_margin` before it so the summary is always reported.
 /// `scheduled` (epoch seconds) is the time the run is scheduled for: CloudWatch
 /// query windows derive from it. `shard` picks this invocation's share of the
 /// targets; CloudWatch is collected by the first shard only.
+/// `inputs` are the config and what was built from it (kept by a warm container);
+/// `warnings` are the config's, reported in the summary.
 pub async fn run(
-    loaded: LoadedConfig,
+    inputs: RunInputs,
+    warnings: Vec<String>,
     deadline: Instant,
     instance: &str,
     scheduled: i64,
     shard: Shard,
 ) -> Result<RunSummary, RunError> {
     let started = Instant::now();
-    let config = loaded.config;
+    let RunInputs {
+        loaded,
+        relabelers,
+        endpoints,
+        jobs,
+        report: _,
+    } = inputs;
+    let config = &loaded.config;
     let margin = config.scraper.deadline_margin.0;
     let work_deadline = deadline.checked_sub(margin).unwrap_or(started);
     let final_deadline = deadline.checked_sub(margin / 4).unwrap_or(started);
     let counters = Arc::new(RunCounters::default());
 
-    let mut senders = Vec::new();
+    let senders = Arc::new(RunEndpoints::new(endpoints, counters.clone()));
     let mut endpoint_rules = Vec::new();
     for (index, rw) in config.remote_write.iter().enumerate() {
-        senders.push(EndpointSender::new(rw, index, counters.clone()).await?);
         endpoint_rules.push(EndpointRules::new(rw).map_err(|source| RunError::Relabel {
             at: format!("remote_write[{index}].write_relabel_configs"),
             source,
         })?);
     }
-    let senders = Arc::new(senders);
     let rules = Arc::new(SendRules::new(
         &config.global.external_labels,
         endpoint_rules,
@@ -105,20 +92,11 @@ pub async fn run(
     // Each job's targets are relabeled (and sharded) as discovery produces them.
     let discovery_deadline = started + work_deadline.saturating_duration_since(started) / 2;
     let default_timeout = config.global.scrape_timeout.0;
-    let mut relabelers = Vec::with_capacity(config.scrape_configs.len());
-    for (index, sc) in config.scrape_configs.iter().enumerate() {
-        relabelers.push(Relabeler::new(&sc.relabel_configs).map_err(|source| {
-            RunError::Relabel {
-                at: format!("scrape_configs[{index}].relabel_configs"),
-                source,
-            }
-        })?);
-    }
     let discovering = futures_util::future::join_all(
         config
             .scrape_configs
             .iter()
-            .zip(&relabelers)
+            .zip(relabelers.iter())
             .enumerate()
             .map(|(index, (sc, relabeler))| async move {
                 let mut builder =
@@ -149,8 +127,12 @@ pub async fn run(
     let mut discovery_reports = Vec::new();
     let mut reports: Vec<TargetReport> = Vec::new();
     let mut work: Vec<(Arc<ScrapeJob>, Target)> = Vec::new();
-    for ((index, sc), (targets, found_reports)) in
-        config.scrape_configs.iter().enumerate().zip(discovered)
+    for (((index, sc), (targets, found_reports)), prepared) in config
+        .scrape_configs
+        .iter()
+        .enumerate()
+        .zip(discovered)
+        .zip(jobs)
     {
         for report in &found_reports {
             if report.error.is_some() {
@@ -164,10 +146,20 @@ pub async fn run(
             );
         }
         discovery_reports.extend(found_reports);
-        let job = match prepare_job(sc, index, &config.global, default_timeout).await {
-            Ok(job) => Arc::new(job),
+        let prepared = match prepared {
+            PreparedJob::Eks => match eks_job_client(sc, index)
+                .await
+                .and_then(|client| scrape_job(sc, index, &config.global, default_timeout, client))
+            {
+                Ok(job) => Ok(Arc::new(job)),
+                Err(error) => Err(error_chain(&error)),
+            },
+            PreparedJob::Ready(job) => Ok(job),
+            PreparedJob::Refused(error) => Err(error),
+        };
+        let job = match prepared {
+            Ok(job) => job,
             Err(error) => {
-                let error = error_chain(&error);
                 tracing::error!(job = %sc.job_name, error = %error, "job cannot be scraped");
                 unsettled_jobs.insert(sc.job_name.clone());
                 for target in targets {
@@ -295,7 +287,7 @@ pub async fn run(
         deadline_seconds: deadline.saturating_duration_since(started).as_secs_f64(),
         deadline_hit: Instant::now() >= work_deadline || deadline_cut_sends(&senders),
         target_reports: reports,
-        config_warnings: loaded.warnings,
+        config_warnings: warnings,
         cloudwatch,
         state,
     };
@@ -341,7 +333,7 @@ async fn collect_cloudwatch(
     scheduled: i64,
     interval: Duration,
     rules: &SendRules,
-    senders: &[EndpointSender],
+    senders: &RunEndpoints,
     work_deadline: Instant,
 ) -> crate::cloudwatch::collect::CloudWatchReport {
     // Boxed: the collection future is deep, and the runtime's future holds it.
@@ -394,64 +386,13 @@ async fn collect_cloudwatch(
     report
 }
 
-/// The job's client and settings. With `eks`, the client trusts the cluster's CA and
-/// sends a fresh EKS token, and in-cluster API server names in target URLs mean the
-/// cluster's endpoint (scraping through the API server's proxy).
-async fn prepare_job(
-    sc: &ScrapeConfig,
-    index: usize,
-    global: &crate::config::GlobalConfig,
-    default_timeout: Duration,
-) -> Result<ScrapeJob, JobSetupError> {
-    let at = format!("scrape_configs[{index}] (job_name {:?})", sc.job_name);
-    let (client, authorization, api_server) = match &sc.eks {
-        Some(cluster) => {
-            let eks = eks_client(cluster)
-                .await
-                .map_err(|source| JobSetupError::Eks {
-                    at: at.clone(),
-                    source,
-                })?;
-            (eks.http, Some(eks.authorization), Some(eks.endpoint))
-        }
-        None => {
-            let settings = sc.http_settings();
-            (
-                build_scrape_client(&settings, &at)?,
-                authorization_header(&settings, &at)?,
-                None,
-            )
-        }
-    };
-    let metric_relabeler = Relabeler::new(&sc.metric_relabel_configs)
-        .map_err(|source| JobSetupError::Relabel { at, source })?;
-    Ok(ScrapeJob {
-        client,
-        authorization,
-        api_server,
-        metric_relabeler,
-        label_limits: LabelLimits {
-            label_limit: sc.label_limit.unwrap_or(global.label_limit),
-            label_name_length_limit: sc
-                .label_name_length_limit
-                .unwrap_or(global.label_name_length_limit),
-            label_value_length_limit: sc
-                .label_value_length_limit
-                .unwrap_or(global.label_value_length_limit),
-        },
-        sample_limit: sc.sample_limit.unwrap_or(global.sample_limit),
-        timeout: sc.scrape_timeout.map(|d| d.0).unwrap_or(default_timeout),
-        config: sc.clone(),
-    })
-}
-
 /// Writes staleness markers for the remembered targets that left discovery (all of
 /// their series and their synthetic series, at the current time) in one batch.
 async fn mark_vanished_targets(
     tracker: &mut StalenessTracker,
     unsettled_jobs: &BTreeSet<String>,
     rules: &SendRules,
-    senders: &[EndpointSender],
+    senders: &RunEndpoints,
     deadline: Instant,
 ) {
     let vanished: Vec<(Vec<u8>, TargetState)> =
@@ -496,22 +437,17 @@ async fn mark_vanished_targets(
 /// Whether an endpoint gave up a request for lack of time: retries that stop short of
 /// the deadline (the next wait would pass it) end every task before it, yet the run
 /// was cut short.
-fn deadline_cut_sends(senders: &[EndpointSender]) -> bool {
-    senders.iter().any(EndpointSender::deadline_reached)
+fn deadline_cut_sends(senders: &RunEndpoints) -> bool {
+    senders.deadline_reached()
 }
 
 /// Sends requests concurrently (each endpoint bounds its own requests in flight).
 /// True when every request reached its receiver (accepted, or refused for good: a
 /// retry of a refused request would be refused again).
-async fn deliver(senders: &[EndpointSender], requests: &[ReadyRequest], deadline: Instant) -> bool {
-    let sends = requests.iter().map(|ready| async {
-        match senders.get(ready.endpoint) {
-            Some(sender) => sender.send(&ready.request, deadline).await,
-            None => Delivery::Unsent {
-                reason: "no such endpoint".into(),
-            },
-        }
-    });
+async fn deliver(senders: &RunEndpoints, requests: &[ReadyRequest], deadline: Instant) -> bool {
+    let sends = requests
+        .iter()
+        .map(|ready| senders.send(ready.endpoint, &ready.request, deadline));
     futures_util::future::join_all(sends)
         .await
         .iter()

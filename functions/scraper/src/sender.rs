@@ -2,6 +2,11 @@
 //! of requests in flight, and Prometheus' retry rules (5xx and, when enabled, 429 with
 //! exponential backoff and jitter, honouring `Retry-After`; never another 4xx), all
 //! inside the invocation's deadline.
+//!
+//! An [`EndpointSender`] lives as long as its config (a warm container reuses it, with
+//! its connections and cached AWS credentials); what belongs to one run (its counters,
+//! the `Authorization` read from credential files this run, whether the deadline cut a
+//! send short) is in [`RunEndpoints`], made per run.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -17,7 +22,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::RemoteWriteConfig;
 use crate::credentials::{CredentialsError, SigV4Signer};
-use crate::http_client::{authorization_header, build_client, ClientError};
+use crate::http_client::{authorization_header, build_client_with, ClientError, TlsMaterial};
 use crate::summary::RunCounters;
 use function_cli::error_chain;
 
@@ -47,13 +52,14 @@ pub enum Delivery {
     },
 }
 
-/// One `remote_write` endpoint's client.
+/// One `remote_write` endpoint's client, signer and settings: nothing of one run.
 #[derive(Debug)]
 pub struct EndpointSender {
     /// The endpoint's display name, for logs.
     pub name: String,
     url: String,
     client: reqwest::Client,
+    /// The config's `headers` (credentials are added per run).
     extra_headers: HeaderMap,
     signer: Option<SigV4Signer>,
     in_flight: Semaphore,
@@ -61,10 +67,71 @@ pub struct EndpointSender {
     min_backoff: Duration,
     max_backoff: Duration,
     retry_on_429: bool,
+}
+
+/// One endpoint as a run uses it.
+#[derive(Debug)]
+pub struct RunEndpoint {
+    /// The endpoint's long-lived sender.
+    pub sender: Arc<EndpointSender>,
+    /// `basic_auth` / `authorization` as read this run (credential files are read
+    /// every run, so a rotated secret is used by the next run).
+    pub authorization: Option<HeaderValue>,
+}
+
+/// The endpoints of one run, by endpoint index, with the run's counters.
+#[derive(Debug)]
+pub struct RunEndpoints {
+    endpoints: Vec<RunEndpoint>,
     counters: Arc<RunCounters>,
     /// Set when a request was given up for lack of time: the run was cut short by
     /// its deadline even if every task ended before it.
     deadline_reached: AtomicBool,
+}
+
+impl RunEndpoints {
+    /// The run's endpoints, counting into `counters`.
+    pub fn new(endpoints: Vec<RunEndpoint>, counters: Arc<RunCounters>) -> Self {
+        Self {
+            endpoints,
+            counters,
+            deadline_reached: AtomicBool::new(false),
+        }
+    }
+
+    /// Delivers one request to endpoint `index` ([`EndpointSender::send`]).
+    pub async fn send(
+        &self,
+        index: usize,
+        request: &EncodedRequest,
+        deadline: Instant,
+    ) -> Delivery {
+        match self.endpoints.get(index) {
+            Some(endpoint) => {
+                let run = PerRun {
+                    authorization: endpoint.authorization.as_ref(),
+                    counters: &self.counters,
+                    deadline_reached: &self.deadline_reached,
+                };
+                endpoint.sender.send(request, deadline, &run).await
+            }
+            None => Delivery::Unsent {
+                reason: "no such endpoint".into(),
+            },
+        }
+    }
+
+    /// Whether a request was given up because the deadline left no time for it.
+    pub fn deadline_reached(&self) -> bool {
+        self.deadline_reached.load(Ordering::Relaxed)
+    }
+}
+
+/// What a send needs of its run.
+struct PerRun<'a> {
+    authorization: Option<&'a HeaderValue>,
+    counters: &'a RunCounters,
+    deadline_reached: &'a AtomicBool,
 }
 
 /// Setting up an endpoint failed (bad TLS files, no AWS region, ...). The text names
@@ -102,11 +169,12 @@ pub enum SenderError {
 }
 
 impl EndpointSender {
-    /// Prepares the client, headers and signer of a validated endpoint config.
+    /// Prepares the client, headers and signer of a validated endpoint config, with
+    /// the TLS files' contents already read ([`TlsMaterial::read`]).
     pub async fn new(
         config: &RemoteWriteConfig,
         index: usize,
-        counters: Arc<RunCounters>,
+        material: &TlsMaterial,
     ) -> Result<Self, SenderError> {
         let name = config.display_name().to_string();
         let client_error = |source| SenderError::Client {
@@ -120,7 +188,7 @@ impl EndpointSender {
         };
         let at = format!("remote_write[{index}]");
         let settings = config.http_settings();
-        let client = build_client(&settings, &at).map_err(client_error)?;
+        let client = build_client_with(&settings, material, &at).map_err(client_error)?;
         let mut extra_headers = HeaderMap::new();
         for (header, value) in &config.headers {
             let header_name = HeaderName::from_bytes(header.as_bytes())
@@ -128,9 +196,6 @@ impl EndpointSender {
             let header_value =
                 HeaderValue::from_str(value).map_err(|_| header_error(header, "value"))?;
             extra_headers.insert(header_name, header_value);
-        }
-        if let Some(auth) = authorization_header(&settings, &at).map_err(client_error)? {
-            extra_headers.insert(reqwest::header::AUTHORIZATION, auth);
         }
         let signer = match &config.sigv4 {
             Some(sigv4) => Some(SigV4Signer::from_config(sigv4).await.map_err(|source| {
@@ -153,26 +218,24 @@ impl EndpointSender {
             min_backoff: q.min_backoff.0,
             max_backoff: q.max_backoff.0,
             retry_on_429: q.retry_on_http_429,
-            counters,
-            deadline_reached: AtomicBool::new(false),
         })
     }
 
-    /// Whether a request was given up because the deadline left no time for it.
-    pub fn deadline_reached(&self) -> bool {
-        self.deadline_reached.load(Ordering::Relaxed)
-    }
-
     /// Delivers one request, retrying what Prometheus retries, until `deadline`.
-    /// Updates the run counters with the outcome.
-    pub async fn send(&self, request: &EncodedRequest, deadline: Instant) -> Delivery {
+    /// Updates the run's counters with the outcome.
+    async fn send(
+        &self,
+        request: &EncodedRequest,
+        deadline: Instant,
+        run: &PerRun<'_>,
+    ) -> Delivery {
         let delivery = match self.in_flight.acquire().await {
-            Ok(_permit) => self.send_with_retries(request, deadline).await,
+            Ok(_permit) => self.send_with_retries(request, deadline, run).await,
             Err(_) => Delivery::Unsent {
                 reason: "sender closed".into(),
             },
         };
-        let c = &self.counters;
+        let c = run.counters;
         let samples = request.samples as u64;
         match &delivery {
             Delivery::Sent => {
@@ -205,14 +268,19 @@ impl EndpointSender {
         delivery
     }
 
-    async fn send_with_retries(&self, request: &EncodedRequest, deadline: Instant) -> Delivery {
+    async fn send_with_retries(
+        &self,
+        request: &EncodedRequest,
+        deadline: Instant,
+        run: &PerRun<'_>,
+    ) -> Delivery {
         let body = Bytes::from(request.body.clone());
         let mut backoff = self.min_backoff;
         let mut attempt: u32 = 0;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining < MIN_ATTEMPT_TIME {
-                self.deadline_reached.store(true, Ordering::Relaxed);
+                run.deadline_reached.store(true, Ordering::Relaxed);
                 return Delivery::Unsent {
                     reason: format!(
                         "deadline reached after {attempt} attempt(s); no time left to send"
@@ -220,12 +288,12 @@ impl EndpointSender {
                 };
             }
             if attempt > 0 {
-                self.counters.add(&self.counters.retries, 1);
+                run.counters.add(&run.counters.retries, 1);
             }
             attempt += 1;
-            self.counters.add(&self.counters.requests, 1);
+            run.counters.add(&run.counters.requests, 1);
             let timeout = self.remote_timeout.min(remaining);
-            let retry_after = match self.attempt(body.clone(), timeout).await {
+            let retry_after = match self.attempt(body.clone(), timeout, run.authorization).await {
                 Ok(Attempt::Done) => return Delivery::Sent,
                 Ok(Attempt::Refused { status, message }) => {
                     return Delivery::Rejected { status, message }
@@ -245,7 +313,7 @@ impl EndpointSender {
             backoff = (backoff * 2).min(self.max_backoff);
             let left = deadline.saturating_duration_since(Instant::now());
             if wait + MIN_ATTEMPT_TIME > left {
-                self.deadline_reached.store(true, Ordering::Relaxed);
+                run.deadline_reached.store(true, Ordering::Relaxed);
                 return Delivery::Unsent {
                     reason: format!(
                         "gave up after {attempt} attempt(s): next retry in {:.3}s would pass the invocation deadline",
@@ -257,8 +325,16 @@ impl EndpointSender {
         }
     }
 
-    async fn attempt(&self, body: Bytes, timeout: Duration) -> Result<Attempt, AttemptError> {
+    async fn attempt(
+        &self,
+        body: Bytes,
+        timeout: Duration,
+        authorization: Option<&HeaderValue>,
+    ) -> Result<Attempt, AttemptError> {
         let mut headers = self.extra_headers.clone();
+        if let Some(auth) = authorization {
+            headers.insert(reqwest::header::AUTHORIZATION, auth.clone());
+        }
         headers.insert(
             reqwest::header::CONTENT_ENCODING,
             HeaderValue::from_static(CONTENT_ENCODING),
@@ -340,6 +416,20 @@ impl EndpointSender {
             })
         }
     }
+}
+
+/// The `Authorization` header endpoint `index` sends this run, credential files read
+/// now.
+pub fn run_authorization(
+    config: &RemoteWriteConfig,
+    index: usize,
+) -> Result<Option<HeaderValue>, SenderError> {
+    authorization_header(&config.http_settings(), &format!("remote_write[{index}]")).map_err(
+        |source| SenderError::Client {
+            endpoint: config.display_name().to_string(),
+            source,
+        },
+    )
 }
 
 /// Why a request could not even be attempted; the request is then unsent, and this

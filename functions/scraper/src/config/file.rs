@@ -131,7 +131,7 @@ pub struct ScrapeConfig {
     /// Deprecated Prometheus spelling of `authorization.credentials_file`.
     /// Default: none.
     pub bearer_token_file: Option<String>,
-    /// TLS settings for `https` targets. Default: the system's roots, verified.
+    /// TLS settings for `https` targets. Default: the compiled-in Mozilla roots, verified.
     pub tls_config: TlsConfig,
     /// Ours: scrape through this EKS cluster's API server (its proxy paths: kubelet,
     /// cAdvisor, pods) with a fresh EKS token and the cluster's CA from
@@ -253,7 +253,7 @@ pub struct RemoteWriteConfig {
     /// Deprecated Prometheus spelling of `authorization.credentials_file`.
     /// Default: none.
     pub bearer_token_file: Option<String>,
-    /// TLS settings for an `https` URL. Default: the system's roots, verified.
+    /// TLS settings for an `https` URL. Default: the compiled-in Mozilla roots, verified.
     pub tls_config: TlsConfig,
     /// Ours: per-series limits of the receiver (AMP's by default); offending series
     /// are dropped before sending so they cannot fail a whole request.

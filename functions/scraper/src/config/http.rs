@@ -52,7 +52,7 @@ impl Default for Authorization {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct TlsConfig {
-    /// CA certificates (PEM, inline) trusted instead of the system's. Default: none.
+    /// CA certificates (PEM, inline) trusted instead of the compiled-in Mozilla roots. Default: none.
     pub ca: Option<String>,
     /// A PEM file of CA certificates. Default: none.
     pub ca_file: Option<String>,

@@ -36,7 +36,7 @@ pub struct KubernetesSdConfig {
     /// Deprecated Prometheus spelling of `authorization.credentials_file`.
     /// Default: none.
     pub bearer_token_file: Option<String>,
-    /// TLS settings for the API server. Default: the system's roots, verified.
+    /// TLS settings for the API server. Default: the compiled-in Mozilla roots, verified.
     pub tls_config: TlsConfig,
     /// Refused: a Lambda has no kubeconfig; use `api_server` or `eks`.
     pub(super) kubeconfig_file: Option<yaml_serde::Value>,

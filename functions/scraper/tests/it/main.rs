@@ -19,3 +19,4 @@ mod scale_faults;
 mod scrape_formats;
 mod scrape_tls;
 mod staleness;
+mod warm_invocations;

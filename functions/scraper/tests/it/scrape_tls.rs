@@ -5,6 +5,7 @@
 use crate::harness;
 use test_support::fake_http;
 
+use std::path::Path;
 use std::process::Stdio;
 
 use fake_http::FakeServer;
@@ -21,26 +22,17 @@ print(server.server_address[1], flush=True)
 server.serve_forever()
 "#;
 
-#[tokio::test]
-async fn https_scrape_with_ca_file_and_refusal_without_it() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    // A throwaway CA and a server certificate it signs (webpki refuses a
-    // self-signed certificate used directly as the server's).
+/// Makes, in `dir`, a throwaway CA (`{ca}.pem`) and, unless `leaf` is false, a server
+/// certificate for 127.0.0.1 it signs (`cert.pem`, `key.pem`): webpki refuses a
+/// self-signed certificate used directly as the server's.
+pub fn make_ca(dir: &Path, ca: &str, leaf: bool) {
+    let ca_key = format!("{ca}.key");
+    let ca_pem = format!("{ca}.pem");
+    let subject = format!("/CN=scraper-test-{ca}");
     let steps: [&[&str]; 3] = [
         &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-subj",
-            "/CN=scraper-test-ca",
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout", &ca_key,
+            "-out", &ca_pem, "-subj", &subject,
         ],
         &[
             "req",
@@ -60,9 +52,9 @@ async fn https_scrape_with_ca_file_and_refusal_without_it() {
             "-in",
             "leaf.csr",
             "-CA",
-            "ca.pem",
+            &ca_pem,
             "-CAkey",
-            "ca.key",
+            &ca_key,
             "-CAcreateserial",
             "-days",
             "1",
@@ -73,29 +65,30 @@ async fn https_scrape_with_ca_file_and_refusal_without_it() {
         ],
     ];
     std::fs::write(
-        dir.path().join("ext.cnf"),
+        dir.join("ext.cnf"),
         "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
     )
     .expect("write ext.cnf");
+    let steps = if leaf { &steps[..] } else { &steps[..1] };
     for args in steps {
         let status = std::process::Command::new("openssl")
-            .args(args)
-            .current_dir(dir.path())
+            .args(*args)
+            .current_dir(dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
             .expect("openssl runs");
         assert!(status.success(), "openssl {args:?} failed");
     }
-    std::fs::write(
-        dir.path().join("metrics"),
-        "tls_test_metric{via=\"https\"} 42\n",
-    )
-    .expect("write metrics");
+}
+
+/// Serves the files of `dir` over HTTPS with its `cert.pem` and `key.pem`; the
+/// server and its port.
+pub async fn start_https_server(dir: &Path) -> (tokio::process::Child, u16) {
     let mut server = tokio::process::Command::new("python3")
         .arg("-c")
         .arg(HTTPS_SERVER)
-        .arg(dir.path())
+        .arg(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -108,6 +101,19 @@ async fn https_scrape_with_ca_file_and_refusal_without_it() {
         .await
         .expect("server prints its port");
     let port: u16 = line.trim().parse().expect("port number");
+    (server, port)
+}
+
+#[tokio::test]
+async fn https_scrape_with_ca_file_and_refusal_without_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    make_ca(dir.path(), "ca", true);
+    std::fs::write(
+        dir.path().join("metrics"),
+        "tls_test_metric{via=\"https\"} 42\n",
+    )
+    .expect("write metrics");
+    let (_server, port) = start_https_server(dir.path()).await;
 
     let receiver = FakeServer::start().await;
     let ca = dir.path().join("ca.pem");
