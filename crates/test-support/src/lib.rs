@@ -24,3 +24,4 @@ pub mod fake_http;
 pub mod kubernetes_stack;
 pub mod services;
 pub mod sns_sqs;
+pub mod vmagent;

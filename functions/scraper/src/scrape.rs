@@ -30,7 +30,7 @@ use crate::target::Target;
 use function_cli::error_chain;
 
 /// The seed of the series hash; any fixed value (the hashes never leave the scrape).
-const SERIES_HASH_SEED: u64 = 0x5eed_0f5e_7e5;
+const SERIES_HASH_SEED: u64 = 0x5eed_f00d_5eed_f00d;
 
 /// Longest line accepted. The body is parsed line by line as it streams in, so a
 /// target that never sends a newline would otherwise grow the buffer without bound.
