@@ -1,30 +1,36 @@
 //! Executing a parsed template over JSON data with Go's text/template semantics
 //! (truthiness, variable scopes, `range` over lists and sorted maps).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde_json::Value;
 
+use crate::budget::Budget;
 use crate::funcs::{call_function, call_method, is_function};
 use crate::parse::{Arg, Node, Pipeline};
+use crate::regex_cache::RegexCache;
 use crate::TemplateError;
 
 /// Runaway-template guards: nesting of blocks and template calls together (keeps
-/// the stack bounded), nodes executed, output size.
+/// the stack bounded), output size; the work done is bounded by [`Budget`].
 const MAX_DEPTH: usize = 100;
-const MAX_STEPS: usize = 1_000_000;
 const MAX_OUTPUT: usize = 1 << 20;
 /// Largest value a function may return: bytes of text plus one per list item or map
 /// entry. The step and output limits do not bound values kept in variables, so
 /// without it a loop that doubles one (`$x = print $x $x`, `$l = stringSlice $l $l`)
 /// would grow memory exponentially within the step limit (found by fuzzing).
 const MAX_VALUE: usize = MAX_OUTPUT;
+/// Most iterations of `range` over a number (Go 1.22's `range 5`).
+const MAX_RANGE_COUNT: u64 = 100_000;
 
 pub struct Exec<'a> {
     pub defines: &'a HashMap<String, Vec<Node>>,
     pub out: String,
     pub depth: usize,
-    steps: usize,
+    /// Work done so far, charged before it is done.
+    pub budget: Budget,
+    regexes: RegexCache,
     vars: Vec<(String, Value)>,
 }
 
@@ -77,7 +83,8 @@ impl<'a> Exec<'a> {
             defines,
             out: String::new(),
             depth: 0,
-            steps: 0,
+            budget: Budget::default(),
+            regexes: RegexCache::default(),
             vars: vec![(String::new(), root.clone())],
         }
     }
@@ -99,16 +106,18 @@ impl<'a> Exec<'a> {
             if self.out.len() > MAX_OUTPUT {
                 return Err(exec_error(format!("output exceeds {MAX_OUTPUT} bytes")));
             }
-            self.steps += 1;
-            if self.steps > MAX_STEPS {
-                return Err(exec_error(format!("more than {MAX_STEPS} steps")));
-            }
+            self.budget.charge(1)?;
             match node {
-                Node::Text(text) => self.out.push_str(text),
+                Node::Text(text) => {
+                    self.budget.charge_bytes(text.len())?;
+                    self.out.push_str(text);
+                }
                 Node::Output(pipeline) => {
                     let value = self.pipeline(pipeline, dot)?;
                     if pipeline.decl.is_empty() {
-                        self.out.push_str(&display(&value));
+                        let text = display(&value);
+                        self.budget.charge_bytes(text.len())?;
+                        self.out.push_str(&text);
                     }
                 }
                 Node::If(branches, otherwise) => {
@@ -149,6 +158,7 @@ impl<'a> Exec<'a> {
                             "line {line}: no such template {name:?}"
                         )));
                     };
+                    self.budget.charge_value(&data)?;
                     let saved =
                         std::mem::replace(&mut self.vars, vec![(String::new(), data.clone())]);
                     let result = self.run(body, &data);
@@ -172,77 +182,92 @@ impl<'a> Exec<'a> {
         otherwise: &[Node],
         dot: &Value,
     ) -> Result<(), TemplateError> {
-        let mut plain = pipeline.clone();
-        plain.decl.clear();
-        let value = self.pipeline(&plain, dot)?;
-        let items: Vec<(Value, Value)> = match &value {
-            Value::Array(a) => a
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (Value::from(i), v.clone()))
-                .collect(),
-            Value::Object(o) => {
-                let mut keys: Vec<&String> = o.keys().collect();
-                keys.sort();
-                keys.into_iter()
-                    .map(|k| {
-                        (
-                            Value::String(k.clone()),
-                            o.get(k).cloned().unwrap_or(Value::Null),
-                        )
-                    })
-                    .collect()
+        let value = self.eval(pipeline, dot)?;
+        // The items are taken out of the (owned) value rather than copied; a number
+        // counts up lazily, so an empty body still costs a step per iteration.
+        let mut any = false;
+        match value {
+            Value::Array(items) => {
+                for (i, item) in items.into_iter().enumerate() {
+                    any = true;
+                    self.iteration(pipeline, body, Value::from(i), item)?;
+                }
+            }
+            Value::Object(map) => {
+                self.budget.charge(map.len())?;
+                let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                for (key, item) in entries {
+                    any = true;
+                    self.iteration(pipeline, body, Value::String(key), item)?;
+                }
             }
             // nil, or a missing key (read as ""): nothing to iterate.
-            Value::Null => Vec::new(),
-            Value::String(text) if text.is_empty() => Vec::new(),
-            Value::Number(n) => (0..n.as_u64().unwrap_or(0).min(100_000))
-                .map(|i| (Value::from(i), Value::from(i)))
-                .collect(),
+            Value::Null => {}
+            Value::String(text) if text.is_empty() => {}
+            Value::Number(n) => {
+                for i in 0..n.as_u64().unwrap_or(0).min(MAX_RANGE_COUNT) {
+                    any = true;
+                    self.iteration(pipeline, body, Value::from(i), Value::from(i))?;
+                }
+            }
             other => {
                 return Err(exec_error(format!(
                     "line {}: range can't iterate over {}",
                     pipeline.line,
-                    display(other)
+                    display(&other)
                 )))
             }
-        };
-        if items.is_empty() {
-            return self.run(otherwise, dot);
         }
-        for (key, item) in items {
-            let mark = self.vars.len();
-            match pipeline.decl.as_slice() {
-                [] => {}
-                [v] => self.vars.push((v.clone(), item.clone())),
-                [k, v] => {
-                    self.vars.push((k.clone(), key));
-                    self.vars.push((v.clone(), item.clone()));
-                }
-                _ => return Err(exec_error("too many range variables")),
+        if any {
+            Ok(())
+        } else {
+            self.run(otherwise, dot)
+        }
+    }
+
+    /// One pass of a `range` body with its variables bound to `key` and `item`.
+    fn iteration(
+        &mut self,
+        pipeline: &Pipeline,
+        body: &[Node],
+        key: Value,
+        item: Value,
+    ) -> Result<(), TemplateError> {
+        self.budget.charge(1)?;
+        let mark = self.vars.len();
+        match pipeline.decl.as_slice() {
+            [] => {}
+            [v] => {
+                self.budget.charge_value(&item)?;
+                self.vars.push((v.clone(), item.clone()));
             }
-            let result = self.run(body, &item);
-            self.vars.truncate(mark);
-            result?;
+            [k, v] => {
+                self.budget.charge_value(&item)?;
+                self.vars.push((k.clone(), key));
+                self.vars.push((v.clone(), item.clone()));
+            }
+            _ => return Err(exec_error("too many range variables")),
         }
-        Ok(())
+        let result = self.run(body, &item);
+        self.vars.truncate(mark);
+        result
     }
 
-    fn variable(&self, name: &str) -> Result<Value, TemplateError> {
-        self.vars
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-            .ok_or_else(|| exec_error(format!("undefined variable ${name}")))
+    /// `$name.A.B`, copied (and charged) out of the variable.
+    fn variable(&mut self, name: &str, chain: &[String]) -> Result<Value, TemplateError> {
+        let Some((_, value)) = self.vars.iter().rev().find(|(n, _)| n == name) else {
+            return Err(exec_error(format!("undefined variable ${name}")));
+        };
+        follow(value, chain, &mut self.budget)
     }
 
+    /// A pipeline's value, binding its declared or assigned variables.
     pub fn pipeline(&mut self, pipeline: &Pipeline, dot: &Value) -> Result<Value, TemplateError> {
-        let mut value: Option<Value> = None;
-        for command in &pipeline.commands {
-            value = Some(self.command(command, dot, value, pipeline.line)?);
+        let value = self.eval(pipeline, dot)?;
+        for _ in &pipeline.decl {
+            self.budget.charge_value(&value)?;
         }
-        let value = value.unwrap_or(Value::Null);
         if pipeline.assign {
             for name in &pipeline.decl {
                 match self.vars.iter_mut().rev().find(|(n, _)| n == name) {
@@ -256,6 +281,15 @@ impl<'a> Exec<'a> {
             }
         }
         Ok(value)
+    }
+
+    /// A pipeline's value without binding variables (`range` binds its own).
+    fn eval(&mut self, pipeline: &Pipeline, dot: &Value) -> Result<Value, TemplateError> {
+        let mut value: Option<Value> = None;
+        for command in &pipeline.commands {
+            value = Some(self.command(command, dot, value, pipeline.line)?);
+        }
+        Ok(value.unwrap_or(Value::Null))
     }
 
     fn command(
@@ -302,8 +336,12 @@ impl<'a> Exec<'a> {
                     args.push(self.arg(arg, dot)?);
                 }
                 args.extend(piped);
-                call_function(name, args)
+                call_function(name, args, &mut self.budget, &mut self.regexes)
                     .and_then(|value| within_value_limit(name, value))
+                    .and_then(|value| {
+                        self.budget.charge_value(&value)?;
+                        Ok(value)
+                    })
                     .map_err(at)
             }
             Arg::Field(chain) | Arg::Var(_, chain) if !rest.is_empty() || piped.is_some() => {
@@ -314,14 +352,15 @@ impl<'a> Exec<'a> {
                     )));
                 };
                 let receiver = match first {
-                    Arg::Var(name, _) => follow(self.variable(name)?, path)?,
-                    _ => follow(dot.clone(), path)?,
+                    Arg::Var(name, _) => self.variable(name, path)?,
+                    _ => follow(dot, path, &mut self.budget)?,
                 };
                 let mut args = Vec::with_capacity(rest.len() + 1);
                 for arg in rest {
                     args.push(self.arg(arg, dot)?);
                 }
                 args.extend(piped);
+                self.budget.charge_value(&receiver).map_err(at)?;
                 call_method(&receiver, method, args)
                     .unwrap_or_else(|| {
                         Err(exec_error(format!(
@@ -343,18 +382,25 @@ impl<'a> Exec<'a> {
 
     fn arg(&mut self, arg: &Arg, dot: &Value) -> Result<Value, TemplateError> {
         match arg {
-            Arg::Field(chain) => follow(dot.clone(), chain),
-            Arg::Var(name, chain) => follow(self.variable(name)?, chain),
-            Arg::Literal(v) => Ok(v.clone()),
+            Arg::Field(chain) => follow(dot, chain, &mut self.budget),
+            Arg::Var(name, chain) => self.variable(name, chain),
+            Arg::Literal(v) => {
+                self.budget.charge_value(v)?;
+                Ok(v.clone())
+            }
             Arg::Ident(name) => {
                 if !is_function(name) {
                     return Err(exec_error(format!("function {name:?} not defined")));
                 }
-                call_function(name, Vec::new())
+                call_function(name, Vec::new(), &mut self.budget, &mut self.regexes)
             }
             Arg::Sub(pipeline, chain) => {
                 let value = self.pipeline(pipeline, dot)?;
-                follow(value, chain)
+                if chain.is_empty() {
+                    Ok(value)
+                } else {
+                    follow(&value, chain, &mut self.budget)
+                }
             }
         }
     }
@@ -388,31 +434,50 @@ fn within_value_limit(function: &str, value: Value) -> Result<Value, TemplateErr
 
 /// `.A.B` on a value: map keys first, then Alertmanager's methods without
 /// arguments (`SortedPairs`, `Names`, `Values`, `Firing`, `Resolved`). A missing key
-/// of a map is empty, as for Go's `map[string]string`.
-pub fn follow(mut value: Value, chain: &[String]) -> Result<Value, TemplateError> {
+/// of a map is empty, as for Go's `map[string]string`. Keys are followed by
+/// reference; only the result is copied, and every copy and method call is charged.
+pub fn follow(
+    value: &Value,
+    chain: &[String],
+    budget: &mut Budget,
+) -> Result<Value, TemplateError> {
+    let mut current = Cow::Borrowed(value);
     for name in chain {
-        value = match &value {
-            Value::Object(map) => match map.get(name) {
-                Some(v) => v.clone(),
-                // A missing key reads as Go's `map[string]string` zero value.
-                None => match call_method(&value, name, Vec::new()) {
-                    Some(result) => result?,
-                    None => Value::String(String::new()),
-                },
+        current = match current {
+            Cow::Borrowed(whole) => match whole.as_object().and_then(|map| map.get(name)) {
+                Some(field) => Cow::Borrowed(field),
+                None => Cow::Owned(method(whole, name, budget)?),
             },
-            Value::Null => return Err(exec_error(format!("nil pointer evaluating .{name}"))),
-            other => match call_method(other, name, Vec::new()) {
-                Some(result) => result?,
-                None => {
-                    return Err(exec_error(format!(
-                        "can't evaluate field {name} in {}",
-                        kind(other)
-                    )))
-                }
-            },
+            Cow::Owned(Value::Object(mut map)) if map.contains_key(name) => {
+                Cow::Owned(map.remove(name).unwrap_or(Value::Null))
+            }
+            Cow::Owned(other) => Cow::Owned(method(&other, name, budget)?),
         };
     }
-    Ok(value)
+    if let Cow::Borrowed(found) = current {
+        budget.charge_value(found)?;
+    }
+    Ok(current.into_owned())
+}
+
+/// `.name` on a value that has no such key: a method, a map's missing key, or an
+/// error.
+fn method(value: &Value, name: &str, budget: &mut Budget) -> Result<Value, TemplateError> {
+    match value {
+        Value::Null => Err(exec_error(format!("nil pointer evaluating .{name}"))),
+        other => {
+            budget.charge_value(other)?;
+            match call_method(other, name, Vec::new()) {
+                Some(result) => result,
+                // A missing key reads as Go's `map[string]string` zero value.
+                None if other.is_object() => Ok(Value::String(String::new())),
+                None => Err(exec_error(format!(
+                    "can't evaluate field {name} in {}",
+                    kind(other)
+                ))),
+            }
+        }
+    }
 }
 
 pub fn kind(value: &Value) -> &'static str {

@@ -10,7 +10,9 @@ const QUERY_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALP
     .remove(b'.')
     .remove(b'~');
 
+use crate::budget::{Budget, REGEX_BYTES_PER_STEP, REGEX_SEARCH_STEPS};
 use crate::exec::{display, kind, truthy};
+use crate::regex_cache::RegexCache;
 use crate::TemplateError;
 
 const FUNCTIONS: &[&str] = &[
@@ -110,8 +112,9 @@ fn title_case(text: &str) -> String {
 /// The largest `%.Nf` precision `printf` accepts.
 const MAX_PRECISION: usize = u16::MAX as usize;
 
-/// Go's fmt verbs that templates use: `%s %v %d %q %f %.Nf %%`.
-fn sprintf(format: &str, args: &[Value]) -> Result<String, TemplateError> {
+/// Go's fmt verbs that templates use: `%s %v %d %q %f %.Nf %%`; each precision's
+/// digits are charged to `budget` before they are written.
+fn sprintf(format: &str, args: &[Value], budget: &mut Budget) -> Result<String, TemplateError> {
     let mut out = String::new();
     let mut args = args.iter();
     let mut chars = format.chars().peekable();
@@ -139,6 +142,7 @@ fn sprintf(format: &str, args: &[Value]) -> Result<String, TemplateError> {
                     "printf: precision .{digits} is too large (at most {MAX_PRECISION})"
                 )));
             }
+            budget.charge_bytes(precision.unwrap_or(0))?;
         }
         let Some(verb) = chars.next() else {
             out.push_str("%!(NOVERB)");
@@ -169,11 +173,15 @@ fn sprintf(format: &str, args: &[Value]) -> Result<String, TemplateError> {
     Ok(out)
 }
 
-fn regex(name: &str, pattern: &str) -> Result<regex::Regex, TemplateError> {
-    regex::Regex::new(pattern).map_err(|e| fail(format!("{name}: invalid regex {pattern:?}: {e}")))
-}
-
-pub fn call_function(name: &str, args: Vec<Value>) -> Result<Value, TemplateError> {
+/// Calls the template function `name`. Its arguments were charged to `budget` when
+/// they were evaluated (and its result is charged by the caller); what costs more
+/// than a pass over them is charged here: regular expressions, printf precisions.
+pub fn call_function(
+    name: &str,
+    args: Vec<Value>,
+    budget: &mut Budget,
+    regexes: &mut RegexCache,
+) -> Result<Value, TemplateError> {
     Ok(match name {
         "and" => {
             let mut last = Value::Null;
@@ -283,7 +291,7 @@ pub fn call_function(name: &str, args: Vec<Value>) -> Result<Value, TemplateErro
             let Some((format, rest)) = args.split_first() else {
                 return Err(fail("printf: missing format"));
             };
-            Value::String(sprintf(string_arg(name, format)?, rest)?)
+            Value::String(sprintf(string_arg(name, format)?, rest, budget)?)
         }
         "html" | "safeHtml" => {
             let text: String = args.iter().map(display).collect();
@@ -339,18 +347,26 @@ pub fn call_function(name: &str, args: Vec<Value>) -> Result<Value, TemplateErro
             arity(name, &args, 2)?;
             let pattern = args.first().map(display).unwrap_or_default();
             let text = args.get(1).map(display).unwrap_or_default();
-            Value::Bool(regex(name, &pattern)?.is_match(&text))
+            let regex = regexes.get(name, &pattern, budget)?;
+            budget.charge(REGEX_SEARCH_STEPS + text.len() / REGEX_BYTES_PER_STEP)?;
+            Value::Bool(regex.is_match(&text))
         }
         "reReplaceAll" => {
             arity(name, &args, 3)?;
             let pattern = args.first().map(display).unwrap_or_default();
             let replacement = args.get(1).map(display).unwrap_or_default();
             let text = args.get(2).map(display).unwrap_or_default();
-            Value::String(
-                regex(name, &pattern)?
-                    .replace_all(&text, replacement.as_str())
-                    .into_owned(),
-            )
+            let regex = regexes.get(name, &pattern, budget)?;
+            budget.charge(REGEX_SEARCH_STEPS + text.len() / REGEX_BYTES_PER_STEP)?;
+            // Every match (at most one per position) gets the replacement, whose
+            // `$1`s copy at most the whole text each: the result is bounded by this
+            // product, charged before it is built.
+            budget.charge_bytes(
+                text.len()
+                    .saturating_add(1)
+                    .saturating_mul(replacement.len().saturating_add(1)),
+            )?;
+            Value::String(regex.replace_all(&text, replacement.as_str()).into_owned())
         }
         "stringSlice" => Value::Array(args),
         other => return Err(fail(format!("function {other:?} not defined"))),

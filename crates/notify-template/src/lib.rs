@@ -5,11 +5,16 @@
 //! so `subject:` / `message:` / `text:` fields copied from an Alertmanager config
 //! render the same here. Data is JSON shaped like Alertmanager's template data.
 
+mod budget;
 mod data;
 mod defaults;
 mod exec;
 mod funcs;
 mod parse;
+mod regex_cache;
+
+#[cfg(test)]
+mod budget_tests;
 
 use std::collections::HashMap;
 
@@ -67,12 +72,26 @@ impl Templates {
         text: &str,
         data: &serde_json::Value,
     ) -> Result<String, TemplateError> {
-        let parsed = parse::parse("inline", text)?;
+        self.render_str_counted(text, data).0
+    }
+
+    /// [`Templates::render_str`] and the steps its execution was charged (tests
+    /// check the budget counts what a template really costs).
+    fn render_str_counted(
+        &self,
+        text: &str,
+        data: &serde_json::Value,
+    ) -> (Result<String, TemplateError>, usize) {
+        let parsed = match parse::parse("inline", text) {
+            Ok(parsed) => parsed,
+            Err(e) => return (Err(e), 0),
+        };
         let mut defines = self.defines.clone();
         defines.extend(parsed.defines);
         let mut exec = exec::Exec::new(&defines, data);
-        exec.run(&parsed.nodes, data)?;
-        Ok(exec.out)
+        let result = exec.run(&parsed.nodes, data);
+        let steps = exec.budget.used();
+        (result.map(|()| exec.out), steps)
     }
 
     /// Renders the named template.

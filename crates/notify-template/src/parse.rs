@@ -65,11 +65,16 @@ fn err(source: &str, line: usize, message: impl Into<String>) -> TemplateError {
 fn split(source: &str, text: &str) -> Result<Vec<Piece>, TemplateError> {
     let mut pieces = Vec::new();
     let mut offset = 0;
-    let line_at = |at: usize| text[..at].matches('\n').count() + 1;
+    // Lines are counted from where the previous action's were, so a long file with
+    // many actions is scanned once, not once per action.
+    let mut line = 1;
+    let mut counted_to = 0;
     while let Some(found) = text[offset..].find("{{") {
         let open = offset + found;
         let mut before = &text[offset..open];
-        let action_line = line_at(open);
+        line += text[counted_to..open].matches('\n').count();
+        counted_to = open;
+        let action_line = line;
         let mut start = open + 2;
         let trim_left = text[start..].starts_with('-')
             && text[start + 1..].starts_with([' ', '\t', '\n', '\r']);
@@ -200,11 +205,9 @@ fn lex(source: &str, line: usize, text: &str) -> Result<Vec<Tok>, TemplateError>
                     }
                     toks.push(Tok::Num(chars[start..i].iter().collect()));
                 } else {
-                    let chain = field_chain(&chars, &mut i);
-                    if chain.is_empty() {
-                        i += 1;
-                    }
-                    toks.push(Tok::Field(chain));
+                    // Consumes the `.` even when no field follows (dot itself), and
+                    // nothing after it: `(printf "%d" .)` keeps its parenthesis.
+                    toks.push(Tok::Field(field_chain(&chars, &mut i)));
                 }
             }
             '$' => {
