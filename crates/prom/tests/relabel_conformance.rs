@@ -182,7 +182,7 @@ fn prometheus_loading_details() {
 /// indicator was written unquoted into the `[...]` list and did not read back.
 #[test]
 fn written_yaml_reads_back_with_flow_indicators_in_names() {
-    for name in ["__tmp_po[t", "a,b", "x]", "{y}", "z:"] {
+    for name in ["__tmp_po[t", "a,b", "x]", "{y}", "z:", "a:?< b", "c:d"] {
         let config: RelabelConfig = yaml_serde::from_str(&format!(
             "source_labels: [{name:?}]\ntarget_label: t\naction: dropequal\n"
         ))

@@ -297,7 +297,7 @@ impl RelabelConfig {
     pub fn to_yaml(&self) -> String {
         let mut out = String::new();
         if let Some(sources) = self.source_labels.as_ref().filter(|s| !s.is_empty()) {
-            let items: Vec<String> = sources.iter().map(|s| yaml_scalar(s)).collect();
+            let items: Vec<String> = sources.iter().map(|s| yaml_flow_item(s)).collect();
             out.push_str(&format!("source_labels: [{}]\n", items.join(", ")));
         }
         out.push_str(&format!("separator: {}\n", yaml_scalar(self.separator())));
@@ -353,6 +353,17 @@ impl Serialize for RelabelConfig {
     }
 }
 
+/// An item of a flow sequence (`[a, b]`): as [`yaml_scalar`], but quoted whenever it
+/// holds a `:`, which libyaml refuses inside a flow collection unless a space follows
+/// (`[a:b]` did not read back; found by fuzzing), as Go's emitter also quotes it.
+fn yaml_flow_item(s: &str) -> String {
+    if s.contains(':') {
+        yaml_quoted(s)
+    } else {
+        yaml_scalar(s)
+    }
+}
+
 /// A YAML scalar: plain when that reads back as the same string, else double-quoted.
 fn yaml_scalar(s: &str) -> String {
     let plain_ok = !s.is_empty()
@@ -380,22 +391,25 @@ fn yaml_scalar(s: &str) -> String {
     if plain_ok {
         s.to_string()
     } else {
-        let mut out = String::from("\"");
-        for c in s.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\t' => out.push_str("\\t"),
-                c if c.is_control() || yaml_special(c) => {
-                    out.push_str(&format!("\\u{:04x}", c as u32))
-                }
-                c => out.push(c),
-            }
-        }
-        out.push('"');
-        out
+        yaml_quoted(s)
     }
+}
+
+/// A double-quoted YAML scalar, escaping what YAML would otherwise read differently.
+fn yaml_quoted(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() || yaml_special(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Characters YAML treats as line breaks (U+2028, U+2029) or drops (the byte-order
