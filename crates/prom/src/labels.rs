@@ -255,10 +255,64 @@ impl Labels {
 /// Byte order of two names, deciding on the first byte inline: label names of one
 /// series mostly differ there, and a `memcmp` call per comparison was a tenth of
 /// labeling a sample.
-fn name_order(a: &str, b: &str) -> Ordering {
+pub fn name_order(a: &str, b: &str) -> Ordering {
     match (a.as_bytes().first(), b.as_bytes().first()) {
         (Some(x), Some(y)) if x != y => x.cmp(y),
         _ => a.cmp(b),
+    }
+}
+
+/// A label as code that only reads labels sees it: the scraper's label sets, a
+/// sample's borrowed pairs and prost's messages all provide their names and values
+/// without copying, so the per-sample path (limits, hashing, encoding) is written once
+/// for all of them.
+pub trait LabelPair {
+    /// The label name.
+    fn name(&self) -> &str;
+    /// The label value.
+    fn value(&self) -> &str;
+}
+
+impl LabelPair for Label {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn value(&self) -> &str {
+        &self.value
+    }
+}
+
+impl LabelPair for (&str, &str) {
+    fn name(&self) -> &str {
+        self.0
+    }
+    fn value(&self) -> &str {
+        self.1
+    }
+}
+
+/// The value of `name` in labels sorted by name, if present.
+pub fn value_of<'a, L: LabelPair>(sorted: &'a [L], name: &str) -> Option<&'a str> {
+    sorted
+        .binary_search_by(|l| name_order(l.name(), name))
+        .ok()
+        .and_then(|i| sorted.get(i))
+        .map(LabelPair::value)
+}
+
+/// Sorted labels rendered as Prometheus renders a label set: `{a="1", b="2"}`.
+pub struct DisplayLabels<'a, L>(pub &'a [L]);
+
+impl<L: LabelPair> fmt::Display for DisplayLabels<'_, L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("{")?;
+        for (i, l) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{}={:?}", l.name(), l.value())?;
+        }
+        f.write_str("}")
     }
 }
 
@@ -273,14 +327,7 @@ impl<'a> IntoIterator for &'a Labels {
 impl fmt::Display for Labels {
     /// Renders like Prometheus: `{a="1", b="2"}`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("{")?;
-        for (i, l) in self.sorted.iter().enumerate() {
-            if i > 0 {
-                f.write_str(", ")?;
-            }
-            write!(f, "{}={:?}", l.name, l.value)?;
-        }
-        f.write_str("}")
+        DisplayLabels(&self.sorted).fmt(f)
     }
 }
 

@@ -9,4 +9,4 @@ pub mod relabel;
 pub mod remote_write;
 pub mod stale;
 
-pub use labels::{Label, Labels, METRIC_NAME};
+pub use labels::{DisplayLabels, Label, LabelPair, Labels, METRIC_NAME};

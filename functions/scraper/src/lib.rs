@@ -6,6 +6,7 @@
 //! testable lives here.
 
 pub mod assume_role;
+pub mod borrowed_series;
 pub mod cloudwatch;
 pub mod config;
 pub mod credentials;

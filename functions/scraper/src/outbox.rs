@@ -10,9 +10,10 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use prom::labels::value_of;
 use prom::relabel::{RelabelConfigError, Relabeler};
 use prom::remote_write::{EncodedRequest, RequestBuilder, MAX_REQUEST_BYTES};
-use prom::Labels;
+use prom::{DisplayLabels, LabelPair, Labels, METRIC_NAME};
 
 use crate::config::{RemoteWriteConfig, SeriesLimits};
 use crate::summary::RunCounters;
@@ -45,36 +46,46 @@ impl EndpointRules {
         })
     }
 
-    /// Why a series breaks the receiver's limits or the remote-write rules, if it does.
-    fn rejection(&self, labels: &Labels) -> Option<String> {
-        if labels.metric_name().is_none_or(str::is_empty) {
-            return Some(format!("series {labels} has no metric name"));
+    /// Why a series (labels sorted by name) breaks the receiver's limits or the
+    /// remote-write rules, if it does.
+    fn rejection<L: LabelPair>(&self, labels: &[L]) -> Option<String> {
+        let metric_name = value_of(labels, METRIC_NAME);
+        if metric_name.is_none_or(str::is_empty) {
+            return Some(format!(
+                "series {} has no metric name",
+                DisplayLabels(labels)
+            ));
         }
         if labels.len() > self.limits.max_labels {
             return Some(format!(
-                "series {labels} has {} labels, more than the limit of {}",
+                "series {} has {} labels, more than the limit of {}",
+                DisplayLabels(labels),
                 labels.len(),
                 self.limits.max_labels
             ));
         }
         for label in labels {
-            if label.name.is_empty() {
-                return Some(format!("series {labels} has a label with an empty name"));
+            let (name, value) = (label.name(), label.value());
+            if name.is_empty() {
+                return Some(format!(
+                    "series {} has a label with an empty name",
+                    DisplayLabels(labels)
+                ));
             }
-            if label.name.len() > self.limits.max_label_name_length {
+            if name.len() > self.limits.max_label_name_length {
                 return Some(format!(
                     "label name {:?}... is {} bytes, more than the limit of {}",
-                    truncate(&label.name, 64),
-                    label.name.len(),
+                    truncate(name, 64),
+                    name.len(),
                     self.limits.max_label_name_length
                 ));
             }
-            if label.value.len() > self.limits.max_label_value_length {
+            if value.len() > self.limits.max_label_value_length {
                 return Some(format!(
                     "value of label {:?} in series {:?} is {} bytes, more than the limit of {}",
-                    label.name,
-                    labels.metric_name().unwrap_or(""),
-                    label.value.len(),
+                    name,
+                    metric_name.unwrap_or(""),
+                    value.len(),
                     self.limits.max_label_value_length
                 ));
             }
@@ -190,30 +201,70 @@ impl Outbox {
                 labels.set_str(name, v);
             }
         }
+        self.push_to_endpoints(rules, labels.as_slice(), value, timestamp_ms)
+    }
+
+    /// [`Outbox::add_labels`] for a sample's borrowed labels, sorted by name with
+    /// unique names and no empty value (the scrape's fast path, see
+    /// `borrowed_series`): the external labels are merged into `pairs`.
+    pub fn add_sorted_pairs<'a>(
+        &mut self,
+        rules: &'a SendRules,
+        pairs: &mut Vec<(&'a str, &'a str)>,
+        value: f64,
+        timestamp_ms: i64,
+    ) -> Result<(), EncodeError> {
+        for (name, v) in &rules.external_labels {
+            if v.is_empty() {
+                continue;
+            }
+            if let Err(at) = pairs.binary_search_by(|p| prom::labels::name_order(p.0, name)) {
+                pairs.insert(at, (name, v));
+            }
+        }
+        self.push_to_endpoints(rules, pairs, value, timestamp_ms)
+    }
+
+    /// Encodes one sample of a series (labels sorted by name, external labels in)
+    /// for every endpoint that accepts it.
+    fn push_to_endpoints<L: LabelPair>(
+        &mut self,
+        rules: &SendRules,
+        labels: &[L],
+        value: f64,
+        timestamp_ms: i64,
+    ) -> Result<(), EncodeError> {
         for (index, endpoint) in rules.endpoints.iter().enumerate() {
-            let series: &Labels = if endpoint.write_relabeler.is_empty() {
-                labels
+            let Some(builder) = self.builders.get_mut(index) else {
+                continue;
+            };
+            let pushed = if endpoint.write_relabeler.is_empty() {
+                if let Some(reason) = endpoint.rejection(labels) {
+                    rules.counters.add(&rules.counters.series_dropped_limits, 1);
+                    rules.log_drop(&endpoint.name, &reason);
+                    continue;
+                }
+                builder.push_sample(labels, value, timestamp_ms)?
             } else {
-                self.relabeled.clone_from(labels);
+                self.relabeled.clear();
+                for label in labels {
+                    self.relabeled.set_str(label.name(), label.value());
+                }
                 if !endpoint.write_relabeler.apply(&mut self.relabeled) {
                     continue;
                 }
-                &self.relabeled
-            };
-            if let Some(reason) = endpoint.rejection(series) {
-                rules.counters.add(&rules.counters.series_dropped_limits, 1);
-                rules.log_drop(&endpoint.name, &reason);
-                continue;
-            }
-            if let Some(builder) = self.builders.get_mut(index) {
-                if let Some(request) =
-                    builder.push_sample(series.as_slice(), value, timestamp_ms)?
-                {
-                    self.ready.push(ReadyRequest {
-                        endpoint: index,
-                        request,
-                    });
+                if let Some(reason) = endpoint.rejection(self.relabeled.as_slice()) {
+                    rules.counters.add(&rules.counters.series_dropped_limits, 1);
+                    rules.log_drop(&endpoint.name, &reason);
+                    continue;
                 }
+                builder.push_sample(self.relabeled.as_slice(), value, timestamp_ms)?
+            };
+            if let Some(request) = pushed {
+                self.ready.push(ReadyRequest {
+                    endpoint: index,
+                    request,
+                });
             }
         }
         Ok(())

@@ -2,7 +2,7 @@
 //! attaching target labels (with `honor_labels` and `exported_*` conflict handling)
 //! and the per-scrape label limits.
 
-use prom::Labels;
+use prom::{DisplayLabels, LabelPair, Labels};
 
 /// Attaches the target's labels to a scraped series.
 ///
@@ -48,33 +48,39 @@ pub struct LabelLimits {
 }
 
 impl LabelLimits {
-    /// Why a series breaks the limits, if it does. Prometheus fails the whole scrape then.
-    pub fn check(&self, series: &Labels) -> Option<String> {
+    /// Why a series (its labels sorted by name, a [`Labels`] set's or a sample's
+    /// borrowed pairs) breaks the limits, if it does. Prometheus fails the whole
+    /// scrape then.
+    pub fn check<L: LabelPair>(&self, series: &[L]) -> Option<String> {
         if self.label_limit > 0 && series.len() as u64 > self.label_limit {
             return Some(format!(
-                "label_limit exceeded: series {series} has {} labels, limit {}",
+                "label_limit exceeded: series {} has {} labels, limit {}",
+                DisplayLabels(series),
                 series.len(),
                 self.label_limit
             ));
         }
+        if self.label_name_length_limit == 0 && self.label_value_length_limit == 0 {
+            return None;
+        }
         for label in series {
-            if self.label_name_length_limit > 0
-                && label.name.len() as u64 > self.label_name_length_limit
+            let (name, value) = (label.name(), label.value());
+            if self.label_name_length_limit > 0 && name.len() as u64 > self.label_name_length_limit
             {
                 return Some(format!(
                     "label_name_length_limit exceeded: label name {:?} is {} bytes, limit {}",
-                    label.name,
-                    label.name.len(),
+                    name,
+                    name.len(),
                     self.label_name_length_limit
                 ));
             }
             if self.label_value_length_limit > 0
-                && label.value.len() as u64 > self.label_value_length_limit
+                && value.len() as u64 > self.label_value_length_limit
             {
                 return Some(format!(
                     "label_value_length_limit exceeded: value of label {:?} is {} bytes, limit {}",
-                    label.name,
-                    label.value.len(),
+                    name,
+                    value.len(),
                     self.label_value_length_limit
                 ));
             }
@@ -133,18 +139,20 @@ mod tests {
     fn limits() {
         let s = Labels::from_pairs([("__name__", "m"), ("a", "12345")]);
         let none = LabelLimits::default();
-        assert_eq!(none.check(&s), None);
+        assert_eq!(none.check(s.as_slice()), None);
         let count = LabelLimits {
             label_limit: 1,
             ..none
         };
-        assert!(count.check(&s).is_some_and(|e| e.contains("label_limit")));
+        assert!(count
+            .check(s.as_slice())
+            .is_some_and(|e| e.contains("label_limit")));
         let value = LabelLimits {
             label_value_length_limit: 4,
             ..none
         };
         assert!(value
-            .check(&s)
+            .check(s.as_slice())
             .is_some_and(|e| e.contains("label_value_length_limit")));
     }
 }

@@ -15,10 +15,11 @@ use prom::exposition::{
 };
 use prom::relabel::Relabeler;
 use prom::remote_write::{MetricMetadata, ProtoMetricType};
-use prom::{Labels, METRIC_NAME};
+use prom::{LabelPair, Labels, METRIC_NAME};
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::StatusCode;
 
+use crate::borrowed_series::{recycle, sorted_series};
 use crate::config::{OpenMetricsValidation, ScrapeConfig};
 use crate::outbox::{EncodeError, Outbox, ReadyRequest, SendRules};
 use crate::sample_labels::{attach_target_labels, LabelLimits};
@@ -371,6 +372,9 @@ struct SampleSink<'a> {
     series_hasher: foldhash::fast::FixedState,
     /// The label set each sample is built in, reused so labeling allocates nothing.
     labels: Labels,
+    /// The room of each sample's borrowed pairs (see `borrowed_series`), kept empty
+    /// between samples.
+    pairs: Vec<(&'static str, &'static str)>,
     scraped: u64,
     post_relabel: u64,
     duplicates: u64,
@@ -393,6 +397,7 @@ impl<'a> SampleSink<'a> {
             seen: HashSet::with_hasher(foldhash::fast::FixedState::default()),
             series_hasher: foldhash::fast::FixedState::with_seed(SERIES_HASH_SEED),
             labels: Labels::new(),
+            pairs: Vec::new(),
             scraped: 0,
             post_relabel: 0,
             duplicates: 0,
@@ -479,10 +484,58 @@ impl<'a> SampleSink<'a> {
 
     fn on_sample(&mut self, sample: &Sample<'_>) -> Result<(), ScrapeError> {
         self.scraped += 1;
+        if self.job.metric_relabeler.is_empty() {
+            let mut pairs = recycle(std::mem::take(&mut self.pairs));
+            let outcome =
+                sorted_series(&sample.name, sample.labels, &self.target.labels, &mut pairs)
+                    .then(|| self.add_sorted(sample, &mut pairs));
+            self.pairs = recycle(pairs);
+            if let Some(outcome) = outcome {
+                return outcome;
+            }
+        }
         let mut labels = std::mem::take(&mut self.labels);
         let outcome = self.label_and_add(sample, &mut labels);
         self.labels = labels;
         outcome
+    }
+
+    /// The rest of [`SampleSink::label_and_add`] for a series given as borrowed pairs
+    /// (sorted, unique names, no empty value): nothing copied on the way to the request.
+    fn add_sorted<'p>(
+        &mut self,
+        sample: &Sample<'_>,
+        pairs: &mut Vec<(&'p str, &'p str)>,
+    ) -> Result<(), ScrapeError>
+    where
+        'a: 'p,
+    {
+        if let Some(reason) = self.job.label_limits.check(pairs) {
+            return Err(ScrapeError::LabelLimit(reason));
+        }
+        self.post_relabel += 1;
+        if self.job.sample_limit > 0 && self.post_relabel > self.job.sample_limit {
+            return Err(ScrapeError::SampleLimit(self.job.sample_limit));
+        }
+        if !self
+            .seen
+            .insert(self.series_hasher.hash_one(LabelBytes(pairs.as_slice())))
+        {
+            self.duplicates += 1;
+            return Ok(());
+        }
+        let timestamp = match sample.timestamp_ms {
+            Some(ts) if self.job.config.honor_timestamps => ts,
+            _ => {
+                if let Some(tracked) = &mut self.tracked {
+                    tracked.push_sorted(pairs);
+                }
+                self.scrape_ms
+            }
+        };
+        self.outbox
+            .add_sorted_pairs(self.rules, pairs, sample.value, timestamp)
+            .map_err(ScrapeError::Encode)
     }
 
     /// [`SampleSink::on_sample`] with the sink's reused label set.
@@ -512,7 +565,7 @@ impl<'a> SampleSink<'a> {
         if (relabeled || sample.name.is_empty()) && labels.metric_name().is_none_or(str::is_empty) {
             return Err(ScrapeError::NoName(sample.name.to_string()));
         }
-        if let Some(reason) = self.job.label_limits.check(labels) {
+        if let Some(reason) = self.job.label_limits.check(labels.as_slice()) {
             return Err(ScrapeError::LabelLimit(reason));
         }
         self.post_relabel += 1;
@@ -521,7 +574,7 @@ impl<'a> SampleSink<'a> {
         }
         if !self
             .seen
-            .insert(self.series_hasher.hash_one(LabelBytes(labels)))
+            .insert(self.series_hasher.hash_one(LabelBytes(labels.as_slice())))
         {
             self.duplicates += 1;
             return Ok(());
@@ -553,15 +606,16 @@ impl<'a> SampleSink<'a> {
     }
 }
 
-/// A label set hashed by its bytes (name, value, name, value, ... each length-
-/// prefixed by `str`'s `Hash`), for duplicate detection within a scrape.
-struct LabelBytes<'a>(&'a Labels);
+/// Labels sorted by name hashed by their bytes (name, value, name, value, ... each
+/// ended by `str`'s `Hash`), for duplicate detection within a scrape: the same hash
+/// whether the series was built owned or borrowed.
+struct LabelBytes<'a, L>(&'a [L]);
 
-impl Hash for LabelBytes<'_> {
+impl<L: LabelPair> Hash for LabelBytes<'_, L> {
     fn hash<H: Hasher>(&self, state: &mut H) {
         for label in self.0 {
-            label.name.hash(state);
-            label.value.hash(state);
+            label.name().hash(state);
+            label.value().hash(state);
         }
     }
 }

@@ -13,6 +13,7 @@
 use prost::Message;
 
 use super::proto::{Label as ProtoLabel, MetricMetadata, Sample as ProtoSample};
+pub use crate::labels::LabelPair;
 
 /// Wire type 2 (length-delimited) keys of the fields written here.
 const KEY_WRITE_REQUEST_TIMESERIES: u8 = (1 << 3) | 2;
@@ -26,39 +27,12 @@ const KEY_LABEL_VALUE: u8 = (2 << 3) | 2;
 const KEY_SAMPLE_VALUE: u8 = (1 << 3) | 1;
 const KEY_SAMPLE_TIMESTAMP: u8 = 2 << 3;
 
-/// A label as the encoder reads it: the scraper's label sets and prost's messages
-/// both provide their names and values without copying.
-pub trait LabelPair {
-    /// The label name.
-    fn name(&self) -> &str;
-    /// The label value.
-    fn value(&self) -> &str;
-}
-
-impl LabelPair for crate::Label {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn value(&self) -> &str {
-        &self.value
-    }
-}
-
 impl LabelPair for ProtoLabel {
     fn name(&self) -> &str {
         &self.name
     }
     fn value(&self) -> &str {
         &self.value
-    }
-}
-
-impl LabelPair for (&str, &str) {
-    fn name(&self) -> &str {
-        self.0
-    }
-    fn value(&self) -> &str {
-        self.1
     }
 }
 

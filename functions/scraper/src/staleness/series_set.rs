@@ -13,7 +13,7 @@ use std::hash::BuildHasher;
 
 use foldhash::fast::FixedState;
 use foldhash::HashSet;
-use prom::Labels;
+use prom::{LabelPair, Labels};
 
 /// Separates names and values in an encoded label set (never a UTF-8 byte).
 const SEPARATOR: u8 = 0xFF;
@@ -68,6 +68,12 @@ impl SeriesSet {
 
     /// Adds one series.
     pub fn push_labels(&mut self, labels: &Labels) {
+        self.push_sorted(labels.as_slice());
+    }
+
+    /// [`SeriesSet::push_labels`] for labels sorted by name given as any pairs (the
+    /// scrape's borrowed ones).
+    pub fn push_sorted<L: LabelPair>(&mut self, labels: &[L]) {
         let start = self.bytes.len();
         encode_labels_into(labels, &mut self.bytes);
         self.close(start);
@@ -170,11 +176,11 @@ impl SeriesSet {
 }
 
 /// Appends the encoding of `labels` to `out`.
-pub fn encode_labels_into(labels: &Labels, out: &mut Vec<u8>) {
+pub fn encode_labels_into<L: LabelPair>(labels: &[L], out: &mut Vec<u8>) {
     for label in labels {
-        out.extend_from_slice(label.name.as_bytes());
+        out.extend_from_slice(label.name().as_bytes());
         out.push(SEPARATOR);
-        out.extend_from_slice(label.value.as_bytes());
+        out.extend_from_slice(label.value().as_bytes());
         out.push(SEPARATOR);
     }
 }
@@ -182,7 +188,7 @@ pub fn encode_labels_into(labels: &Labels, out: &mut Vec<u8>) {
 /// The encoding of `labels`, e.g. a target's key in the state.
 pub fn encode_labels(labels: &Labels) -> Vec<u8> {
     let mut out = Vec::new();
-    encode_labels_into(labels, &mut out);
+    encode_labels_into(labels.as_slice(), &mut out);
     out
 }
 
