@@ -118,7 +118,7 @@ fuzz_target!(|input: Input| {
                     help.clone(),
                     unit.clone(),
                 ));
-                builder.push_metadata(MetricMetadata {
+                builder.push_metadata(&MetricMetadata {
                     r#type: metric_type,
                     metric_family_name: name,
                     help,

@@ -280,7 +280,7 @@ impl Outbox {
             if !rules.endpoints.get(index).is_some_and(|e| e.send_metadata) {
                 continue;
             }
-            if let Some(request) = builder.push_metadata(metadata.clone())? {
+            if let Some(request) = builder.push_metadata(metadata)? {
                 self.ready.push(ReadyRequest {
                     endpoint: index,
                     request,

@@ -2,7 +2,7 @@
 //! requests as soon as its scrape completes, then send metadata and the run's own
 //! series, all before the deadline.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -240,7 +240,7 @@ pub async fn run(
             (result, outcome)
         });
     }
-    let mut metadata: BTreeMap<String, MetricMetadata> = BTreeMap::new();
+    let mut metadata: Vec<MetricMetadata> = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok((result, outcome)) => {
@@ -293,7 +293,7 @@ pub async fn run(
     };
     let mut outbox = Outbox::new(&rules);
     let mut encode_error = None;
-    for meta in metadata.values() {
+    for meta in &metadata {
         if let Err(e) = outbox.add_metadata(&rules, meta) {
             encode_error = Some(e);
         }
@@ -457,7 +457,7 @@ async fn deliver(senders: &RunEndpoints, requests: &[ReadyRequest], deadline: In
 fn record(
     counters: &RunCounters,
     reports: &mut Vec<TargetReport>,
-    metadata: &mut BTreeMap<String, MetricMetadata>,
+    metadata: &mut Vec<MetricMetadata>,
     result: ScrapeResult,
 ) {
     let report = result.report;
@@ -472,12 +472,39 @@ fn record(
         report.samples_post_metric_relabeling,
     );
     counters.add(&counters.samples_duplicate, result.samples_duplicate);
-    for meta in result.metadata {
-        metadata
-            .entry(meta.metric_family_name.clone())
-            .or_insert(meta);
-    }
+    merge_metadata(metadata, result.metadata);
     reports.push(report);
+}
+
+/// Merges a target's metadata (sorted by family name, one entry per family, as a
+/// scrape gives it) into the run's (the same shape): a family already there keeps its
+/// first target's entry. Entries are moved, not copied, and the run holds one entry
+/// per family however many targets expose it.
+fn merge_metadata(run: &mut Vec<MetricMetadata>, target: Vec<MetricMetadata>) {
+    if run.is_empty() {
+        *run = target;
+        return;
+    }
+    let earlier = std::mem::take(run);
+    run.reserve(earlier.len().max(target.len()));
+    let mut earlier = earlier.into_iter().peekable();
+    let mut target = target.into_iter().peekable();
+    loop {
+        let order = match (earlier.peek(), target.peek()) {
+            (Some(a), Some(b)) => a.metric_family_name.cmp(&b.metric_family_name),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => break,
+        };
+        match order {
+            std::cmp::Ordering::Less => run.extend(earlier.next()),
+            std::cmp::Ordering::Greater => run.extend(target.next()),
+            std::cmp::Ordering::Equal => {
+                run.extend(earlier.next());
+                target.next();
+            }
+        }
+    }
 }
 
 fn down_report(job: &str, instance: String, url: String, error: String) -> TargetReport {
@@ -491,5 +518,48 @@ fn down_report(job: &str, instance: String, url: String, error: String) -> Targe
         samples_post_metric_relabeling: 0,
         duration_seconds: 0.0,
         error: Some(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(name: &str, help: &str) -> MetricMetadata {
+        MetricMetadata {
+            r#type: 0,
+            metric_family_name: name.to_string(),
+            help: help.to_string(),
+            unit: String::new(),
+        }
+    }
+
+    #[test]
+    fn merged_metadata_keeps_the_first_targets_entry_per_family() {
+        let mut run = Vec::new();
+        merge_metadata(&mut run, vec![meta("b", "first"), meta("d", "first")]);
+        merge_metadata(
+            &mut run,
+            vec![
+                meta("a", "second"),
+                meta("b", "second"),
+                meta("e", "second"),
+            ],
+        );
+        merge_metadata(&mut run, vec![meta("c", "third"), meta("e", "third")]);
+        let seen: Vec<(&str, &str)> = run
+            .iter()
+            .map(|m| (m.metric_family_name.as_str(), m.help.as_str()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("a", "second"),
+                ("b", "first"),
+                ("c", "third"),
+                ("d", "first"),
+                ("e", "second"),
+            ]
+        );
     }
 }

@@ -5,7 +5,7 @@
 //! A scrape is all-or-nothing, as in Prometheus: a malformed exposition, a limit
 //! exceeded or a timeout gives `up` 0 and none of the target's samples.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::time::{Duration, Instant};
 
@@ -379,7 +379,10 @@ struct SampleSink<'a> {
     post_relabel: u64,
     duplicates: u64,
     failure: Option<ScrapeError>,
-    metadata: BTreeMap<String, FamilyMetadata>,
+    /// TYPE / HELP / UNIT by family in arrival order. A family's lines come together,
+    /// so the last entry is the one a line names, found without a search or a copy of
+    /// its name; `take_metadata` sorts and merges.
+    metadata: Vec<(String, FamilyMetadata)>,
     /// With staleness tracking: the series accepted so far.
     tracked: Option<SeriesSet>,
     /// For OpenMetrics expositions: the specification's rules, as entries arrive.
@@ -402,7 +405,7 @@ impl<'a> SampleSink<'a> {
             post_relabel: 0,
             duplicates: 0,
             failure: None,
-            metadata: BTreeMap::new(),
+            metadata: Vec::new(),
             tracked: None,
             checker: None,
         }
@@ -466,20 +469,28 @@ impl<'a> SampleSink<'a> {
                 metric,
                 metric_type,
             } => {
-                self.family(&metric).metric_type = Some(metric_type);
+                self.update_family(&metric, |f| f.metric_type = Some(metric_type));
             }
             Entry::Help { metric, text } => {
-                self.family(&metric).help = Some(text.to_string());
+                self.update_family(&metric, |f| f.help = Some(text.to_string()));
             }
             Entry::Unit { metric, unit } => {
-                self.family(&metric).unit = Some(unit.to_string());
+                self.update_family(&metric, |f| f.unit = Some(unit.to_string()));
             }
             Entry::Comment => {}
         }
     }
 
-    fn family(&mut self, name: &str) -> &mut FamilyMetadata {
-        self.metadata.entry(name.to_string()).or_default()
+    /// Applies `update` to the metadata of family `name`.
+    fn update_family(&mut self, name: &str, update: impl FnOnce(&mut FamilyMetadata)) {
+        match self.metadata.last_mut() {
+            Some((last, family)) if last == name => update(family),
+            _ => {
+                let mut family = FamilyMetadata::default();
+                update(&mut family);
+                self.metadata.push((name.to_string(), family));
+            }
+        }
     }
 
     fn on_sample(&mut self, sample: &Sample<'_>) -> Result<(), ScrapeError> {
@@ -594,16 +605,40 @@ impl<'a> SampleSink<'a> {
     }
 
     fn take_metadata(&mut self) -> Vec<MetricMetadata> {
-        std::mem::take(&mut self.metadata)
-            .into_iter()
-            .map(|(name, family)| MetricMetadata {
-                r#type: proto_type(family.metric_type.unwrap_or(MetricType::Unknown)) as i32,
+        families_to_metadata(std::mem::take(&mut self.metadata))
+    }
+}
+
+/// The families' metadata sorted by name, one entry per family: a family named again
+/// later (the format forbids it; Prometheus keeps going) keeps the last value of each
+/// field, as if its lines had come together.
+fn families_to_metadata(mut families: Vec<(String, FamilyMetadata)>) -> Vec<MetricMetadata> {
+    // Stable, and linear on the usual already-sorted input.
+    families.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out: Vec<MetricMetadata> = Vec::with_capacity(families.len());
+    for (name, family) in families {
+        let r#type = proto_type(family.metric_type.unwrap_or(MetricType::Unknown)) as i32;
+        match out.last_mut() {
+            Some(last) if last.metric_family_name == name => {
+                if family.metric_type.is_some() {
+                    last.r#type = r#type;
+                }
+                if let Some(help) = family.help {
+                    last.help = help;
+                }
+                if let Some(unit) = family.unit {
+                    last.unit = unit;
+                }
+            }
+            _ => out.push(MetricMetadata {
+                r#type,
                 metric_family_name: name,
                 help: family.help.unwrap_or_default(),
                 unit: family.unit.unwrap_or_default(),
-            })
-            .collect()
+            }),
+        }
     }
+    out
 }
 
 /// Labels sorted by name hashed by their bytes (name, value, name, value, ... each
@@ -630,5 +665,44 @@ fn proto_type(t: MetricType) -> ProtoMetricType {
         MetricType::Info => ProtoMetricType::Info,
         MetricType::StateSet => ProtoMetricType::Stateset,
         MetricType::Unknown => ProtoMetricType::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn family(t: Option<MetricType>, help: Option<&str>) -> FamilyMetadata {
+        FamilyMetadata {
+            metric_type: t,
+            help: help.map(str::to_string),
+            unit: None,
+        }
+    }
+
+    #[test]
+    fn metadata_is_sorted_with_one_entry_per_family() {
+        let families = vec![
+            (
+                "b".to_string(),
+                family(Some(MetricType::Counter), Some("b help")),
+            ),
+            ("a".to_string(), family(None, Some("a help"))),
+            // `b` again, apart from its first lines: its later fields win.
+            ("b".to_string(), family(None, Some("b again"))),
+            ("a".to_string(), family(Some(MetricType::Gauge), None)),
+        ];
+        let out = families_to_metadata(families);
+        let seen: Vec<(&str, i32, &str)> = out
+            .iter()
+            .map(|m| (m.metric_family_name.as_str(), m.r#type, m.help.as_str()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("a", ProtoMetricType::Gauge as i32, "a help"),
+                ("b", ProtoMetricType::Counter as i32, "b again"),
+            ]
+        );
     }
 }

@@ -159,14 +159,14 @@ impl RequestBuilder {
     /// Adds metadata; metadata count against the same limits as samples.
     pub fn push_metadata(
         &mut self,
-        metadata: MetricMetadata,
+        metadata: &MetricMetadata,
     ) -> Result<Option<EncodedRequest>, snap::Error> {
         let size = metadata.encoded_len() + ENTRY_OVERHEAD;
         let mut flushed = None;
         if !self.is_empty() && self.bytes + size > self.max_bytes {
             flushed = self.flush()?;
         }
-        put_metadata(&mut self.metadata_bytes, &metadata);
+        put_metadata(&mut self.metadata_bytes, metadata);
         self.metadata += 1;
         self.counted += 1;
         self.bytes += size;
@@ -296,7 +296,7 @@ mod tests {
             }
             if i == 1 {
                 expected.metadata.push(metadata(i));
-                out.extend(b.push_metadata(metadata(i)).expect("encode"));
+                out.extend(b.push_metadata(&metadata(i)).expect("encode"));
             }
         }
         out.extend(b.flush().expect("encode"));
