@@ -21,6 +21,12 @@ pub struct Message {
 pub fn decode_invocation(event: &Value) -> Vec<Message> {
     if event.get("Records").is_some() {
         match serde_json::from_value::<SnsEvent>(event.clone()) {
+            // SNS delivers one record per invocation; an event without any carries no
+            // notification, and is reported as the generic alert it is rather than
+            // handled as nothing (found by fuzzing).
+            Ok(sns) if sns.records.is_empty() => {
+                return vec![generic(event, Some("SNS event without records".into()))]
+            }
             Ok(sns) => {
                 return sns
                     .records
@@ -78,4 +84,28 @@ fn generic(event: &Value, warning: Option<String>) -> Message {
     let mut decoded = decode_notification(&notification);
     decoded.warnings.extend(warning);
     Message { id: None, decoded }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An SNS event without records still gives one message, a generic alert saying
+    /// what was wrong, never nothing (found by fuzzing).
+    #[test]
+    fn an_sns_event_without_records_is_reported_not_dropped() {
+        let event = serde_json::json!({ "Records": [] });
+        let messages = decode_invocation(&event);
+        assert_eq!(messages.len(), 1);
+        assert!(!messages[0].decoded.alerts.is_empty());
+        assert!(
+            messages[0]
+                .decoded
+                .warnings
+                .iter()
+                .any(|w| w.contains("without records")),
+            "{:?}",
+            messages[0].decoded.warnings
+        );
+    }
 }
