@@ -521,28 +521,8 @@ impl<'a> SampleSink<'a> {
     where
         'a: 'p,
     {
-        if let Some(reason) = self.job.label_limits.check(pairs) {
-            return Err(ScrapeError::LabelLimit(reason));
-        }
-        self.post_relabel += 1;
-        if self.job.sample_limit > 0 && self.post_relabel > self.job.sample_limit {
-            return Err(ScrapeError::SampleLimit(self.job.sample_limit));
-        }
-        if !self
-            .seen
-            .insert(self.series_hasher.hash_one(LabelBytes(pairs.as_slice())))
-        {
-            self.duplicates += 1;
+        let Some(timestamp) = self.admit(sample, pairs)? else {
             return Ok(());
-        }
-        let timestamp = match sample.timestamp_ms {
-            Some(ts) if self.job.config.honor_timestamps => ts,
-            _ => {
-                if let Some(tracked) = &mut self.tracked {
-                    tracked.push_sorted(pairs);
-                }
-                self.scrape_ms
-            }
         };
         self.outbox
             .add_sorted_pairs(self.rules, pairs, sample.value, timestamp)
@@ -576,7 +556,23 @@ impl<'a> SampleSink<'a> {
         if (relabeled || sample.name.is_empty()) && labels.metric_name().is_none_or(str::is_empty) {
             return Err(ScrapeError::NoName(sample.name.to_string()));
         }
-        if let Some(reason) = self.job.label_limits.check(labels.as_slice()) {
+        let Some(timestamp) = self.admit(sample, labels.as_slice())? else {
+            return Ok(());
+        };
+        self.outbox
+            .add_labels(self.rules, labels, sample.value, timestamp)
+            .map_err(ScrapeError::Encode)
+    }
+
+    /// The rules every labeled series passes, whichever path built it: label limits,
+    /// `sample_limit`, duplicates within the scrape (`None`: drop it) and the staleness
+    /// record. Gives the timestamp to send the sample with.
+    fn admit<L: LabelPair>(
+        &mut self,
+        sample: &Sample<'_>,
+        series: &[L],
+    ) -> Result<Option<i64>, ScrapeError> {
+        if let Some(reason) = self.job.label_limits.check(series) {
             return Err(ScrapeError::LabelLimit(reason));
         }
         self.post_relabel += 1;
@@ -585,23 +581,20 @@ impl<'a> SampleSink<'a> {
         }
         if !self
             .seen
-            .insert(self.series_hasher.hash_one(LabelBytes(labels.as_slice())))
+            .insert(self.series_hasher.hash_one(LabelBytes(series)))
         {
             self.duplicates += 1;
-            return Ok(());
+            return Ok(None);
         }
-        let timestamp = match sample.timestamp_ms {
+        Ok(Some(match sample.timestamp_ms {
             Some(ts) if self.job.config.honor_timestamps => ts,
             _ => {
                 if let Some(tracked) = &mut self.tracked {
-                    tracked.push_labels(labels);
+                    tracked.push_sorted(series);
                 }
                 self.scrape_ms
             }
-        };
-        self.outbox
-            .add_labels(self.rules, labels, sample.value, timestamp)
-            .map_err(ScrapeError::Encode)
+        }))
     }
 
     fn take_metadata(&mut self) -> Vec<MetricMetadata> {
