@@ -57,6 +57,15 @@ pub fn parse_invocation(event: &Value) -> Result<Invocation, EventError> {
                 what: "SNS event",
                 reason: e.to_string(),
             })?;
+        // SNS delivers one record per invocation: an event without any carries no
+        // alarm, and is refused as malformed (the alarm-handler reports it as a
+        // generic alert) rather than handled as nothing.
+        if sns.records.is_empty() {
+            return Err(EventError::Malformed {
+                what: "SNS event",
+                reason: "no records".into(),
+            });
+        }
         let mut alerts = Vec::new();
         let mut formats = Vec::new();
         let mut warnings = Vec::new();
@@ -201,6 +210,11 @@ mod tests {
         }
         assert!(matches!(
             parse_invocation(&json!({"Records": "nope"})),
+            Err(EventError::Malformed { .. })
+        ));
+        // Found by fuzzing: no records is refused, not handled as no alerts.
+        assert!(matches!(
+            parse_invocation(&json!({"Records": []})),
             Err(EventError::Malformed { .. })
         ));
         assert!(matches!(
