@@ -310,7 +310,7 @@ pub async fn run(
             }
         }
     }
-    match outbox.finish() {
+    match outbox.finish(&rules) {
         Ok(requests) => {
             deliver(&senders, &requests, final_deadline).await;
         }
@@ -377,7 +377,7 @@ async fn collect_cloudwatch(
             }
         }
     }
-    match outbox.finish() {
+    match outbox.finish(rules) {
         Ok(requests) => {
             deliver(senders, &requests, work_deadline).await;
         }
@@ -421,7 +421,7 @@ async fn mark_vanished_targets(
             }
         }
     }
-    let sent = match outbox.finish() {
+    let sent = match outbox.finish(rules) {
         Ok(requests) => encoded && deliver(senders, &requests, deadline).await,
         Err(error) => {
             tracing::error!(error = %error, "staleness markers not encoded");

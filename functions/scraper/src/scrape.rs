@@ -19,7 +19,7 @@ use prom::{LabelPair, Labels, METRIC_NAME};
 use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::StatusCode;
 
-use crate::borrowed_series::{recycle, sorted_series};
+use crate::borrowed_series::{recycle, SeriesSorter};
 use crate::config::{OpenMetricsValidation, ScrapeConfig};
 use crate::outbox::{EncodeError, Outbox, ReadyRequest, SendRules};
 use crate::sample_labels::{attach_target_labels, LabelLimits};
@@ -170,9 +170,11 @@ pub async fn scrape_target(
     } else {
         (0, 0, 0)
     };
+    let scraped_outbox = std::mem::replace(&mut sink.outbox, Outbox::taken());
     let mut outbox = if failure.is_none() {
-        std::mem::replace(&mut sink.outbox, Outbox::new(rules))
+        scraped_outbox
     } else {
+        scraped_outbox.discard(rules);
         Outbox::new(rules)
     };
     let up = failure.is_none();
@@ -231,7 +233,7 @@ pub async fn scrape_target(
         }
     }
     let metadata = if up { sink.take_metadata() } else { Vec::new() };
-    let requests = match outbox.finish() {
+    let requests = match outbox.finish(rules) {
         Ok(requests) => requests,
         Err(e) => {
             failure.get_or_insert_with(|| e.to_string());
@@ -375,6 +377,8 @@ struct SampleSink<'a> {
     /// The room of each sample's borrowed pairs (see `borrowed_series`), kept empty
     /// between samples.
     pairs: Vec<(&'static str, &'static str)>,
+    /// Sorts each sample's borrowed pairs, reusing the order of the sample before.
+    sorter: SeriesSorter,
     scraped: u64,
     post_relabel: u64,
     duplicates: u64,
@@ -401,6 +405,7 @@ impl<'a> SampleSink<'a> {
             series_hasher: foldhash::fast::FixedState::with_seed(SERIES_HASH_SEED),
             labels: Labels::new(),
             pairs: Vec::new(),
+            sorter: SeriesSorter::default(),
             scraped: 0,
             post_relabel: 0,
             duplicates: 0,
@@ -497,9 +502,10 @@ impl<'a> SampleSink<'a> {
         self.scraped += 1;
         if self.job.metric_relabeler.is_empty() {
             let mut pairs = recycle(std::mem::take(&mut self.pairs));
-            let outcome =
-                sorted_series(&sample.name, sample.labels, &self.target.labels, &mut pairs)
-                    .then(|| self.add_sorted(sample, &mut pairs));
+            let outcome = self
+                .sorter
+                .sort(&sample.name, sample.labels, &self.target.labels, &mut pairs)
+                .then(|| self.add_sorted(sample, &mut pairs));
             self.pairs = recycle(pairs);
             if let Some(outcome) = outcome {
                 return outcome;

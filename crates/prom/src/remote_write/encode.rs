@@ -195,6 +195,12 @@ impl RequestBuilder {
             metadata: self.metadata,
             uncompressed_bytes: protobuf.len(),
         });
+        self.clear();
+        request.map(Some)
+    }
+
+    /// Drops whatever is pending, keeping the buffers' room for the next requests.
+    pub fn clear(&mut self) {
         self.series_bytes.clear();
         self.metadata_bytes.clear();
         self.series = 0;
@@ -202,7 +208,6 @@ impl RequestBuilder {
         self.metadata = 0;
         self.counted = 0;
         self.bytes = 0;
-        request.map(Some)
     }
 
     /// Whether the batch holds nothing to send.
@@ -307,6 +312,29 @@ mod tests {
         assert_eq!(raw, expected.encode_to_vec());
         assert_eq!(out[0].uncompressed_bytes, raw.len());
         assert_eq!((out[0].series, out[0].samples, out[0].metadata), (4, 4, 1));
+    }
+
+    #[test]
+    fn a_cleared_builder_encodes_as_a_fresh_one() {
+        let mut reused = RequestBuilder::new(5, MAX_REQUEST_BYTES);
+        for i in 0..12 {
+            reused.push_series(series(i)).expect("encode");
+        }
+        reused.clear();
+        assert!(reused.is_empty());
+        assert_eq!(reused.flush().expect("encode").map(|r| r.samples), None);
+        let mut fresh = RequestBuilder::new(5, MAX_REQUEST_BYTES);
+        for i in 0..3 {
+            reused.push_series(series(i)).expect("encode");
+            fresh.push_series(series(i)).expect("encode");
+        }
+        let reused = reused.flush().expect("encode").expect("a request");
+        let fresh = fresh.flush().expect("encode").expect("a request");
+        assert_eq!(reused.body, fresh.body);
+        assert_eq!(
+            (reused.series, reused.samples, reused.uncompressed_bytes),
+            (fresh.series, fresh.samples, fresh.uncompressed_bytes)
+        );
     }
 
     #[test]
