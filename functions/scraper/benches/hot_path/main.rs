@@ -2,7 +2,8 @@
 //! one run on loopback (issue 20):
 //!
 //! - W1: one target serving 1M samples (~150 bytes a sample, five labels);
-//! - W2: 200 targets x 1,000 samples in one job;
+//! - W2: 200 targets x 1,000 samples in one job: one CLI run, and warm invocations
+//!   under a fake Lambda Runtime API ("W2 warm"), against the peers' steady state;
 //! - W3: one node-exporter: cold (exec to exit, exec to the first Runtime API poll)
 //!   and warm (CPU per invocation under a fake Lambda Runtime API, against vmagent's
 //!   CPU per scrape cycle);
@@ -21,7 +22,7 @@
 //! `SCRAPER_BASELINE` (a second build measured in the same run), `BENCH_W1_SAMPLES`
 //! (1,000,000), `BENCH_W1_VMAGENT_STREAM_PARSE` (1: vmagent's `-promscrape.streamParse`
 //! in W1; 0 measures its first, non-streaming scrape), `BENCH_W2_TARGETS` (200), `BENCH_W2_SAMPLES` (1,000),
-//! `BENCH_W2_INTERVAL_SECONDS` (10), `BENCH_W2_CYCLES` (3), `BENCH_W3_COLD_RUNS` (20),
+//! `BENCH_W2_INTERVAL_SECONDS` (10), `BENCH_W2_CYCLES` (3), `BENCH_W2_INVOCATIONS` (10), `BENCH_W3_COLD_RUNS` (20),
 //! `BENCH_INVOCATIONS` (200), `BENCH_W3_VMAGENT_INTERVAL_MS` (200),
 //! `BENCH_W3_VMAGENT_SECONDS` (30), `CALLGRIND_SAMPLES` (100,000).
 

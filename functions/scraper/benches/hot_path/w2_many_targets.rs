@@ -1,20 +1,24 @@
 //! W2: many small targets in one job (200 x 1,000 samples by default), each its own
 //! loopback server, as a cluster's exporters are. Each scraper build runs once per
-//! repeat as a command-line process; the peers are measured in steady state (see
-//! `peers`): CPU over a window of whole intervals divided by the samples delivered in
-//! it.
+//! repeat as a command-line process ("W2": start-up, connections and all), then under
+//! the Runtime API for `BENCH_W2_INVOCATIONS` warm invocations ("W2 warm": what a
+//! scheduled Lambda repeats, set beside the peers' steady state); the peers are
+//! measured in steady state (see `peers`): CPU over a window of whole intervals divided
+//! by the samples delivered in it.
 
 use std::time::Duration;
 
 use test_support::fake_http::FakeServer;
 
 use crate::exposition;
+use crate::lambda_warm;
 use crate::options::Options;
 use crate::peers::{self, Peer};
 use crate::scraper_cli;
 use crate::table::{Goal, Table, Unit};
 
 const WORKLOAD: &str = "W2";
+const WARM: &str = "W2 warm";
 
 pub async fn run(options: &Options, table: &mut Table) -> Result<(), String> {
     let mut exporters = Vec::with_capacity(options.w2_targets);
@@ -73,6 +77,40 @@ pub async fn run(options: &Options, table: &mut Table) -> Result<(), String> {
                 per_million,
                 Some(run.peak_rss_bytes),
             );
+            let config_path = dir.path().join("w2.yaml");
+            std::fs::write(&config_path, &config).map_err(|e| e.to_string())?;
+            let warm = lambda_warm::warm_invocations(
+                build,
+                &config_path,
+                options.w2_targets as u64,
+                options.w2_invocations,
+            )
+            .await?;
+            if warm.samples_per_invocation < cycle_samples as f64 {
+                return Err(format!(
+                    "W2 warm: {} sent {:.0} samples per invocation of {cycle_samples}",
+                    build.label, warm.samples_per_invocation
+                ));
+            }
+            let warm_per_million = warm.cpu_seconds_per_invocation / (cycle_samples as f64 / 1e6);
+            println!(
+                "  repeat {repeat} {:<20} {:.1} CPU ms per warm invocation ({warm_per_million:.3} per 1M, {} invocations), peak RSS {:.1} MB",
+                build.label,
+                warm.cpu_seconds_per_invocation * 1e3,
+                options.w2_invocations,
+                warm.peak_rss_bytes as f64 / 1e6
+            );
+            table.record(
+                WARM,
+                &build.label,
+                Unit::CpuPerMillion,
+                Some(Goal::VsVmagent {
+                    cpu: 0.25,
+                    rss: None,
+                }),
+                warm_per_million,
+                Some(warm.peak_rss_bytes),
+            );
         }
         for peer in [Peer::Vmagent, Peer::PrometheusAgent] {
             let receiver = FakeServer::start().await;
@@ -105,14 +143,17 @@ pub async fn run(options: &Options, table: &mut Table) -> Result<(), String> {
                 window.as_secs(),
                 measured.peak_rss_bytes as f64 / 1e6
             );
-            table.record(
-                WORKLOAD,
-                peer.label(),
-                Unit::CpuPerMillion,
-                None,
-                per_million,
-                Some(measured.peak_rss_bytes),
-            );
+            // The peers' steady state is the reference of both scraper rows.
+            for workload in [WORKLOAD, WARM] {
+                table.record(
+                    workload,
+                    peer.label(),
+                    Unit::CpuPerMillion,
+                    None,
+                    per_million,
+                    Some(measured.peak_rss_bytes),
+                );
+            }
         }
     }
     Ok(())
