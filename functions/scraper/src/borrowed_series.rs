@@ -25,7 +25,7 @@ use prom::{Labels, METRIC_NAME};
 #[derive(Debug, Default)]
 pub struct SeriesSorter {
     /// The remembered sample's exposed label names, back to back.
-    names: String,
+    names: Vec<u8>,
     /// Where each of those names ends in `names`.
     ends: Vec<usize>,
     /// Whether `names` and `ends` describe a sample yet.
@@ -36,6 +36,9 @@ pub struct SeriesSorter {
     /// The series' labels in name order, each by source: 0 is `__name__`, `1..=k`
     /// the sample's k labels, then the target's.
     order: Vec<usize>,
+    /// Counts the orders learnt, so that what a caller derives from the label names
+    /// alone (the series hash's names part) is worked out again only when they change.
+    generation: u64,
 }
 
 impl SeriesSorter {
@@ -51,7 +54,7 @@ impl SeriesSorter {
         out: &mut Vec<(&'a str, &'a str)>,
     ) -> bool {
         out.clear();
-        if name.is_empty() || exposed.iter().any(|(_, value)| value.is_empty()) {
+        if name.is_empty() {
             return false;
         }
         if !self.remembers(exposed) {
@@ -61,22 +64,31 @@ impl SeriesSorter {
             return false;
         }
         let target = target.as_slice();
+        out.reserve(self.order.len());
         for &source in &self.order {
             let pair = match source {
-                0 => Some((METRIC_NAME, name)),
-                i if i <= exposed.len() => exposed.get(i - 1).map(|(n, v)| (&**n, &**v)),
-                i => target
-                    .get(i - 1 - exposed.len())
-                    .map(|l| (l.name.as_str(), l.value.as_str())),
+                0 => (METRIC_NAME, name),
+                i if i <= exposed.len() => match exposed.get(i - 1) {
+                    // An empty value means the label is absent: the owned path's rule.
+                    Some((label, value)) if !value.is_empty() => (&**label, &**value),
+                    _ => return false,
+                },
+                i => match target.get(i - 1 - exposed.len()) {
+                    Some(label) => (label.name.as_str(), label.value.as_str()),
+                    // Unreachable while the order matches the names; refuse rather
+                    // than send a series with a label missing.
+                    None => return false,
+                },
             };
-            match pair {
-                Some(pair) => out.push(pair),
-                // Unreachable while the order matches the names; refuse rather than
-                // send a series with a label missing.
-                None => return false,
-            }
+            out.push(pair);
         }
         true
+    }
+
+    /// Changes whenever the remembered label names (hence the sorted series' names)
+    /// change.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Whether `exposed` names the remembered labels in the remembered order.
@@ -86,7 +98,7 @@ impl SeriesSorter {
         }
         let mut start = 0;
         for ((label, _), &end) in exposed.iter().zip(&self.ends) {
-            if self.names.get(start..end) != Some(&**label) {
+            if self.names.get(start..end) != Some(label.as_bytes()) {
                 return false;
             }
             start = end;
@@ -99,10 +111,11 @@ impl SeriesSorter {
         self.names.clear();
         self.ends.clear();
         for (label, _) in exposed {
-            self.names.push_str(label);
+            self.names.extend_from_slice(label.as_bytes());
             self.ends.push(self.names.len());
         }
         self.known = true;
+        self.generation = self.generation.wrapping_add(1);
         self.plain = false;
         self.order.clear();
         if exposed.iter().any(|(label, _)| label == METRIC_NAME) {

@@ -49,7 +49,12 @@ impl EndpointRules {
     /// Why a series (labels sorted by name) breaks the receiver's limits or the
     /// remote-write rules, if it does.
     fn rejection<L: LabelPair>(&self, labels: &[L]) -> Option<String> {
-        let metric_name = value_of(labels, METRIC_NAME);
+        // `__name__` sorts first unless a name starts with an upper-case letter: one
+        // comparison instead of a search for nearly every series.
+        let metric_name = match labels.first() {
+            Some(first) if first.name() == METRIC_NAME => Some(first.value()),
+            _ => value_of(labels, METRIC_NAME),
+        };
         if metric_name.is_none_or(str::is_empty) {
             return Some(format!(
                 "series {} has no metric name",

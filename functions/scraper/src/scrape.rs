@@ -379,6 +379,8 @@ struct SampleSink<'a> {
     pairs: Vec<(&'static str, &'static str)>,
     /// Sorts each sample's borrowed pairs, reusing the order of the sample before.
     sorter: SeriesSorter,
+    /// The [`names_hash`] of the sorter's current order, by its generation.
+    names_hash: Option<(u64, u64)>,
     scraped: u64,
     post_relabel: u64,
     duplicates: u64,
@@ -406,6 +408,7 @@ impl<'a> SampleSink<'a> {
             labels: Labels::new(),
             pairs: Vec::new(),
             sorter: SeriesSorter::default(),
+            names_hash: None,
             scraped: 0,
             post_relabel: 0,
             duplicates: 0,
@@ -527,7 +530,17 @@ impl<'a> SampleSink<'a> {
     where
         'a: 'p,
     {
-        let Some(timestamp) = self.admit(sample, pairs)? else {
+        // The names change only when the sorter learns another label order.
+        let generation = self.sorter.generation();
+        let names = match self.names_hash {
+            Some((known, hash)) if known == generation => hash,
+            _ => {
+                let hash = names_hash(&self.series_hasher, pairs);
+                self.names_hash = Some((generation, hash));
+                hash
+            }
+        };
+        let Some(timestamp) = self.admit(sample, pairs, Some(names))? else {
             return Ok(());
         };
         self.outbox
@@ -562,7 +575,7 @@ impl<'a> SampleSink<'a> {
         if (relabeled || sample.name.is_empty()) && labels.metric_name().is_none_or(str::is_empty) {
             return Err(ScrapeError::NoName(sample.name.to_string()));
         }
-        let Some(timestamp) = self.admit(sample, labels.as_slice())? else {
+        let Some(timestamp) = self.admit(sample, labels.as_slice(), None)? else {
             return Ok(());
         };
         self.outbox
@@ -573,10 +586,13 @@ impl<'a> SampleSink<'a> {
     /// The rules every labeled series passes, whichever path built it: label limits,
     /// `sample_limit`, duplicates within the scrape (`None`: drop it) and the staleness
     /// record. Gives the timestamp to send the sample with.
+    ///
+    /// `names` is the series' [`names_hash`] when the caller has it.
     fn admit<L: LabelPair>(
         &mut self,
         sample: &Sample<'_>,
         series: &[L],
+        names: Option<u64>,
     ) -> Result<Option<i64>, ScrapeError> {
         if let Some(reason) = self.job.label_limits.check(series) {
             return Err(ScrapeError::LabelLimit(reason));
@@ -585,9 +601,10 @@ impl<'a> SampleSink<'a> {
         if self.job.sample_limit > 0 && self.post_relabel > self.job.sample_limit {
             return Err(ScrapeError::SampleLimit(self.job.sample_limit));
         }
+        let names = names.unwrap_or_else(|| names_hash(&self.series_hasher, series));
         if !self
             .seen
-            .insert(self.series_hasher.hash_one(LabelBytes(series)))
+            .insert(series_hash(&self.series_hasher, names, series))
         {
             self.duplicates += 1;
             return Ok(None);
@@ -640,18 +657,29 @@ fn families_to_metadata(mut families: Vec<(String, FamilyMetadata)>) -> Vec<Metr
     out
 }
 
-/// Labels sorted by name hashed by their bytes (name, value, name, value, ... each
-/// ended by `str`'s `Hash`), for duplicate detection within a scrape: the same hash
-/// whether the series was built owned or borrowed.
-struct LabelBytes<'a, L>(&'a [L]);
-
-impl<L: LabelPair> Hash for LabelBytes<'_, L> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        for label in self.0 {
-            label.name().hash(state);
-            label.value().hash(state);
-        }
+/// The names part of a series' identity (see [`series_hash`]): its label names in
+/// order, each ended by `str`'s `Hash`.
+fn names_hash<L: LabelPair>(hasher: &foldhash::fast::FixedState, series: &[L]) -> u64 {
+    let mut state = hasher.build_hasher();
+    for label in series {
+        label.name().hash(&mut state);
     }
+    state.finish()
+}
+
+/// A series' identity within a scrape, for duplicate detection: the hash of its
+/// labels sorted by name, taken as the hash of the names (`names`, from
+/// [`names_hash`]) followed by the values. Why split: a family's samples share their
+/// names, so the borrowed path hashes them once per family and each sample hashes
+/// only its values. Both paths compute the same function of the sorted labels, so a
+/// series is the same whichever path built it.
+fn series_hash<L: LabelPair>(hasher: &foldhash::fast::FixedState, names: u64, series: &[L]) -> u64 {
+    let mut state = hasher.build_hasher();
+    state.write_u64(names);
+    for label in series {
+        label.value().hash(&mut state);
+    }
+    state.finish()
 }
 
 fn proto_type(t: MetricType) -> ProtoMetricType {

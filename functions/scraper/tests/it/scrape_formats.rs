@@ -470,3 +470,52 @@ async fn openmetrics_rules_are_reported_by_default_and_refused_when_strict() {
     .await;
     assert_eq!(plain.target("app")["up"], true, "{}", plain.summary);
 }
+
+#[tokio::test]
+async fn a_series_repeated_in_one_scrape_is_sent_once_and_counted() {
+    // Prometheus keeps a series' first sample of a scrape and counts the others. The
+    // same series may come back with its labels in another order, in another family's
+    // label order, or through the owned path (an empty value, a label the target also
+    // sets); other series share its values under other names.
+    let exporter = FakeServer::start().await;
+    let receiver = FakeServer::start().await;
+    let body = "\
+m{a=\"1\",b=\"2\"} 1
+m{b=\"2\",a=\"1\"} 2
+m{a=\"1\",b=\"3\"} 3
+m{a=\"1\",b=\"3\"} 4
+m{a=\"2\"} 5
+m{b=\"2\"} 6
+m{a=\"1\",b=\"2\",c=\"\"} 7
+m{a=\"1\",b=\"2\",env=\"x\"} 8
+m{a=\"1\",b=\"2\",env=\"x\"} 9
+n{a=\"1\",b=\"2\"} 10
+m{b=\"2\",a=\"1\"} 11
+";
+    exporter.serve(
+        "/metrics",
+        "text/plain; version=0.0.4",
+        body.as_bytes().to_vec(),
+    );
+    let run = harness::run_scraper(&config(&exporter, &receiver, ""), 30.0).await;
+    assert!(run.success, "{}", run.stderr);
+    assert_eq!(run.count("samples_duplicate"), 5, "{}", run.summary);
+    let target = run.target("app");
+    assert_eq!(target["samples_scraped"], 11, "{}", run.summary);
+    let got = delivered(&receiver);
+    let families: Vec<&String> = got
+        .keys()
+        .filter(|k| k.starts_with("m{") || k.starts_with("n{"))
+        .collect();
+    assert_eq!(families.len(), 6, "{families:#?}");
+    for (prefix, first) in [
+        ("m{a=\"1\",b=\"2\",env=\"ci\",instance=", 1.0),
+        ("m{a=\"1\",b=\"3\",", 3.0),
+        ("m{a=\"2\",", 5.0),
+        ("m{b=\"2\",", 6.0),
+        ("m{a=\"1\",b=\"2\",env=\"ci\",exported_env=\"x\",", 8.0),
+        ("n{a=\"1\",b=\"2\",", 10.0),
+    ] {
+        assert_eq!(get(&got, prefix).0, first, "{prefix}");
+    }
+}
